@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Set up and run aigraph from a fresh clone with only Python 3.11.
+
+    python3 run.py serve [aigraph serve options]   # serve the graph on http://127.0.0.1:8000/
+    python3 run.py test  [pytest options]          # run the whole test suite
+
+Both create ``.venv`` (and refresh it when ``pyproject.toml`` changes) before running.
+``test`` also installs Debian's ``chromium`` and ``chromium-driver`` for the browser tests when
+they are missing and it runs as root.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+
+
+def ensure_venv(extras: str) -> None:
+    """Create the virtual environment and install aigraph (editable) with ``extras``."""
+    stamp = VENV / ".aigraph-installed"
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    if stamp.is_file() and stamp.read_text() == want:
+        return
+    if not (BIN / "python").exists():
+        print(f"run.py: creating {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    print(f"run.py: installing aigraph{extras} into {VENV}", flush=True)
+    subprocess.run(pip + ["install", "--upgrade", "pip"], check=True)
+    subprocess.run(pip + ["install", "-e", f".{extras}"], check=True, cwd=ROOT)
+    stamp.write_text(want)
+
+
+def ensure_chromium() -> None:
+    """Install Debian's chromium and its driver when missing (needs root and apt-get)."""
+    if shutil.which("chromium") and shutil.which("chromedriver"):
+        return
+    if not shutil.which("apt-get") or os.geteuid() != 0:
+        sys.exit(
+            "run.py: the browser tests need Debian's chromium and chromium-driver; install them "
+            "with: sudo apt-get install chromium chromium-driver"
+        )
+    print("run.py: installing chromium and chromium-driver with apt-get", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(
+        ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], check=True, env=env
+    )
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("serve", "test"):
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    if command == "serve":
+        ensure_venv("")
+        os.execv(str(BIN / "aigraph"), [str(BIN / "aigraph"), "serve", *rest])
+    ensure_venv("[test]")
+    ensure_chromium()
+    os.chdir(ROOT)
+    return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest])
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,85 @@
+"""The engine interface: what the endpoint, the named queries and the CLI ask of a query engine.
+
+Results are engine-neutral: terms are rdflib terms (``URIRef``, ``BNode``, ``Literal``), so the
+serialisers in ``formats.py`` and the web layer never know which engine answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from rdflib.term import Identifier, Node, URIRef
+
+QueryForm = Literal["select", "ask", "construct", "describe"]
+
+#: A result row: variable name -> bound term (unbound variables are absent).
+Row = Mapping[str, Identifier]
+#: A quad of a graph result; the graph is None for the default graph.
+Quad = tuple[Node, Node, Node, Node | None]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """The RDF dataset of one query, from the protocol's default-graph-uri/named-graph-uri.
+
+    ``None`` fields mean "not given": the endpoint's own default (default graph = union of all
+    named graphs; every named graph available by name). Given IRIs restrict the dataset to
+    graphs that exist here; nothing is ever fetched.
+    """
+
+    default_graphs: tuple[URIRef, ...] | None = None
+    named_graphs: tuple[URIRef, ...] | None = None
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """The answer to one query, with its form and whether the row limit cut it."""
+
+    form: QueryForm
+    variables: tuple[str, ...] = ()
+    rows: tuple[Row, ...] = ()
+    boolean: bool | None = None
+    triples: tuple[Quad, ...] = ()
+    truncated: bool = False
+    limit: int | None = None
+
+    @property
+    def count(self) -> int:
+        """Return the number of rows, or of triples for a graph result."""
+        return len(self.triples) if self.form in ("construct", "describe") else len(self.rows)
+
+
+@dataclass(frozen=True)
+class QueryRequest:
+    """One query as the engine receives it."""
+
+    text: str
+    dataset: DatasetSpec = field(default_factory=DatasetSpec)
+    bindings: Mapping[str, Identifier] = field(default_factory=dict)
+    base: str | None = None
+    max_rows: int | None = None
+    timeout: float | None = None
+
+
+class Engine(Protocol):
+    """A read-only SPARQL 1.1 query engine over a fixed dataset."""
+
+    name: str
+
+    def query(self, request: QueryRequest) -> QueryResult:
+        """Run the query; raise an ``AigraphError`` subclass for anything the user can fix."""
+        ...
+
+    def graph_names(self) -> Sequence[URIRef]:
+        """Return the IRIs of the named graphs of the dataset."""
+        ...
+
+    def triple_count(self) -> int:
+        """Return the number of distinct quads of the dataset."""
+        ...
+
+    def close(self) -> None:
+        """Release processes, files and connections."""
+        ...

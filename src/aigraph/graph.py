@@ -1,0 +1,149 @@
+"""Load RDF files and folders into one rdflib ``Dataset``, with clear file-and-line errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax import SAXParseException
+
+from rdflib import Dataset, Graph, URIRef
+from rdflib.plugins.parsers.notation3 import BadSyntax
+from rdflib.term import Node
+
+from . import content
+from .errors import DataError
+from .settings import CANONICAL_BASE, Settings
+
+#: File suffix -> rdflib parser name. The order is the order files of a folder are read.
+FORMATS: dict[str, str] = {
+    ".ttl": "turtle",
+    ".trig": "trig",
+    ".nt": "nt",
+    ".nq": "nquads",
+    ".jsonld": "json-ld",
+    ".json": "json-ld",
+    ".rdf": "xml",
+    ".owl": "xml",
+    ".xml": "xml",
+}
+
+#: Files of the bundled ontology folder that are data, not shapes or vocabulary declarations.
+_ONTOLOGY_DATA = ("aigraph.ttl",)
+
+
+@dataclass(frozen=True)
+class LoadedData:
+    """A dataset and the files it was read from (for reports that point at lines)."""
+
+    dataset: Dataset
+    files: tuple[Path, ...]
+
+    def triple_count(self) -> int:
+        return len(self.dataset)
+
+
+def default_paths() -> tuple[Path, ...]:
+    """Return the bundled ontology and announcement data files."""
+    ontology = tuple(content.ontology_dir() / name for name in _ONTOLOGY_DATA)
+    return ontology + tuple(expand([content.data_dir()]))
+
+
+def expand(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Yield the RDF files named by ``paths``, reading folders recursively in name order."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.suffix.lower() in FORMATS)
+        elif path.is_file():
+            yield path
+        else:
+            raise DataError("no such file or folder", path=str(path))
+
+
+def graph_iri_for(path: Path, base: str = CANONICAL_BASE) -> URIRef:
+    """Return the named graph a triples-only file (Turtle, N-Triples, ...) is loaded into."""
+    if path.resolve() == content.ontology_file().resolve():
+        return URIRef(f"{base}/graph/ontology")
+    return URIRef(path.resolve().as_uri())
+
+
+def load(settings: Settings | None = None, paths: Iterable[str | Path] | None = None) -> LoadedData:
+    """Read the files of ``paths`` (default: ``settings.data`` or the bundled data)."""
+    settings = settings or Settings()
+    chosen = list(paths) if paths is not None else list(settings.data)
+    files = tuple(expand(chosen)) if chosen else default_paths()
+    dataset = Dataset(default_union=True)
+    for path in files:
+        parse_file(dataset, path, settings.base)
+    if settings.base.rstrip("/") != CANONICAL_BASE:
+        dataset = rebase(dataset, CANONICAL_BASE, settings.base.rstrip("/"))
+    return LoadedData(dataset, files)
+
+
+def parse_file(dataset: Dataset, path: Path, base: str = CANONICAL_BASE) -> None:
+    """Parse one file into ``dataset``; triples-only formats go into a graph of their own."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(
+            f"unknown RDF file type {path.suffix!r}; use one of {', '.join(FORMATS)}",
+            path=str(path),
+        )
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    try:
+        if fmt in ("trig", "nquads"):
+            dataset.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
+        else:
+            target = dataset.graph(graph_iri_for(path, CANONICAL_BASE))
+            target.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
+    except Exception as exc:  # noqa: BLE001 - every parser has its own error types
+        raise _parse_error(exc, path, text) from exc
+
+
+_LINE = re.compile(r"line (\d+)", re.IGNORECASE)
+
+
+def _parse_error(exc: Exception, path: Path, text: bytes) -> DataError:
+    """Turn a parser exception into a DataError naming the file and line."""
+    line: int | None = None
+    message = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, BadSyntax):
+        line = exc.lines + 1
+        message = f"bad syntax: {exc._why}"  # noqa: SLF001 - the only place the reason is kept
+    elif isinstance(exc, SAXParseException):
+        line = exc.getLineNumber()
+        message = exc.getMessage()
+    elif isinstance(exc, json.JSONDecodeError):
+        line = exc.lineno
+        message = exc.msg
+    elif isinstance(exc, UnicodeDecodeError):
+        line = text[: exc.start].count(b"\n") + 1
+        message = "not valid UTF-8"
+    else:
+        found = _LINE.search(message)
+        if found:
+            line = int(found.group(1))
+        message = message.splitlines()[0][:300]
+    return DataError(message, path=str(path), line=line)
+
+
+def rebase(dataset: Dataset, old: str, new: str) -> Dataset:
+    """Return a copy of ``dataset`` with IRIs under ``old`` moved under ``new``."""
+
+    def move(term: Node) -> Node:
+        if isinstance(term, URIRef) and str(term).startswith(old):
+            return URIRef(new + str(term)[len(old) :])
+        return term
+
+    moved = Dataset(default_union=True)
+    for s, p, o, g in dataset.quads((None, None, None, None)):
+        graph_id = g.identifier if isinstance(g, Graph) else g
+        moved.add((move(s), move(p), move(o), move(graph_id)))  # type: ignore[arg-type]
+    for prefix, namespace in dataset.namespaces():
+        moved.bind(prefix, move(namespace), override=True)
+    return moved

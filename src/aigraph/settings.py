@@ -1,0 +1,117 @@
+"""The one settings object: every path, limit and default of aigraph, each with a help string.
+
+Values come from the defaults here, then the environment (``AIGRAPH_<NAME>``), then explicit
+values (CLI options or ``create_app(settings=...)``). Nothing else in aigraph holds a default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from .errors import UsageError
+
+#: The IRI under which the announcement data is minted in the files of ``data/``.
+CANONICAL_BASE = "https://w3id.org/aigraph"
+
+
+def _setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of aigraph. The README documents each (a test keeps them in step)."""
+
+    host: str = _setting("127.0.0.1", "Interface `aigraph serve` listens on.")
+    port: int = _setting(8000, "TCP port `aigraph serve` listens on (0 picks a free one).")
+    data: tuple[str, ...] = _setting(
+        (),
+        "RDF files or folders to serve (Turtle, TriG, N-Triples, N-Quads, JSON-LD, RDF/XML); "
+        "empty means the bundled ontology and announcement data. In the environment: paths "
+        "separated by the OS path separator.",
+    )
+    base: str = _setting(
+        CANONICAL_BASE,
+        "Base IRI of the dataset. IRIs minted under the canonical base are rewritten to it on "
+        "load, and it is the base against which relative IRIs in queries are resolved.",
+    )
+    validate: bool = _setting(
+        True, "Validate the data against the SHACL shapes at start; refuse to serve if it fails."
+    )
+    engine: str = _setting(
+        "oxigraph", "Query engine: `oxigraph` (embedded pyoxigraph) or `rdflib` (reference)."
+    )
+    query_timeout: float = _setting(
+        10.0, "Seconds a query may run; past it the work is stopped and the client gets 503."
+    )
+    max_rows: int = _setting(
+        10000, "Most result rows (or triples) returned; more are cut and the cut is flagged."
+    )
+    max_body: int = _setting(
+        1_000_000, "Largest request body in bytes; a larger one is refused with 413."
+    )
+    max_nesting: int = _setting(
+        200, "Deepest nesting of `{` and `(` a query may have; deeper queries are refused (400)."
+    )
+    executors: int = _setting(
+        2, "Query worker processes; a worker whose query times out or crashes is replaced."
+    )
+    threads: int = _setting(8, "Request threads of the WSGI server (waitress).")
+    service_allowlist: tuple[str, ...] = _setting(
+        (),
+        "Endpoint IRIs a SERVICE clause may call (rdflib engine only). Empty: SERVICE is refused.",
+    )
+
+    def with_values(self, **values: Any) -> Settings:
+        """Return a copy with the given non-None values set, coerced to their field types."""
+        known = {f.name for f in fields(self)}
+        unknown = set(values) - known
+        if unknown:
+            raise UsageError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        clean = {k: _coerce(k, v) for k, v in values.items() if v is not None}
+        return replace(self, **clean)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **explicit: Any) -> Settings:
+        """Build settings from defaults, then ``AIGRAPH_*`` variables, then ``explicit``."""
+        environ = os.environ if environ is None else environ
+        from_env = {
+            f.name: environ[f"AIGRAPH_{f.name.upper()}"]
+            for f in fields(cls)
+            if f"AIGRAPH_{f.name.upper()}" in environ
+        }
+        return cls().with_values(**from_env).with_values(**explicit)
+
+    @classmethod
+    def help(cls) -> dict[str, tuple[Any, str]]:
+        """Return ``{name: (default, help)}`` for documentation."""
+        return {f.name: (f.default, f.metadata["help"]) for f in fields(cls)}
+
+
+_TYPES = {f.name: f.type for f in fields(Settings)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = _TYPES[name]
+    try:
+        if kind == "bool":
+            if isinstance(value, str):
+                lowered = value.strip().lower()
+                if lowered not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+                    raise ValueError(value)
+                return lowered in {"1", "true", "yes", "on"}
+            return bool(value)
+        if kind == "int":
+            return int(value)
+        if kind == "float":
+            return float(value)
+        if kind.startswith("tuple"):
+            if isinstance(value, str):
+                return tuple(p for p in value.split(os.pathsep) if p)
+            return tuple(str(v) for v in value)
+        return str(value)
+    except (TypeError, ValueError) as exc:
+        raise UsageError(f"setting {name}: cannot read {value!r} as {kind}") from exc
