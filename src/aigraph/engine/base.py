@@ -83,3 +83,9 @@ class Engine(Protocol):
     def close(self) -> None:
         """Release processes, files and connections."""
         ...
+
+
+def effective_limit(*limits: int | None) -> int | None:
+    """Return the smallest of the given row limits, or None if none is set."""
+    given = [limit for limit in limits if limit is not None]
+    return min(given) if given else None

@@ -1,0 +1,280 @@
+"""Run queries in worker processes so a runaway or crashing query cannot hurt the server.
+
+Each worker is forked from the server, so it shares the loaded data copy-on-write, and serves
+one query at a time over a pipe. A query past its time limit is stopped by killing its worker
+(the only way to stop rdflib's pure-Python evaluation or an oxigraph query); a worker that dies
+(oxigraph aborts the process on some inputs) fails only its own query. Either way a fresh
+worker takes its place. Workers exit when the server process dies.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import signal
+import threading
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Sequence
+from multiprocessing.connection import Connection
+from typing import Any
+
+from rdflib import URIRef
+
+from ..errors import AigraphError, EngineUnavailable, QueryTimeout
+from .base import Engine, QueryRequest, QueryResult
+
+#: Parent ends of every worker pipe in this process; a new worker closes its copies of them,
+#: so a worker sees end-of-file when the server goes away.
+_PARENT_ENDS: set[Connection] = set()
+_PARENT_ENDS_LOCK = threading.Lock()
+_PARENT_POLL_S = 1.0
+
+
+class IsolatedEngine:
+    """An engine whose queries run in a pool of worker processes, with a time limit."""
+
+    def __init__(
+        self,
+        factory: Callable[[], Engine],
+        workers: int = 2,
+        timeout: float = 10.0,
+        *,
+        check: Callable[[str], object] | None = None,
+    ) -> None:
+        if workers < 1:
+            raise ValueError("an isolated engine needs at least one worker")
+        self._factory = factory
+        self._timeout = timeout
+        self._check = check
+        self._mp = multiprocessing.get_context("fork")
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._workers: set[_Worker] = set()
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+        self._closed = False
+        for _ in range(workers):
+            self._idle.put(self._spawn())
+        self.name, self._names, self._quads = self._info()
+
+    def query(self, request: QueryRequest) -> QueryResult:
+        """Run the query in a free worker; stop it and raise ``QueryTimeout`` past the limit."""
+        limit = request.timeout or self._timeout
+        deadline = time.monotonic() + limit
+        self._count("queries")
+        try:
+            if self._check is not None:
+                self._check(request.text)
+            return self._run(("query", request), deadline, limit)
+        except QueryTimeout:
+            self._count("timeouts")
+            raise
+        except Exception:
+            self._count("errors")
+            raise
+
+    def graph_names(self) -> Sequence[URIRef]:
+        """Return the IRIs of the named graphs (asked once: the dataset is fixed)."""
+        return self._names
+
+    def triple_count(self) -> int:
+        """Return the number of quads of the dataset."""
+        return self._quads
+
+    def stats(self) -> dict[str, int]:
+        """Return counters: queries, errors, timeouts, crashes, restarts, workers, idle."""
+        with self._lock:
+            counts = {k: self._counts[k] for k in ("queries", "errors", "timeouts", "crashes")}
+            counts["restarts"] = self._counts["restarts"]
+            counts["workers"] = len(self._workers)
+        counts["idle"] = self._idle.qsize()
+        return counts
+
+    def worker_pids(self) -> list[int]:
+        """Return the process ids of the workers (for monitoring and tests)."""
+        with self._lock:
+            return sorted(w.pid for w in self._workers)
+
+    def close(self) -> None:
+        """Stop every worker."""
+        with self._lock:
+            self._closed = True
+            workers = list(self._workers)
+            self._workers.clear()
+        for worker in workers:
+            worker.kill()
+
+    def __enter__(self) -> IsolatedEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _info(self) -> tuple[str, tuple[URIRef, ...], int]:
+        return self._run(("info", None), time.monotonic() + max(self._timeout, 30.0), 30.0)
+
+    def _run(self, message: tuple[str, Any], deadline: float, limit: float) -> Any:
+        if self._closed:
+            raise EngineUnavailable("the query engine is closed")
+        try:
+            worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise QueryTimeout(f"no query worker became free within {limit:g} s") from None
+        try:
+            reply = worker.call(message, deadline)
+        except _WorkerTimeout:
+            self._replace(worker, crashed=False)
+            raise QueryTimeout(f"query ran longer than {limit:g} s and was stopped") from None
+        except _WorkerDied as died:
+            self._replace(worker, crashed=True)
+            raise EngineUnavailable(f"the query worker stopped unexpectedly ({died})") from None
+        self._idle.put(worker)
+        return _unwrap(reply)
+
+    def _replace(self, worker: _Worker, *, crashed: bool) -> None:
+        worker.kill()
+        with self._lock:
+            self._workers.discard(worker)
+            self._counts["crashes"] += crashed
+            if self._closed:
+                return
+            self._counts["restarts"] += 1
+        self._idle.put(self._spawn())
+
+    def _spawn(self) -> _Worker:
+        with _PARENT_ENDS_LOCK:
+            parent_end, child_end = self._mp.Pipe()
+            inherited = list(_PARENT_ENDS) + [parent_end]
+            process = self._mp.Process(
+                target=_serve,
+                args=(child_end, self._factory, os.getpid(), inherited),
+                name="aigraph-query-worker",
+                daemon=True,
+            )
+            process.start()
+            _PARENT_ENDS.add(parent_end)
+        child_end.close()
+        worker = _Worker(process, parent_end)
+        with self._lock:
+            self._workers.add(worker)
+        return worker
+
+    def _count(self, name: str) -> None:
+        with self._lock:
+            self._counts[name] += 1
+
+
+class _WorkerTimeout(Exception):
+    pass
+
+
+class _WorkerDied(Exception):
+    pass
+
+
+class _Worker:
+    """The parent's handle on one worker process."""
+
+    def __init__(self, process: Any, conn: Connection) -> None:
+        self.process = process
+        self.conn = conn
+        self.pid: int = process.pid
+        self.ready = False
+
+    def call(self, message: tuple[str, Any], deadline: float) -> tuple[Any, ...]:
+        """Send one message and wait for its reply until ``deadline``."""
+        try:
+            if not self.ready:
+                self._receive(deadline)  # the worker's engine is built before it says "ready"
+                self.ready = True
+            self.conn.send(message)
+            return self._receive(deadline)
+        except (EOFError, OSError) as exc:
+            raise _WorkerDied(self._how_it_died()) from exc
+
+    def _receive(self, deadline: float) -> tuple[Any, ...]:
+        if not self.conn.poll(max(0.0, deadline - time.monotonic())):
+            raise _WorkerTimeout
+        reply = self.conn.recv()
+        if reply[0] == "fatal":
+            raise _WorkerDied(f"the engine could not start: {reply[1]}")
+        return reply
+
+    def _how_it_died(self) -> str:
+        self.process.join(timeout=1.0)
+        code = self.process.exitcode
+        if code is None:
+            return "no reply"
+        if code < 0:
+            return f"killed by signal {signal.Signals(-code).name}"
+        return f"exit code {code}"
+
+    def kill(self) -> None:
+        """Kill the process, reap it and close the pipe."""
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.process.join(timeout=5.0)
+        with _PARENT_ENDS_LOCK:
+            _PARENT_ENDS.discard(self.conn)
+        self.conn.close()
+
+
+def _unwrap(reply: tuple[Any, ...]) -> Any:
+    kind = reply[0]
+    if kind == "ok":
+        return reply[1]
+    if kind == "error":
+        _, cls, args, state = reply
+        error = cls.__new__(cls)
+        Exception.__init__(error, *args)
+        error.__dict__.update(state)
+        raise error
+    raise RuntimeError(f"the query worker failed:\n{reply[1]}")
+
+
+def _serve(conn: Connection, factory: Callable[[], Engine], parent: int, inherited: list) -> None:
+    """Worker main loop: build the engine, then answer one message at a time."""
+    for end in inherited:
+        end.close()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    try:
+        engine = factory()
+    except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
+        conn.send(("fatal", traceback.format_exc(limit=5)))
+        return
+    conn.send(("ready",))
+    while True:
+        try:
+            kind, payload = conn.recv()
+        except (EOFError, OSError):
+            return
+        reply = _answer(engine, kind, payload)
+        try:
+            conn.send(reply)
+        except (EOFError, OSError):
+            return
+        except Exception:  # noqa: BLE001 - an unpicklable result is a bug to report
+            conn.send(("bug", traceback.format_exc()))
+
+
+def _answer(engine: Engine, kind: str, payload: Any) -> tuple[Any, ...]:
+    try:
+        if kind == "query":
+            return ("ok", engine.query(payload))
+        return ("ok", (engine.name, tuple(engine.graph_names()), engine.triple_count()))
+    except AigraphError as error:
+        return ("error", type(error), error.args, dict(error.__dict__))
+    except Exception:  # noqa: BLE001 - a bug: the parent raises it as a 500 and logs it
+        return ("bug", traceback.format_exc())
+
+
+def _exit_with_parent(parent: int) -> None:
+    while True:
+        time.sleep(_PARENT_POLL_S)
+        if os.getppid() != parent:
+            os._exit(1)
