@@ -1,0 +1,171 @@
+"""Render a ValidationReport for people (text) and for tools (turtle, json, junit)."""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from typing import Any
+
+from rdflib import BNode, URIRef
+
+from .errors import UsageError
+from .validation import ValidationReport, Violation
+
+#: The name of the file in reports for a result whose node is in no loaded file.
+NO_FILE = "<no file>"
+
+
+def render(report: ValidationReport, fmt: str) -> str:
+    """Return ``report`` written in ``fmt``: one of ``text``, ``turtle``, ``json``, ``junit``."""
+    try:
+        renderer = RENDERERS[fmt]
+    except KeyError:
+        raise UsageError(
+            f"unknown report format {fmt!r}; use one of {', '.join(RENDERERS)}"
+        ) from None
+    return renderer(report)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def summary(report: ValidationReport) -> str:
+    """Return the one-line summary: ``Conforms`` or ``N violations, M warnings in K files``."""
+    counts = report.counts_by_severity()
+    always = ("Violation", "Warning")
+    parts = [_plural(n, sev.lower()) for sev, n in counts.items() if n or sev in always]
+    files = {v.file for v in report.violations}
+    tally = f"{', '.join(parts)} in {_plural(len(files), 'file')}"
+    if report.conforms:
+        return f"Conforms ({tally})" if report.violations else "Conforms"
+    return tally
+
+
+def _where(v: Violation) -> str:
+    if v.file is None:
+        return NO_FILE
+    return f"{v.file}:{v.line}" if v.line is not None else v.file
+
+
+def render_text(report: ValidationReport) -> str:
+    """Write the summary, then each result as ``file:line: Severity: message`` and details."""
+    lines = [summary(report)]
+    for v in report.violations:
+        lines.append("")
+        lines.append(f"{_where(v)}: {v.severity}: {v.message}")
+        details = [("focus", v.focus_display), ("shape", v.shape), ("path", v.path),
+                   ("value", v.value), ("constraint", v.constraint)]
+        lines += [f"    {name}: {text}" for name, text in details if text]
+    lines.append("")
+    lines.append(
+        f"Checked {_plural(len(report.files), 'file')}, {_plural(report.triples, 'triple')} "
+        f"in {report.seconds:.2f} s; {report.threshold} and worse fail."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def render_turtle(report: ValidationReport) -> str:
+    """Write the standard SHACL validation report (``sh:ValidationReport``) in Turtle."""
+    return report.results_graph.serialize(format="turtle")
+
+
+def _focus_id(v: Violation) -> str:
+    if isinstance(v.focus, URIRef):
+        return str(v.focus)
+    if isinstance(v.focus, BNode):
+        return f"_:{v.focus}"
+    return v.focus.n3() if v.focus is not None else ""
+
+
+def result_dict(v: Violation) -> dict[str, Any]:
+    """Return one result as the JSON object of the ``json`` report (stable key order)."""
+    return {
+        "file": v.file,
+        "line": v.line,
+        "focus": _focus_id(v),
+        "focusDisplay": v.focus_display,
+        "path": v.path,
+        "value": v.value,
+        "shape": v.shape,
+        "constraint": v.constraint,
+        "severity": v.severity,
+        "message": v.message,
+        "messages": dict(v.messages),
+    }
+
+
+def render_json(report: ValidationReport) -> str:
+    """Write the report as JSON: conforms, counts and results, keys in a stable order."""
+    body = {
+        "conforms": report.conforms,
+        "threshold": report.threshold,
+        "counts": report.counts_by_severity(),
+        "files": list(report.files),
+        "triples": report.triples,
+        "seconds": round(report.seconds, 3),
+        "results": [result_dict(v) for v in report.violations],
+    }
+    return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+
+
+# XML 1.0 cannot hold most control characters, not even escaped.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
+
+
+def _failing_groups(report: ValidationReport) -> dict[tuple[str, str], list[Violation]]:
+    groups: dict[tuple[str, str], list[Violation]] = {}
+    for v in report.failing():
+        groups.setdefault((v.file or NO_FILE, v.shape), []).append(v)
+    return groups
+
+
+def _result_line(v: Violation) -> str:
+    where = f"line {v.line}" if v.line is not None else "no line"
+    extra = "".join(f", {k} {t}" for k, t in (("path", v.path), ("value", v.value)) if t)
+    return f"{where}: {v.severity}: {v.message} (focus {v.focus_display}{extra})"
+
+
+def render_junit(report: ValidationReport) -> str:
+    """Write JUnit XML: a testcase per checked file, a failure per failing (file, shape)."""
+    groups = _failing_groups(report)
+    failing_files = {file for file, _ in groups}
+    files = list(report.files) + sorted(failing_files - set(report.files))
+    suite = ET.Element("testsuite", name="aigraph validate")
+    for file in files:
+        shapes = [(shape, found) for (f, shape), found in groups.items() if f == file]
+        if not shapes:
+            ET.SubElement(suite, "testcase", classname=_xml(file), name="conforms", time="0")
+        for shape, found in shapes:
+            case = ET.SubElement(suite, "testcase", classname=_xml(file), name=_xml(shape))
+            head = f"{_plural(len(found), 'result')} of {shape}: {found[0].message}"
+            failure = ET.SubElement(case, "failure", message=_xml(head), type=found[0].severity)
+            failure.text = _xml("\n".join(f"{file}: {_result_line(v)}" for v in found))
+    failing = set(report.failing())
+    passing = [v for v in report.violations if v not in failing]
+    if passing:
+        out = ET.SubElement(suite, "system-out")
+        out.text = _xml("\n".join(f"{v.file or NO_FILE}: {_result_line(v)}" for v in passing))
+    tests = str(len(suite.findall("testcase")))
+    stats = {"tests": tests, "failures": str(len(groups)), "errors": "0", "skipped": "0",
+             "time": f"{report.seconds:.3f}"}
+    suite.attrib.update(stats)
+    root = ET.Element("testsuites", name="aigraph validate", tests=tests,
+                      failures=stats["failures"], errors="0", time=stats["time"])
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+RENDERERS: dict[str, Callable[[ValidationReport], str]] = {
+    "text": render_text,
+    "turtle": render_turtle,
+    "json": render_json,
+    "junit": render_junit,
+}

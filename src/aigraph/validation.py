@@ -1,0 +1,600 @@
+"""Validate loaded data against the SHACL shapes; say for each result where its node is written.
+
+The data graph is the loaded ``Dataset`` itself: pySHACL validates the union of all its quads,
+and SPARQL constraints can still use ``GRAPH`` to look at the named graphs. pySHACL mixes the
+ontology and vocabulary declarations into a copy, so the loaded dataset is never changed.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin
+
+from pyshacl import validate as shacl_validate
+from pyshacl.errors import ReportableRuntimeError
+from rdflib import RDF, SH, XSD, BNode, Dataset, Graph, Literal, URIRef
+from rdflib.paths import Path as PropertyPath
+from rdflib.term import Node
+
+from . import content
+from .errors import DataError, UsageError
+from .graph import LoadedData, parse_file
+from .settings import CANONICAL_BASE
+
+#: Severities from least to most severe; a custom severity IRI counts as a violation.
+SEVERITIES = ("Info", "Warning", "Violation")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One SHACL validation result, with the source file and line of its focus node."""
+
+    focus: Node
+    focus_display: str
+    path: str | None
+    value: str | None
+    shape: str
+    constraint: str
+    severity: str
+    message: str
+    messages: dict[str, str] = field(default_factory=dict, hash=False)
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """The outcome of one validation run; ``conforms`` honours the severity ``threshold``."""
+
+    conforms: bool
+    violations: tuple[Violation, ...]
+    results_graph: Graph = field(compare=False, hash=False, repr=False)
+    files: tuple[str, ...] = ()
+    triples: int = 0
+    seconds: float = 0.0
+    threshold: str = "Violation"
+
+    def counts_by_severity(self) -> dict[str, int]:
+        """Return the number of results of each severity (all three standard ones present)."""
+        counts = dict.fromkeys(reversed(SEVERITIES), 0)
+        for violation in self.violations:
+            counts[violation.severity] = counts.get(violation.severity, 0) + 1
+        return counts
+
+    def fails(self, threshold: str) -> bool:
+        """Return whether any result is at least as severe as ``threshold``."""
+        floor = _rank(normalise_severity(threshold))
+        return any(_rank(v.severity) >= floor for v in self.violations)
+
+    def failing(self) -> tuple[Violation, ...]:
+        """Return the results that make this run fail (at or above the threshold)."""
+        floor = _rank(self.threshold)
+        return tuple(v for v in self.violations if _rank(v.severity) >= floor)
+
+
+def normalise_severity(severity: str) -> str:
+    """Return ``severity`` spelled as in SEVERITIES, or raise UsageError."""
+    for known in SEVERITIES:
+        if severity.strip().lower() == known.lower():
+            return known
+    raise UsageError(f"unknown severity {severity!r}; use one of {', '.join(SEVERITIES)}")
+
+
+def _rank(severity: str) -> int:
+    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES) - 1
+
+
+def validate(
+    loaded: LoadedData,
+    *,
+    shapes: Path | None = None,
+    ontology: Sequence[Path] | None = None,
+    severity: str = "Violation",
+    base: str | None = None,
+) -> ValidationReport:
+    """Validate ``loaded`` against ``shapes`` (default: the bundled shapes).
+
+    ``ontology`` defaults to the bundled ontology and vocabulary declarations; ``severity`` is
+    the lowest severity that fails the run; ``base`` is the base the data were loaded with
+    (``Settings.base``) so that rebased IRIs are still found in the files.
+    """
+    threshold = normalise_severity(severity)
+    started = time.perf_counter()
+    shapes = shapes or content.shapes_file()
+    shapes_graph = _read_graph([shapes])
+    if ontology is None:
+        defaults = (content.ontology_file(), content.vocabularies_file())
+        ontology = [p for p in defaults if p.is_file()]
+    ont_graph = _read_graph(ontology) if ontology else None
+    results = _run_pyshacl(loaded.dataset, shapes_graph, ont_graph, shapes)
+    data = UnionGraph(loaded.dataset)  # for blank-node paths: reads in place, no copy
+    names = Names(loaded.dataset, shapes_graph)
+    for prefix, namespace in names.bindings():
+        results.bind(prefix, namespace, override=False)
+    index = SourceIndex(loaded.files, base=base)
+    found = _violations(results, data, shapes_graph, names, index)
+    violations = tuple(sorted(found, key=_order))
+    conforms = not any(_rank(v.severity) >= _rank(threshold) for v in violations)
+    for report in results.subjects(RDF.type, SH.ValidationReport):
+        # pySHACL's sh:conforms ignores warnings; say what the exit status says.
+        results.set((report, SH.conforms, Literal(conforms)))
+    return ValidationReport(
+        conforms=conforms,
+        violations=violations,
+        results_graph=results,
+        files=tuple(display_path(p) for p in loaded.files),
+        triples=len(data),
+        seconds=time.perf_counter() - started,
+        threshold=threshold,
+    )
+
+
+def _run_pyshacl(
+    data: Dataset, shapes: Graph, ontology: Graph | None, shapes_path: Path
+) -> Graph:
+    """Run pySHACL once; shapes it cannot use raise DataError naming the shapes file."""
+    try:
+        _, results, _ = shacl_validate(
+            data,
+            shacl_graph=shapes,
+            ont_graph=ontology,
+            inference="none",
+            advanced=True,
+            allow_warnings=True,
+            abort_on_first=False,
+            inplace=False,  # pySHACL mixes the ontology into a copy, not into our dataset
+        )
+    except ReportableRuntimeError as exc:
+        raise DataError(f"unusable shapes: {exc.message}", path=str(shapes_path)) from exc
+    if not isinstance(results, Graph):  # pySHACL returns a ValidationFailure instead
+        raise DataError(f"unusable shapes: {results}", path=str(shapes_path))
+    return results
+
+
+def _read_graph(paths: Sequence[Path]) -> Graph:
+    """Parse ``paths`` into one graph; unreadable files raise DataError with file and line."""
+    dataset = Dataset()
+    for path in paths:
+        parse_file(dataset, Path(path))
+    return UnionGraph(dataset)
+
+
+class UnionGraph(Graph):
+    """A graph that reads the union of all graphs of a dataset in place.
+
+    Triples added to it go to its own store, so the dataset is neither copied nor changed.
+    """
+
+    def __init__(self, dataset: Dataset) -> None:
+        super().__init__(bind_namespaces="core")
+        self._base = dataset.store
+        self._added = False  # whether this graph's own store may hold triples
+        self._length: tuple[int, int] | None = None  # (own triples, total) when last counted
+        for prefix, namespace in dataset.namespaces():
+            self.bind(prefix, namespace, override=False)
+
+    def add(self, triple):  # type: ignore[no-untyped-def,override]
+        self._added = True
+        return super().add(triple)
+
+    def addN(self, quads):  # type: ignore[no-untyped-def,override]  # noqa: N802
+        self._added = True
+        return super().addN(quads)
+
+    def triples(self, triple):  # type: ignore[no-untyped-def,override]
+        """Yield the matching triples of the dataset's union, then those added here."""
+        s, p, o = triple
+        if isinstance(p, PropertyPath):
+            for s2, o2 in p.eval(self, s, o):
+                yield s2, p, o2
+            return
+        for found, _ in self._base.triples((s, p, o), None):
+            yield found
+        if self._added:
+            for found in super().triples(triple):
+                if not self._in_base(found):
+                    yield found
+
+    def triples_choices(self, triple, context=None):  # type: ignore[no-untyped-def,override]
+        """Yield triples matching any of the choices in the one list-valued position."""
+        choices = next((i for i, part in enumerate(triple) if isinstance(part, list)), None)
+        if choices is None:
+            yield from self.triples(triple)
+            return
+        for choice in triple[choices]:
+            pattern = list(triple)
+            pattern[choices] = choice
+            yield from self.triples(tuple(pattern))
+
+    def __len__(self) -> int:
+        own = super().__len__()
+        if self._length is None or self._length[0] != own:
+            added = sum(1 for t in super().triples((None, None, None)) if not self._in_base(t))
+            self._length = (own, added)
+        return self._base.__len__(context=None) + self._length[1]  # type: ignore[call-arg]
+
+    def _in_base(self, triple: tuple[Node, Node, Node]) -> bool:
+        return any(True for _ in self._base.triples(triple, None))  # type: ignore[arg-type]
+
+
+# -- turning pySHACL's report into Violations ------------------------------------------------
+
+_LOCAL_NAME = re.compile(r"[\w][\w.\-]*(?<!\.)|", re.UNICODE)
+
+
+class Names:
+    """Write IRIs in prefixed form with the prefixes of the data and shapes files."""
+
+    def __init__(self, *graphs: Graph) -> None:
+        self._prefix: dict[str, str] = {}
+        for graph in graphs:
+            for prefix, namespace in graph.namespaces():
+                self._prefix.setdefault(str(namespace), prefix)
+        self._cache: dict[str, str] = {}
+
+    def bindings(self) -> Iterator[tuple[str, str]]:
+        return ((prefix, ns) for ns, prefix in self._prefix.items())
+
+    def iri(self, iri: str) -> str:
+        """Return ``prefix:local`` when a known namespace allows it, else ``<iri>``."""
+        if iri not in self._cache:
+            best = max(
+                (ns for ns in self._prefix if iri.startswith(ns)), key=len, default=None
+            )
+            local = iri[len(best) :] if best is not None else ""
+            if best is not None and _LOCAL_NAME.fullmatch(local):
+                self._cache[iri] = f"{self._prefix[best]}:{local}"
+            else:
+                self._cache[iri] = f"<{iri}>"
+        return self._cache[iri]
+
+    def literal(self, literal: Literal) -> str:
+        text = Literal(str(literal)).n3()
+        if literal.language:
+            return f"{text}@{literal.language}"
+        if literal.datatype and literal.datatype != XSD.string:
+            return f"{text}^^{self.iri(literal.datatype)}"
+        return text
+
+    def term(self, node: Node, graph: Graph) -> str:
+        """Write ``node``; a blank node as the shortest path to it from an IRI of ``graph``."""
+        if isinstance(node, URIRef):
+            return self.iri(node)
+        if isinstance(node, Literal):
+            return self.literal(node)
+        root, predicates = bnode_path(graph, node)
+        if root is None:
+            return "[ ]"
+        nested = "[ ]"
+        for predicate in reversed(predicates[1:]):
+            nested = f"[ {self.iri(predicate)} {nested} ]"
+        return f"{self.iri(root)} {self.iri(predicates[0])} {nested}"
+
+    def path(self, node: Node, graph: Graph) -> str:
+        """Write a SHACL property path in SPARQL property-path syntax."""
+        if isinstance(node, URIRef):
+            return self.iri(node)
+        if (node, RDF.first, None) in graph:
+            return "/".join(self._sub_path(item, graph) for item in graph.items(node))
+        for predicate, before, after in _PATH_FORMS:
+            inner = graph.value(node, predicate)
+            if inner is None:
+                continue
+            if predicate == SH.alternativePath:
+                return "(" + "|".join(self._sub_path(i, graph) for i in graph.items(inner)) + ")"
+            return f"{before}{self._sub_path(inner, graph)}{after}"
+        return self.term(node, graph)
+
+    def _sub_path(self, node: Node, graph: Graph) -> str:
+        text = self.path(node, graph)
+        simple = isinstance(node, URIRef) or text.startswith("(")
+        return text if simple else f"({text})"
+
+
+_PATH_FORMS = (
+    (SH.inversePath, "^", ""),
+    (SH.alternativePath, "", ""),
+    (SH.zeroOrMorePath, "", "*"),
+    (SH.oneOrMorePath, "", "+"),
+    (SH.zeroOrOnePath, "", "?"),
+)
+
+
+def bnode_path(graph: Graph, node: Node, limit: int = 12) -> tuple[URIRef | None, list[Node]]:
+    """Return the IRI nearest to blank node ``node`` and the predicates leading from it."""
+    came_from: dict[Node, tuple[Node, Node] | None] = {node: None}
+    frontier = [node]
+    for _ in range(limit):
+        reached: list[Node] = []
+        for target in frontier:
+            incoming = sorted(graph.subject_predicates(target), key=lambda sp: (str(sp[0]), sp[1]))
+            for subject, predicate in incoming:
+                if subject in came_from:
+                    continue
+                came_from[subject] = (predicate, target)
+                if isinstance(subject, URIRef):
+                    return subject, _walk_back(came_from, subject)
+                reached.append(subject)
+        if not reached:
+            break
+        frontier = reached
+    return None, []
+
+
+def _walk_back(came_from: dict[Node, tuple[Node, Node] | None], root: Node) -> list[Node]:
+    predicates = []
+    step = came_from[root]
+    while step is not None:
+        predicate, target = step
+        predicates.append(predicate)
+        step = came_from[target]
+    return predicates
+
+
+def _violations(
+    results: Graph, data: Graph, shapes: Graph, names: Names, index: SourceIndex
+) -> Iterator[Violation]:
+    for report in results.subjects(RDF.type, SH.ValidationReport):
+        for result in results.objects(report, SH.result):
+            yield _violation(result, results, data, shapes, names, index)
+
+
+def _violation(
+    result: Node, results: Graph, data: Graph, shapes: Graph, names: Names, index: SourceIndex
+) -> Violation:
+    focus = results.value(result, SH.focusNode)
+    path = results.value(result, SH.resultPath)
+    value = results.value(result, SH.value)
+    messages = _messages(results, result)
+    where = _locate(focus, data, index) or _locate(value, data, index)
+    return Violation(
+        focus=focus,
+        focus_display=names.term(focus, data) if focus is not None else "",
+        path=names.path(path, results) if path is not None else None,
+        value=names.term(value, data) if value is not None else None,
+        shape=_shape(results.value(result, SH.sourceShape), shapes, names),
+        constraint=_optional(results.value(result, SH.sourceConstraintComponent), names) or "",
+        severity=_severity(results.value(result, SH.resultSeverity), names),
+        message=_main_message(messages),
+        messages=messages,
+        file=where[0] if where else None,
+        line=where[1] if where else None,
+    )
+
+
+def _optional(node: Node | None, names: Names) -> str | None:
+    return names.term(node, Graph()) if node is not None else None
+
+
+def _messages(results: Graph, result: Node) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for message in results.objects(result, SH.resultMessage):
+        language = message.language if isinstance(message, Literal) else None
+        found.setdefault(language or "", str(message))
+    return dict(sorted(found.items()))
+
+
+def _main_message(messages: dict[str, str]) -> str:
+    for language in ("en", *(k for k in messages if k.startswith("en-")), ""):
+        if language in messages:
+            return messages[language]
+    return next(iter(messages.values()), "")
+
+
+def _severity(severity: Node | None, names: Names) -> str:
+    if severity is None:
+        return "Violation"
+    if str(severity).startswith(str(SH)):
+        return str(severity)[len(str(SH)) :]
+    return names.term(severity, Graph())
+
+
+def _shape(shape: Node | None, shapes: Graph, names: Names) -> str:
+    if shape is None:
+        return ""
+    if not isinstance(shape, BNode):
+        return names.term(shape, shapes)
+    path = shapes.value(shape, SH.path)
+    inner = f"[ sh:path {names.path(path, shapes)} ]" if path is not None else "[ ]"
+    owner = min(shapes.subjects(SH.property, shape), key=str, default=None)
+    if owner is None:
+        return inner
+    return f"{names.term(owner, shapes)} sh:property {inner}"
+
+
+def _locate(focus: Node | None, data: Graph, index: SourceIndex) -> tuple[str, int] | None:
+    if isinstance(focus, BNode):
+        focus, _ = bnode_path(data, focus)
+    if isinstance(focus, URIRef):
+        return index.locate(str(focus))
+    return None
+
+
+def _order(v: Violation) -> tuple[object, ...]:
+    where = (v.file is None, v.file or "", v.line or 0)
+    return (*where, -_rank(v.severity), v.focus_display, v.shape, v.path or "", v.message)
+
+
+def display_path(path: Path) -> str:
+    """Return ``path`` as given, or relative to the working folder when it is inside it."""
+    if path.is_absolute():
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+    return str(path)
+
+
+# -- where nodes are written -------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""\#[^\n]*
+    | \"\"\"(?:[^"\\]|\\.|"(?!""))*\"\"\" | '''(?:[^'\\]|\\.|'(?!''))*'''
+    | "(?:[^"\\\n]|\\.)*" | '(?:[^'\\\n]|\\.)*'
+    | <[^<>"{}|^`\\\s]*>
+    | [.;,\[\](){}]
+    | [^\s.;,\[\](){}<>"'\#]+(?:\.+[^\s.;,\[\](){}<>"'\#]+)*""",
+    re.VERBOSE,
+)
+_LINE_SUBJECT = re.compile(r"^[ \t]*<([^>\s]*)>", re.MULTILINE)
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:")
+_ESCAPE = re.compile(r"\\(.)")
+
+
+class SourceIndex:
+    """Where each subject IRI is first described in the loaded files; built on first use.
+
+    Turtle and TriG are scanned token by token (no RDF parse); N-Triples and N-Quads line by
+    line. An IRI never written as a subject is found where it is first mentioned at all.
+    """
+
+    def __init__(self, files: Sequence[Path], *, base: str | None = None) -> None:
+        self._files = tuple(files)
+        moved = (base or CANONICAL_BASE).rstrip("/")
+        self._moved = moved if moved != CANONICAL_BASE else None
+        self._subjects: dict[str, tuple[int, int]] | None = None
+        self._texts: list[tuple[str, dict[str, str]]] = []
+
+    def locate(self, iri: str) -> tuple[str, int] | None:
+        """Return ``(file, line)`` where ``iri`` is described, or None."""
+        if self._subjects is None:
+            self._build()
+        assert self._subjects is not None
+        spellings = [iri]
+        if self._moved and iri.startswith(self._moved):
+            spellings.append(CANONICAL_BASE + iri[len(self._moved) :])
+        for spelling in spellings:
+            if spelling in self._subjects:
+                number, line = self._subjects[spelling]
+                return display_path(self._files[number]), line
+        for spelling in spellings:
+            found = self._mention(spelling)
+            if found:
+                return found
+        return None
+
+    def _build(self) -> None:
+        self._subjects = {}
+        for number, path in enumerate(self._files):
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            suffix = path.suffix.lower()
+            prefixes: dict[str, str] = {}
+            if suffix in (".ttl", ".trig"):
+                offsets, prefixes = turtle_subjects(text, path.resolve().as_uri())
+            elif suffix in (".nt", ".nq"):
+                offsets = {}
+                for match in _LINE_SUBJECT.finditer(text):
+                    offsets.setdefault(match.group(1), match.start())
+            else:
+                offsets = {}
+            for iri, line in _lines(text, offsets).items():
+                self._subjects.setdefault(iri, (number, line))
+            self._texts.append((text, prefixes))
+
+    def _mention(self, iri: str) -> tuple[str, int] | None:
+        for number, (text, prefixes) in enumerate(self._texts):
+            spelled = [re.escape(iri)]
+            spelled += [
+                re.escape(f"{prefix}:{iri[len(ns) :]}") + r"(?![\w\-:])"
+                for prefix, ns in prefixes.items()
+                if iri.startswith(ns) and _LOCAL_NAME.fullmatch(iri[len(ns) :])
+            ]
+            match = re.search(r"(?<![\w\-:])(?:" + "|".join(spelled) + ")", text)
+            if match:
+                return display_path(self._files[number]), text.count("\n", 0, match.start()) + 1
+        return None
+
+
+def turtle_subjects(text: str, base: str) -> tuple[dict[str, int], dict[str, str]]:
+    """Return ``({iri: offset of its first statement as subject}, prefixes)`` of Turtle/TriG."""
+    subjects: dict[str, int] = {}
+    prefixes: dict[str, str] = {}
+    expect_subject, depth = True, 0
+    pending: tuple[str, int] | None = None  # a subject, unless a `{` shows it names a graph
+    directive: list[str] = []
+    for match in _TOKEN.finditer(text):
+        token = match.group()
+        if token[0] == "#":
+            continue
+        if directive:
+            directive.append(token)
+            base = _read_directive(directive, prefixes, base)
+            continue
+        if pending is not None:
+            if token != "{":
+                subjects.setdefault(*pending)
+            pending = None
+        if token in ("{", "}"):
+            expect_subject, depth = True, 0
+        elif token in ("[", "("):
+            expect_subject, depth = False, depth + 1
+        elif token in ("]", ")"):
+            depth -= 1
+        elif token == ".":
+            expect_subject = expect_subject or depth <= 0
+        elif expect_subject:
+            keyword = token.lower()
+            if keyword in ("@prefix", "prefix", "@base", "base"):
+                directive = [keyword.lstrip("@")]
+                continue
+            if keyword == "graph":
+                continue
+            iri = _term_iri(token, prefixes, base)
+            if iri is not None:
+                pending = (iri, match.start())
+            expect_subject = False
+    if pending is not None:
+        subjects.setdefault(*pending)
+    return subjects, prefixes
+
+
+def _read_directive(directive: list[str], prefixes: dict[str, str], base: str) -> str:
+    """Record a finished ``@prefix``/``@base`` directive (clearing it); return the base."""
+    kind, *args = directive
+    if kind == "base" and len(args) == 1:
+        directive.clear()
+        return urljoin(base, args[0][1:-1])
+    if kind == "prefix" and len(args) == 2:
+        directive.clear()
+        prefixes[args[0].rstrip(":")] = urljoin(base, args[1][1:-1])
+    return base
+
+
+def _term_iri(token: str, prefixes: dict[str, str], base: str) -> str | None:
+    if token.startswith("<"):
+        iri = token[1:-1]
+        return iri if _ABSOLUTE.match(iri) else urljoin(base, iri)
+    prefix, colon, local = token.partition(":")
+    if colon and prefix in prefixes:
+        return prefixes[prefix] + _ESCAPE.sub(r"\1", local)
+    return None
+
+
+def _lines(text: str, offsets: dict[str, int]) -> dict[str, int]:
+    """Turn character offsets into 1-based line numbers, counting newlines once."""
+    lines: dict[str, int] = {}
+    line, position = 1, 0
+    for iri, offset in sorted(offsets.items(), key=lambda item: item[1]):
+        line += text.count("\n", position, offset)
+        position = offset
+        lines[iri] = line
+    return lines
+
+
+__all__ = [
+    "SEVERITIES",
+    "SourceIndex",
+    "UnionGraph",
+    "ValidationReport",
+    "Violation",
+    "normalise_severity",
+    "validate",
+]
+
