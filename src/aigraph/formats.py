@@ -71,7 +71,7 @@ RESULTS: tuple[Offer, ...] = (
 
 #: RDF graph formats (CONSTRUCT, DESCRIBE, dumps, pages); the first is the default.
 GRAPH: tuple[Offer, ...] = (
-    Offer("turtle", "text/turtle", "ttl", ("ttl",), ("application/x-turtle", "text/n3")),
+    Offer("turtle", "text/turtle", "ttl", ("ttl", "n3"), ("application/x-turtle", "text/n3")),
     Offer("nt", "application/n-triples", "nt", ("ntriples", "n-triples"), ("text/plain",)),
     Offer("jsonld", "application/ld+json", "jsonld", ("json-ld",), ("application/json",),
           quads=True),
@@ -97,6 +97,27 @@ def find_offer(name: str, offers: Iterable[Offer] = _ALL_OFFERS) -> Offer | None
         if key in offer.format_names or key in offer.media_types:
             return offer
     return None
+
+
+def pick_format(values: Iterable[str], offers: tuple[Offer, ...]) -> str | None:
+    """Return the one ``format=`` value to use among those a client sent.
+
+    Clients such as SPARQLWrapper send the format several times in different spellings
+    (``tsv`` and ``text/tab-separated-values``) or as a comma-separated list; spellings that
+    name an offer of ``offers`` count, and they must agree. Without any, the first value is
+    returned so that ``negotiate`` reports it.
+    """
+    names = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    chosen = {offer.name for offer in map(lambda n: find_offer(n, offers), names) if offer}
+    if len(chosen) > 1:
+        from .errors import BadRequest
+
+        raise BadRequest(
+            f"'format' names different formats ({', '.join(sorted(chosen))}); give one"
+        )
+    if chosen:
+        return chosen.pop()
+    return names[0] if names else None
 
 
 # -- content negotiation ------------------------------------------------------------------------

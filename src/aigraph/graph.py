@@ -10,6 +10,7 @@ from pathlib import Path
 from xml.sax import SAXParseException
 
 from rdflib import Dataset, Graph, URIRef
+from rdflib.namespace import NamespaceManager
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
@@ -45,6 +46,17 @@ class LoadedData:
         return len(self.dataset)
 
 
+def new_dataset() -> Dataset:
+    """Return an empty dataset whose default graph is the union of all graphs.
+
+    Only the core prefixes are bound, so that the prefixes declared in the data files win
+    (rdflib would otherwise bind ``schema:`` to https://schema.org/ and rename ours).
+    """
+    dataset = Dataset(default_union=True)
+    dataset.namespace_manager = NamespaceManager(dataset, bind_namespaces="core")
+    return dataset
+
+
 def default_paths() -> tuple[Path, ...]:
     """Return the bundled ontology and announcement data files."""
     ontology = tuple(content.ontology_dir() / name for name in _ONTOLOGY_DATA)
@@ -75,7 +87,7 @@ def load(settings: Settings | None = None, paths: Iterable[str | Path] | None = 
     settings = settings or Settings()
     chosen = list(paths) if paths is not None else list(settings.data)
     files = tuple(expand(chosen)) if chosen else default_paths()
-    dataset = Dataset(default_union=True)
+    dataset = new_dataset()
     for path in files:
         parse_file(dataset, path, settings.base)
     if settings.base.rstrip("/") != CANONICAL_BASE:
@@ -140,7 +152,7 @@ def rebase(dataset: Dataset, old: str, new: str) -> Dataset:
             return URIRef(new + str(term)[len(old) :])
         return term
 
-    moved = Dataset(default_union=True)
+    moved = new_dataset()
     for s, p, o, g in dataset.quads((None, None, None, None)):
         graph_id = g.identifier if isinstance(g, Graph) else g
         moved.add((move(s), move(p), move(o), move(graph_id)))  # type: ignore[arg-type]

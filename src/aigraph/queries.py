@@ -101,7 +101,7 @@ def _param(path: Path, spec: str) -> Param:
 
 def load_all(folder: Path) -> dict[str, NamedQuery]:
     """Return the named queries of ``folder`` by name, sorted by name."""
-    return {p.stem: parse_file(p) for p in sorted(folder.glob("*.rq"))}
+    return {p.stem: parse_file(p) for p in sorted(folder.glob("*.rq"), key=lambda p: p.stem)}
 
 
 def lookup(queries: Mapping[str, NamedQuery], name: str) -> NamedQuery:

@@ -1,0 +1,188 @@
+"""The ``aigraph`` command line: a thin click adapter over the core.
+
+Exit codes: 0 ok / conforms, 1 does not conform, 2 usage or unreadable input, 3 a query or
+engine failure (timeout, remote endpoint error).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+from rdflib import RDF
+
+from .errors import AigraphError
+from .settings import Settings
+
+_SETTING_HELP = Settings.help()
+
+
+def _help(name: str) -> str:
+    default, text = _SETTING_HELP[name]
+    return f"{text} [default: {default!r}; env AIGRAPH_{name.upper()}]"
+
+
+class AigraphGroup(click.Group):
+    """A click group that maps aigraph errors to a message on stderr and their exit code."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except AigraphError as exc:
+            click.echo(f"error: {exc.message}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=AigraphGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="aigraph")
+def cli() -> None:
+    """Publish, validate and query the aigraph knowledge graph."""
+
+
+def main() -> None:
+    """Run the command line."""
+    cli()
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "turtle", "json", "junit"]), default="text",
+    show_default=True, help="Report format.",
+)
+@click.option(
+    "--severity", type=click.Choice(["Violation", "Warning", "Info"], case_sensitive=False),
+    default="Violation", show_default=True,
+    help="Lowest severity that fails the run (Warning: warnings fail too).",
+)
+@click.option("--shapes", type=click.Path(exists=True, path_type=Path), help="Another shapes file.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report here.")
+def validate(
+    paths: tuple[Path, ...], fmt: str, severity: str, shapes: Path | None, output: Path | None
+) -> None:
+    """Validate RDF files against the shapes (default: the bundled ontology and data).
+
+    Exit 0 when the data conforms, 1 when it does not, 2 when input cannot be read.
+    """
+    from . import graph
+    from .reports import render
+    from .validation import validate as run_validation
+
+    loaded = graph.load(Settings(), list(paths) or None)
+    report = run_validation(loaded, shapes=shapes, severity=severity.capitalize())
+    text = render(report, fmt)
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text)
+    click.get_current_context().exit(0 if report.conforms else 1)
+
+
+@cli.command()
+@click.option("--data", "data", multiple=True, type=click.Path(path_type=Path),
+              help=_help("data"))
+@click.option("--base", help=_help("base"))
+def info(data: tuple[Path, ...], base: str | None) -> None:
+    """Print a summary of the graph: triples, named graphs, resources per class."""
+    from . import graph
+
+    settings = Settings.from_env(data=data or None, base=base)
+    loaded = graph.load(settings)
+    dataset = loaded.dataset
+    graphs = [g for g in dataset.graphs() if len(g)]
+    click.echo(f"files:        {len(loaded.files)}")
+    click.echo(f"triples:      {len(dataset)}")
+    click.echo(f"named graphs: {len(graphs)}")
+    classes = Counter(o for _, _, o, _ in dataset.quads((None, RDF.type, None, None)))
+    click.echo("resources per class:")
+    for cls, count in sorted(classes.items(), key=lambda kv: (-kv[1], str(kv[0]))):
+        click.echo(f"  {count:5d}  {dataset.namespace_manager.normalizeUri(cls)}")
+
+
+@cli.command()
+@click.option("--host", help=_help("host"))
+@click.option("--port", type=int, help=_help("port"))
+@click.option("--data", multiple=True, type=click.Path(path_type=Path), help=_help("data"))
+@click.option("--base", help=_help("base"))
+@click.option("--validate/--no-validate", "validate_data", default=None, help=_help("validate"))
+@click.option("--engine", type=click.Choice(["oxigraph", "rdflib"]), help=_help("engine"))
+@click.option("--timeout", "query_timeout", type=float, help=_help("query_timeout"))
+@click.option("--max-rows", type=int, help=_help("max_rows"))
+@click.option("--threads", type=int, help=_help("threads"))
+def serve(
+    host: str | None, port: int | None, data: tuple[Path, ...], base: str | None,
+    validate_data: bool | None, engine: str | None, query_timeout: float | None,
+    max_rows: int | None, threads: int | None,
+) -> None:
+    """Serve the graph over HTTP (SPARQL endpoint, query page, named queries)."""
+    from .server import serve as run_server
+
+    settings = Settings.from_env(
+        host=host, port=port, data=tuple(str(p) for p in data) or None, base=base,
+        validate=validate_data, engine=engine, query_timeout=query_timeout,
+        max_rows=max_rows, threads=threads,
+    )
+    run_server(settings)
+
+
+@cli.command()
+@click.argument("target")
+@click.option("--endpoint", help="Query this SPARQL endpoint instead of the local graph.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
+              show_default=True)
+@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A parameter of a named query (repeatable).")
+@click.option("--data", multiple=True, type=click.Path(path_type=Path), help=_help("data"))
+@click.option("--engine", type=click.Choice(["oxigraph", "rdflib"]), help=_help("engine"))
+def query(
+    target: str, endpoint: str | None, fmt: str, params: tuple[str, ...],
+    data: tuple[Path, ...], engine: str | None,
+) -> None:
+    """Run a named query (NAME), a query file (FILE) or standard input (-)."""
+    from .commands import run_query
+
+    click.echo(run_query(target, endpoint, fmt, params, data, engine), nl=False)
+
+
+@cli.command()
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["turtle", "nt", "jsonld", "rdfxml", "trig", "nquads"]))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="File to write (default: stdout).")
+@click.option("--data", multiple=True, type=click.Path(path_type=Path), help=_help("data"))
+@click.option("--base", help=_help("base"))
+def export(fmt: str, output: Path | None, data: tuple[Path, ...], base: str | None) -> None:
+    """Write the whole graph in one format, deterministically (byte-identical for the same data)."""
+    from . import graph
+    from .export import export as run_export
+
+    settings = Settings.from_env(data=tuple(str(p) for p in data) or None, base=base)
+    body = run_export(graph.load(settings).dataset, fmt)
+    if output:
+        output.write_bytes(body)
+    else:
+        sys.stdout.buffer.write(body)
+        sys.stdout.buffer.flush()
+
+
+@cli.command()
+@click.option("--triples", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="About how many triples to write (within a few percent).")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Random seed; the same seed writes byte-identical output.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="TriG file to write ('-' for standard output).")
+@click.option("--base", help=_help("base"))
+def synth(triples: int, seed: int, output: Path, base: str | None) -> None:
+    """Write synthetic announcements that conform to the shapes, as TriG (for benchmarks)."""
+    from .synth import write
+
+    chosen = Settings.from_env(base=base).base
+    if str(output) == "-":
+        stats = write(sys.stdout, triples, seed, chosen)
+    else:
+        with output.open("w", encoding="utf-8", newline="\n") as out:
+            stats = write(out, triples, seed, chosen)
+    click.echo(f"wrote {stats.triples} triples in {stats.graphs} named graphs "
+               f"({stats.announcements} announcements)", err=True)

@@ -1,0 +1,104 @@
+"""The aigraph core: the loaded graph, its engine and named queries, behind one object.
+
+The web app and the CLI are adapters over this; neither knows which engine answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from email.utils import formatdate
+
+from rdflib.term import Identifier
+
+from . import content, describe, graph, queries
+from .engine import create_engine
+from .engine.base import DatasetSpec, Engine, QueryRequest, QueryResult
+from .errors import NotConforming
+from .settings import Settings
+
+
+@dataclass
+class Aigraph:
+    """A loaded, validated dataset ready to answer queries."""
+
+    settings: Settings
+    loaded: graph.LoadedData
+    engine: Engine
+    named: dict[str, queries.NamedQuery]
+    loaded_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> Aigraph:
+        """Load the data of ``settings``, validate it unless disabled, and start the engine."""
+        settings = settings or Settings()
+        loaded = graph.load(settings)
+        if settings.validate:
+            check(loaded, settings.base)
+        engine = create_engine(settings, loaded.dataset)
+        return cls(settings, loaded, engine, queries.load_all(content.queries_dir()))
+
+    def query(
+        self,
+        text: str,
+        *,
+        dataset: DatasetSpec | None = None,
+        bindings: Mapping[str, Identifier] | None = None,
+        max_rows: int | None = None,
+    ) -> QueryResult:
+        """Run a query with the configured limits, base IRI and dataset."""
+        limit = self.settings.max_rows if max_rows is None else min(max_rows, self.settings.max_rows)
+        request = QueryRequest(
+            text=text,
+            dataset=dataset or DatasetSpec(),
+            bindings=dict(bindings or {}),
+            base=self.settings.base.rstrip("/") + "/",
+            max_rows=limit,
+            timeout=self.settings.query_timeout,
+        )
+        return self.engine.query(request)
+
+    def run_named(self, name: str, params: Mapping[str, str] | None = None) -> QueryResult:
+        """Run a named query with its parameters bound from ``params``."""
+        named = queries.lookup(self.named, name)
+        return self.query(named.text, bindings=named.bind(params or {}))
+
+    @cached_property
+    def version(self) -> str:
+        """Return a short fingerprint of the loaded data, used for ETags."""
+        digest = hashlib.sha256()
+        for path in self.loaded.files:
+            digest.update(str(path).encode())
+            digest.update(path.read_bytes())
+        digest.update(self.settings.base.encode())
+        return digest.hexdigest()[:20]
+
+    @cached_property
+    def last_modified(self) -> str:
+        """Return the HTTP date of the newest data file."""
+        newest = max((p.stat().st_mtime for p in self.loaded.files), default=self.loaded_at)
+        return formatdate(newest, usegmt=True)
+
+    @cached_property
+    def facts(self) -> describe.DatasetFacts:
+        """Return the statistics of the loaded data (for VoID, DCAT and the service description)."""
+        return describe.facts(self.loaded.dataset, self.settings.base)
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def check(loaded: graph.LoadedData, base: str) -> None:
+    """Validate ``loaded`` and raise NotConforming with the summary if it fails."""
+    from .reports import render
+    from .validation import validate
+
+    report = validate(loaded, base=base)
+    if not report.conforms:
+        raise NotConforming(
+            "the data does not conform to the shapes (use --no-validate for data without "
+            "aigraph's shapes):\n" + render(report, "text")
+        )

@@ -1,0 +1,60 @@
+"""The Flask adapter over the aigraph core: ``create_app`` is the one way to build the app."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Flask, g, request
+from werkzeug.wrappers import Response
+
+from ..core import Aigraph
+from ..errors import HeadersTooLarge
+from ..settings import Settings
+from . import errors, linked_data, pages, sparql
+from .metrics import Metrics
+
+EXTENSION = "aigraph"
+
+
+def create_app(settings: Settings | None = None, core: Aigraph | None = None) -> Flask:
+    """Build the web app over ``core`` (opened from ``settings`` when not given)."""
+    if core is None:
+        core = Aigraph.open(settings or Settings.from_env())
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = core.settings.max_body
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions[EXTENSION] = core
+    app.extensions["aigraph.metrics"] = Metrics()
+    app.before_request(_start_request)
+    app.after_request(_finish_request)
+    errors.register(app)
+    app.register_blueprint(sparql.blueprint)
+    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(publishing.blueprint)
+    app.register_blueprint(linked_data.blueprint)
+    return app
+
+
+#: Most bytes of request headers taken; larger ones get a 431 in the one error shape.
+MAX_HEADER_BYTES = 32 * 1024
+
+
+def _start_request() -> None:
+    incoming = request.headers.get("X-Request-Id", "")
+    g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else None
+    g.request_id = g.request_id or uuid.uuid4().hex
+    size = sum(len(k) + len(str(v)) for k, v in request.headers.items())
+    if size > MAX_HEADER_BYTES:
+        raise HeadersTooLarge(
+            f"the request headers are {size} bytes, over the limit of {MAX_HEADER_BYTES}"
+        )
+
+
+def _finish_request(response: Response) -> Response:
+    response.headers["X-Request-Id"] = g.get("request_id", "")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = (
+        "X-Request-Id, X-Aigraph-Truncated, X-Aigraph-Row-Limit, Content-Location, ETag"
+    )
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    return response

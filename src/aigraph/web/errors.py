@@ -1,0 +1,93 @@
+"""The one place errors become HTTP responses, with one body shape for every error.
+
+JSON ``{"error": kind, "status": code, "message": text, "request_id": id}`` for programs; the
+same fields rendered as an HTML page for browsers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, current_app, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from ..errors import AigraphError, QueryTimeout
+
+log = logging.getLogger("aigraph.web")
+
+#: Werkzeug's own errors (routing, body size, ...) get our kinds and messages.
+_HTTP_KINDS = {
+    400: ("bad-request", "the request is malformed"),
+    404: ("not-found", "there is nothing at this address"),
+    405: ("method-not-allowed", "this method is not allowed here"),
+    406: ("not-acceptable", "no acceptable representation"),
+    413: ("payload-too-large", "the request body is over the limit of {max_body} bytes"),
+    414: ("uri-too-long", "the request URL is too long; send the query with POST"),
+    415: ("unsupported-media-type", "unsupported Content-Type"),
+    431: ("headers-too-large", "the request headers are too large"),
+}
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(AigraphError, _aigraph_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+
+def error_response(status: int, kind: str, message: str, details: Any = None) -> Response:
+    """Return the error body for ``status`` in the form the client prefers."""
+    metrics = current_app.extensions.get("aigraph.metrics")
+    if metrics is not None:
+        metrics.count("errors", f"status_{status}")
+    body: dict[str, Any] = {
+        "error": kind,
+        "status": status,
+        "message": message,
+        "request_id": g.get("request_id", ""),
+    }
+    if details:
+        body["details"] = details
+    if _wants_html():
+        html = render_template("error.html", **body)
+        response = Response(html, status=status, mimetype="text/html")
+    else:
+        response = jsonify(body)
+        response.status_code = status
+    if status == 405:
+        response.headers["Allow"] = "GET, POST, OPTIONS" if request.path == "/sparql" else "GET"
+    return response
+
+
+def _wants_html() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "text/html" and request.accept_mimetypes["text/html"] > 0
+
+
+def _aigraph_error(exc: AigraphError) -> Response:
+    if isinstance(exc, QueryTimeout):
+        current_app.extensions["aigraph.metrics"].count("timeouts")
+    if exc.status >= 500 and not isinstance(exc, QueryTimeout):
+        log.error("%s: %s", exc.kind, exc.message)
+    details = {k: v for k, v in exc.details.items() if v is not None} or None
+    return error_response(exc.status, exc.kind, exc.message, details)
+
+
+def _http_error(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    kind, message = _HTTP_KINDS.get(status, ("http-error", exc.description or "error"))
+    if status == 413:
+        message = message.format(max_body=current_app.config.get("MAX_CONTENT_LENGTH"))
+    elif status == 405:
+        message = f"method {request.method} is not allowed on {request.path}"
+    elif status == 404:
+        message = f"there is nothing at {request.path}"
+    return error_response(status, kind, message)
+
+
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.path)
+    return error_response(
+        500, "internal-error", "the server hit an unexpected error; it has been logged"
+    )

@@ -1,0 +1,227 @@
+"""Linked data: every IRI minted under the base dereferences on this server, by its path.
+
+Cool URIs by content negotiation at the IRI itself (no 303): ``/id/organisation/vinnova``
+answers ``200`` in the negotiated format with ``Vary: Accept`` and a ``Content-Location``
+naming the format-specific document (``/id/organisation/vinnova.ttl``, ``.html``, ...), which
+answers the same bytes directly. Each request is a short pipeline: resolve the path to an IRI
+and a format, build the body from the core (``aigraph.resources``), answer conditionally.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Blueprint, current_app, render_template, request
+from rdflib import URIRef
+from werkzeug.wrappers import Response
+
+from .. import formats, resources
+from ..errors import NotFound
+from .sparql import LABELS, core
+
+blueprint = Blueprint("linked_data", __name__)
+
+HTML = formats.Offer("html", "text/html", "html", (), ("application/xhtml+xml",))
+#: What a resource IRI can be negotiated to; without an Accept preference, Turtle.
+OFFERS: tuple[formats.Offer, ...] = (*formats.GRAPH, HTML)
+_BY_EXTENSION = {offer.extension: offer for offer in OFFERS}
+#: The documents linked from every page ("this page as ...").
+DOWNLOADS = ("turtle", "jsonld", "nt", "rdfxml", "trig", "nquads")
+_LABELS = {**LABELS, "html": "HTML"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a request asks for: the document path (without extension) and the chosen format."""
+
+    path: str
+    offer: formats.Offer
+    negotiated: bool
+    lang: str
+
+
+@blueprint.get("/id/<path:rest>")
+def resource(rest: str) -> Response:
+    """Describe a resource minted under ``<base>/id/``."""
+    return _dereference(f"/id/{rest}")
+
+
+@blueprint.get("/graph/<path:rest>")
+def named_graph(rest: str) -> Response:
+    """Describe a named graph: its statements and its provenance."""
+    return _dereference(f"/graph/{rest}")
+
+
+@blueprint.get("/ontology")
+def ontology() -> Response:
+    """Document the ontology (HTML) or return it (Turtle, JSON-LD, RDF/XML, ...)."""
+    return _ontology(_target("/ontology", None))
+
+
+@blueprint.get("/ontology.<ext>")
+def ontology_document(ext: str) -> Response:
+    return _ontology(_target("/ontology", _extension(ext)))
+
+
+@blueprint.get("/ontology/<path:rest>")
+def ontology_version(rest: str) -> Response:
+    """Answer for the version IRI of the ontology with the ontology."""
+    path, offer = _split(f"/ontology/{rest}")
+    if URIRef(_base() + "/ontology") not in _version_iris(path):
+        raise NotFound(f"there is no ontology version at {request.path}")
+    return _ontology(_target(path, offer))
+
+
+@blueprint.get("/shapes")
+def shapes() -> Response:
+    """Show the SHACL shapes as a data contract (HTML) or return them as RDF."""
+    return _shapes(_target("/shapes", None))
+
+
+@blueprint.get("/shapes.<ext>")
+def shapes_document(ext: str) -> Response:
+    return _shapes(_target("/shapes", _extension(ext)))
+
+
+# -- the pipeline -------------------------------------------------------------------------------
+
+
+def _base() -> str:
+    return core().settings.base.rstrip("/")
+
+
+def _lang() -> str:
+    lang = request.args.get("lang")
+    return lang if lang in ("sv", "en") else "en"
+
+
+def _extension(ext: str) -> formats.Offer:
+    offer = _BY_EXTENSION.get(ext.lower())
+    if offer is None:
+        raise NotFound(f"there is nothing at {request.path} (no format with extension .{ext})")
+    return offer
+
+
+def _split(path: str) -> tuple[str, formats.Offer | None]:
+    """Split a known format extension off ``path`` unless the full path is itself an IRI."""
+    stem, dot, ext = path.rpartition(".")
+    if not dot or "/" in ext or ext.lower() not in _BY_EXTENSION:
+        return path, None
+    if resources.exists(core().loaded.dataset, URIRef(_base() + path)):
+        return path, None
+    return stem, _BY_EXTENSION[ext.lower()]
+
+
+def _target(path: str, offer: formats.Offer | None) -> Target:
+    if offer is not None:
+        return Target(path, offer, False, _lang())
+    chosen = formats.negotiate(
+        request.headers.get("Accept"),
+        OFFERS,
+        default=formats.GRAPH[0],
+        explicit_format=request.args.get("format"),
+    )
+    return Target(path, chosen, True, _lang())
+
+
+def _dereference(path: str) -> Response:
+    path, offer = _split(path)
+    iri = URIRef(_base() + path)
+    dataset = core().loaded.dataset
+    if not resources.exists(dataset, iri):
+        raise NotFound(f"there is no resource {iri} in this dataset")
+    target = _target(path, offer)
+    if target.offer is HTML:
+        return _answer(target, lambda: _render_resource(iri, target))
+    return _answer(target, lambda: _rdf(resources.describe(dataset, iri, _base()), target.offer))
+
+
+def _ontology(target: Target) -> Response:
+    dataset = core().loaded.dataset
+    if target.offer is HTML:
+        model = _cached(("ontology-model", target.lang),
+                        lambda: resources.ontology_model(dataset, _base(), target.lang))  # fmt: skip
+        return _answer(target, lambda: _page("ontology.html", target, model=model))
+    return _answer(target, lambda: _rdf(resources.ontology_document(dataset, _base()), target.offer))
+
+
+def _shapes(target: Target) -> Response:
+    graph = _cached(("shapes-graph",), resources.load_shapes)
+    if target.offer is HTML:
+        model = _cached(
+            ("shapes-model", target.lang),
+            lambda: resources.shapes_model(graph, core().loaded.dataset, _base(), target.lang),
+        )
+        return _answer(target, lambda: _page("shapes.html", target, model=model))
+    if target.offer.name == "turtle":  # the file itself, with its comments
+        from .. import content
+
+        return _answer(target, lambda: content.shapes_file().read_bytes())
+    return _answer(target, lambda: _rdf(graph, target.offer))
+
+
+def _version_iris(path: str) -> set[URIRef]:
+    """Return the ontologies whose owl:versionIRI is ``<base><path>``."""
+    from rdflib.namespace import OWL
+
+    return set(core().loaded.dataset.subjects(OWL.versionIRI, URIRef(_base() + path)))
+
+
+def _rdf(source: object, offer: formats.Offer) -> bytes:
+    return formats.serialize_graph(source, offer, prefixes=_prefixes())  # type: ignore[arg-type]
+
+
+def _prefixes() -> dict[str, str]:
+    def build() -> dict[str, str]:
+        bound = {p: str(n) for p, n in core().loaded.dataset.namespaces() if p and not p.startswith(("ns", "_"))}
+        return {**bound, "aig": _base() + "/ontology#"}
+
+    return _cached(("prefixes",), build)
+
+
+def _render_resource(iri: URIRef, target: Target) -> bytes:
+    model = resources.page_model(core().loaded.dataset, iri, _base(), target.lang)
+    return _page("resource.html", target, page=model)
+
+
+def _page(template: str, target: Target, **values: object) -> bytes:
+    downloads = [
+        {"label": _LABELS[name], "href": f"{target.path}.{formats.find_offer(name, formats.GRAPH).extension}"}  # type: ignore[union-attr]
+        for name in DOWNLOADS
+    ]
+    html = render_template(template, lang=target.lang, downloads=downloads, **values)
+    return html.encode("utf-8")
+
+
+def _cached(key: tuple[object, ...], build: Callable[[], object]) -> object:
+    """Return ``build()``, computed once per process and data version."""
+    store = current_app.extensions.setdefault("aigraph.linked_data", {})
+    full = (core().version, *key)
+    if full not in store:
+        store[full] = build()
+    return store[full]
+
+
+def _answer(target: Target, body: Callable[[], bytes]) -> Response:
+    """Answer with the body, its validators and, at a negotiated IRI, Vary and Content-Location."""
+    version = core().version
+    lang = target.lang if target.offer is HTML else ""
+    tag = hashlib.sha256(f"{version}|{target.path}|{target.offer.name}|{lang}".encode()).hexdigest()
+    data = _cached(("body", target.path, target.offer.name, lang), body)
+    response = Response(data, content_type=target.offer.content_type)
+    response.set_etag(tag[:32])
+    response.headers["Last-Modified"] = core().last_modified
+    response.headers["Content-Location"] = _document(target)
+    if target.negotiated:
+        response.headers["Vary"] = "Accept"
+    return response.make_conditional(request)
+
+
+def _document(target: Target) -> str:
+    """Return the path of the format-specific document (the Content-Location)."""
+    document = f"{target.path}.{target.offer.extension}"
+    if target.offer is HTML and request.args.get("lang") in ("sv", "en"):
+        document += f"?lang={target.lang}"
+    return document

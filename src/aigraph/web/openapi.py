@@ -1,0 +1,142 @@
+"""The OpenAPI 3.1 description of aigraph's HTTP API (a test keeps it in step with the routes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+from .publishing import OPENAPI_PATHS as PUBLISHING_PATHS
+
+_ERROR = {"$ref": "#/components/responses/Error"}
+_RESULTS = {
+    "description": "Query results, in the negotiated format",
+    "content": {
+        media: {}
+        for media in (
+            "application/sparql-results+json",
+            "application/sparql-results+xml",
+            "text/csv",
+            "text/tab-separated-values",
+            "text/turtle",
+            "application/n-triples",
+            "application/ld+json",
+            "application/rdf+xml",
+            "application/trig",
+            "application/n-quads",
+        )
+    },
+    "headers": {
+        "X-Aigraph-Truncated": {
+            "description": "Present (`true`) when the row limit cut the result",
+            "schema": {"type": "string"},
+        }
+    },
+}
+
+
+def _param(name: str, where: str, description: str, *, repeat: bool = False) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string"}
+    if repeat:
+        schema = {"type": "array", "items": {"type": "string"}}
+    return {"name": name, "in": where, "description": description, "schema": schema}
+
+
+_QUERY_PARAMS = [
+    _param("query", "query", "A SPARQL 1.1 query. Without it, the service description."),
+    _param("default-graph-uri", "query", "A graph of the default graph", repeat=True),
+    _param("named-graph-uri", "query", "A graph available by name", repeat=True),
+    _param("format", "query", "Result format; overrides Accept (json, xml, csv, tsv, turtle, "
+           "nt, jsonld, rdfxml, trig, nquads)"),
+]
+
+_STATUSES = {s: _ERROR for s in ("400", "403", "405", "406", "413", "415", "503")}
+
+
+def openapi(server_url: str) -> dict[str, Any]:
+    """Return the OpenAPI document for a server at ``server_url``."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "aigraph",
+            "version": __version__,
+            "description": "A read-only SPARQL 1.1 endpoint and linked-data site.",
+        },
+        "servers": [{"url": server_url}],
+        "paths": {
+            "/sparql": {
+                "get": {
+                    "summary": "Run a query (SPARQL 1.1 Protocol) or get the service description",
+                    "parameters": _QUERY_PARAMS,
+                    "responses": {"200": _RESULTS, **_STATUSES},
+                },
+                "post": {
+                    "summary": "Run a query sent as a form or as application/sparql-query",
+                    "parameters": _QUERY_PARAMS[1:],
+                    "requestBody": {
+                        "content": {
+                            "application/x-www-form-urlencoded": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {"query": {"type": "string"}},
+                                    "required": ["query"],
+                                }
+                            },
+                            "application/sparql-query": {"schema": {"type": "string"}},
+                        }
+                    },
+                    "responses": {"200": _RESULTS, **_STATUSES},
+                },
+                "options": {
+                    "summary": "CORS preflight",
+                    "responses": {"204": {"description": "CORS headers"}},
+                },
+            },
+            "/queries": {
+                "get": {
+                    "summary": "List the named queries",
+                    "responses": {"200": {"description": "The named queries (JSON or HTML)"}},
+                }
+            },
+            "/queries/{name}": {
+                "get": {
+                    "summary": "Run a named query; its declared parameters come from the URL",
+                    "parameters": [
+                        {"name": "name", "in": "path", "required": True,
+                         "schema": {"type": "string"}},
+                        _param("format", "query", "Result format; overrides Accept"),
+                    ],
+                    "responses": {"200": _RESULTS, "400": _ERROR, "404": _ERROR, "406": _ERROR},
+                }
+            },
+            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
+            "/stats": {
+                "get": {"summary": "Server counters", "responses": {"200": {"description": "JSON"}}}
+            },
+            "/openapi.json": {
+                "get": {"summary": "This document", "responses": {"200": {"description": "JSON"}}}
+            },
+            **PUBLISHING_PATHS,
+        },
+        "components": {
+            "responses": {
+                "Error": {
+                    "description": "An error, in the one error shape of aigraph",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["error", "status", "message", "request_id"],
+                                "properties": {
+                                    "error": {"type": "string"},
+                                    "status": {"type": "integer"},
+                                    "message": {"type": "string"},
+                                    "request_id": {"type": "string"},
+                                    "details": {"type": "object"},
+                                },
+                            }
+                        }
+                    },
+                }
+            }
+        },
+    }

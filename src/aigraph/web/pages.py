@@ -1,0 +1,82 @@
+"""Named queries over HTTP, health, statistics and the OpenAPI description."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from .. import queries
+from ..engine.guard import query_form
+from .openapi import openapi
+from .sparql import choose_offer, core, page_context, prefers_html, result_response
+
+blueprint = Blueprint("pages", __name__)
+
+
+@blueprint.get("/queries")
+def query_list() -> Response:
+    """List the named queries with title, description and parameters (HTML or JSON)."""
+    listed = []
+    for named in core().named.values():
+        item = named.to_dict()
+        item["url"] = url_for("pages.named_query", name=named.name, _external=True)
+        listed.append(item)
+    if prefers_html():
+        html = render_template("queries.html", **page_context(), queries_listed=listed)
+        return Response(html, mimetype="text/html")
+    return jsonify({"queries": listed})
+
+
+@blueprint.get("/queries/<name>")
+def named_query(name: str) -> Response:
+    """Run a named query; parameters come from the query string and are bound, not pasted."""
+    named = queries.lookup(core().named, name)
+    params = {k: v for k, v in request.args.items() if k != "format"}
+    unknown = set(params) - {p.name for p in named.params} - {"lang"}
+    if unknown:
+        from ..errors import BadRequest
+
+        declared = ", ".join(p.name for p in named.params) or "none"
+        raise BadRequest(
+            f"unknown parameter(s) {', '.join(sorted(unknown))} for {name!r}; it takes: {declared}"
+        )
+    offer = choose_offer(query_form(named.text), request.args.getlist("format"))
+    result = core().run_named(name, params)
+    current_app.extensions["aigraph.metrics"].count("queries", "named_queries")
+    return result_response(result, offer)
+
+
+@blueprint.get("/healthz")
+def healthz() -> Response:
+    """Liveness: the process answers and holds a graph."""
+    return jsonify({"status": "ok", "triples": core().loaded.triple_count()})
+
+
+@blueprint.get("/stats")
+def stats() -> Response:
+    """Counters: queries served, errors, timeouts, triples loaded, engine statistics."""
+    metrics = current_app.extensions["aigraph.metrics"]
+    aigraph = core()
+    counts = metrics.snapshot()
+    engine_stats = getattr(aigraph.engine, "stats", lambda: {})()
+    return jsonify(
+        {
+            "engine": aigraph.engine.name,
+            "triples": aigraph.loaded.triple_count(),
+            "named_graphs": len(aigraph.engine.graph_names()),
+            "uptime_seconds": round(time.time() - metrics.started, 3),
+            "queries": counts.get("queries", 0),
+            "errors": counts.get("errors", 0),
+            "timeouts": counts.get("timeouts", 0),
+            "truncated": counts.get("truncated", 0),
+            "counters": counts,
+            "engine_stats": engine_stats,
+        }
+    )
+
+
+@blueprint.get("/openapi.json")
+def openapi_json() -> Response:
+    return jsonify(openapi(request.host_url.rstrip("/")))

@@ -1,0 +1,305 @@
+"""Publishing: the landing page, the dumps, the DCAT-AP catalogue and the VoID description.
+
+Every response here is built from bytes computed once per data version (dumps) or once per
+site URL and format (descriptions), carries a strong ``ETag`` (a hash of the bytes),
+``Last-Modified`` (the newest data file) and ``Cache-Control``, and answers conditional
+requests with 304.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from datetime import date
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, redirect, render_template, request
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from .. import describe, formats, publish
+from ..core import Aigraph
+from ..errors import NotFound, UsageError
+from .sparql import core
+
+blueprint = Blueprint("publishing", __name__)
+
+CACHE_CONTROL = "public, max-age=3600"
+#: Formats of the catalogue and VoID, each also at ``<path>.<ext>``; the first is the default
+#: of the catalogue (RDF/XML is what dataportal.se harvests), VoID defaults to Turtle.
+_BY_EXT = {"rdf": "rdfxml", "ttl": "turtle", "jsonld": "jsonld", "nt": "nt"}
+CATALOG_OFFERS = tuple(formats.find_offer(name, formats.GRAPH) for name in _BY_EXT.values())
+VOID_OFFERS = (CATALOG_OFFERS[1], *(o for o in CATALOG_OFFERS if o.name != "turtle"))
+#: Media types that make ``/`` answer 303 to the catalogue instead of the HTML page.
+_RDF_TYPES = [o.media_type for o in CATALOG_OFFERS]
+#: Most (kind, site, format) descriptions cached; a Host header cannot grow the cache forever.
+_MAX_CACHED = 64
+
+
+class Publication:
+    """The dumps of the loaded data (built once) and the descriptions rendered from them."""
+
+    def __init__(self, aigraph: Aigraph) -> None:
+        self.core = aigraph
+        self._lock = threading.Lock()
+        self._dumps: publish.Dumps | None = None
+        self._cache: dict[tuple[str, ...], bytes] = {}
+
+    def dumps(self) -> publish.Dumps:
+        with self._lock:
+            if self._dumps is None or self._dumps.version != self.core.version:
+                self._dumps = publish.build_dumps(self.core.loaded.dataset, self.core.version)
+            return self._dumps
+
+    def cached(self, key: tuple[str, ...], build: Callable[[], bytes]) -> bytes:
+        """Return the bytes for ``key``, building them once per data version."""
+        key = (self.core.version, *key)
+        with self._lock:
+            found = self._cache.get(key)
+        if found is None:
+            found = build()
+            with self._lock:
+                if len(self._cache) >= _MAX_CACHED:
+                    self._cache.clear()
+                self._cache[key] = found
+        return found
+
+
+def publication() -> Publication:
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get("aigraph.publishing")
+    if found is None or found.core is not core():
+        found = app.extensions["aigraph.publishing"] = Publication(core())
+    return found
+
+
+def site_url() -> str:
+    return request.host_url.rstrip("/")
+
+
+def data_date() -> date:
+    """Return the date of the newest data file (the data's last modification)."""
+    return parsedate_to_datetime(core().last_modified).date()
+
+
+def issued_date() -> date:
+    """Return the ``issued`` setting, or the data's date when it is empty."""
+    return _parse_issued(core().settings.issued) or data_date()
+
+
+def _parse_issued(text: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise UsageError(f"setting issued: {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+@blueprint.record_once
+def _check_settings(state: Any) -> None:
+    """Refuse a malformed ``issued`` when the app is built, not on the first request."""
+    _parse_issued(state.app.extensions["aigraph"].settings.issued)
+
+
+def cacheable(body: bytes, media_type: str, **headers: str) -> Response:
+    """Return ``body`` with validators and caching headers, or 304 when the client has it."""
+    response = Response(body, content_type=media_type)
+    response.set_etag(publish.etag(body))
+    response.headers["Last-Modified"] = core().last_modified
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.headers.update(headers)
+    return response.make_conditional(request)
+
+
+# --- dumps ------------------------------------------------------------------------------------
+
+
+@blueprint.get("/dumps/<name>")
+def dump(name: str) -> Response:
+    """Serve a dump, gzip-encoded when the client accepts it, or its ``.gz`` file."""
+    found = publication().dumps().lookup(name)
+    if found is None:
+        raise NotFound(f"there is no dump {name!r}; see /catalog")
+    item, is_gz = found
+    inline = f"inline; filename={name}"
+    if is_gz:
+        return cacheable(item.gzipped, publish.GZIP_MEDIA_TYPE, **{"Content-Disposition": inline})
+    headers = {"Content-Disposition": inline, "Vary": "Accept-Encoding"}
+    if accepts_gzip():
+        headers["Content-Encoding"] = "gzip"
+        return cacheable(item.gzipped, item.media_type, **headers)
+    return cacheable(item.data, item.media_type, **headers)
+
+
+def accepts_gzip() -> bool:
+    """Tell whether Accept-Encoding allows gzip at least as much as the identity encoding."""
+    encodings = request.accept_encodings
+    gzip_q = encodings["gzip"]
+    identity_q = encodings["identity"] if "identity" in encodings.values() else 1
+    return gzip_q > 0 and gzip_q >= identity_q
+
+
+# --- catalogue and VoID -----------------------------------------------------------------------
+
+
+def _catalog_bytes(offer: formats.Offer) -> bytes:
+    aigraph, site = core(), site_url()
+
+    def build() -> bytes:
+        graph = describe.catalog(
+            aigraph.facts, publication().dumps().raw(), site=site, base=aigraph.settings.base,
+            modified=data_date(), issued=issued_date(),
+            contact_email=aigraph.settings.contact_email,
+        )
+        return formats.serialize_graph(graph, offer)
+
+    return publication().cached(("catalog", site, offer.name), build)
+
+
+def _void_bytes(offer: formats.Offer) -> bytes:
+    aigraph, site = core(), site_url()
+
+    def build() -> bytes:
+        graph = describe.void(aigraph.facts, publication().dumps().raw(), site=site,
+                              base=aigraph.settings.base)
+        return formats.serialize_graph(graph, offer)
+
+    return publication().cached(("void", site, offer.name), build)
+
+
+def _described(build: Callable[[formats.Offer], bytes], offer: formats.Offer,
+               negotiated: bool) -> Response:
+    headers = {"Vary": "Accept"} if negotiated else {}
+    return cacheable(build(offer), offer.content_type, **headers)
+
+
+@blueprint.get("/catalog")
+def catalog() -> Response:
+    """The DCAT-AP catalogue: RDF/XML unless another RDF format (or HTML) is preferred."""
+    explicit = request.args.get("format")
+    if explicit is None and prefers_html_to_rdf():
+        return landing_response("catalog")
+    offer = formats.negotiate(request.headers.get("Accept"), CATALOG_OFFERS,
+                              explicit_format=explicit)
+    return _described(_catalog_bytes, offer, negotiated=True)
+
+
+@blueprint.get("/.well-known/void")
+def void() -> Response:
+    """The VoID description: Turtle unless another RDF format is preferred."""
+    offer = formats.negotiate(request.headers.get("Accept"), VOID_OFFERS,
+                              explicit_format=request.args.get("format"))
+    return _described(_void_bytes, offer, negotiated=True)
+
+
+def _fixed(build: Callable[[formats.Offer], bytes], offer: formats.Offer) -> Callable[[], Response]:
+    return lambda: _described(build, offer, negotiated=False)
+
+
+for _ext, _name in _BY_EXT.items():
+    _offer = formats.find_offer(_name, formats.GRAPH)
+    blueprint.add_url_rule(f"/catalog.{_ext}", f"catalog_{_ext}", _fixed(_catalog_bytes, _offer))
+    blueprint.add_url_rule(f"/.well-known/void.{_ext}", f"void_{_ext}", _fixed(_void_bytes, _offer))
+
+
+# --- landing page -----------------------------------------------------------------------------
+
+
+def prefers_html_to_rdf() -> bool:
+    """Tell whether the client asks for HTML before every RDF format (``*/*`` does not)."""
+    return request.accept_mimetypes.best_match([*_RDF_TYPES, "text/html"]) == "text/html"
+
+
+def prefers_rdf_to_html() -> bool:
+    """Tell whether the client asks for an RDF format before HTML (``*/*`` does not)."""
+    best = request.accept_mimetypes.best_match(["text/html", *_RDF_TYPES])
+    return best is not None and best != "text/html"
+
+
+@blueprint.get("/")
+def landing() -> Response:
+    """The landing page (HTML); RDF clients are sent to the catalogue (303)."""
+    if prefers_rdf_to_html():
+        response = redirect("/catalog", code=303)
+        response.headers["Vary"] = "Accept"
+        return response
+    return landing_response("landing")
+
+
+def page_lang() -> str:
+    lang = request.args.get("lang")
+    return lang if lang in ("sv", "en") else "en"
+
+
+def landing_response(page: str) -> Response:
+    """Render the landing page (``page='landing'``) or the catalogue's HTML view."""
+    lang, site = page_lang(), site_url()
+    body = publication().cached(
+        ("html", page, lang, site),
+        lambda: render_template("landing.html", **landing_context(page, lang, site)).encode(),
+    )
+    return cacheable(body, "text/html; charset=utf-8", Vary="Accept")
+
+
+def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
+    aigraph = core()
+    facts, dumps = aigraph.facts, publication().dumps()
+    base = aigraph.settings.base
+    schema = describe.schema_dataset_jsonld(facts, dumps.raw(), site=site, base=base,
+                                            modified=data_date())
+    labels = dict(facts.labels)
+    return {
+        "page": page,
+        "lang": lang,
+        "title": describe.TEXT["title"][lang],
+        "description": describe.TEXT["description"][lang],
+        "facts": facts,
+        "named_graph_count": len(facts.named_graphs),
+        "examples": [{"path": publish.local_path(iri, base) or iri, "iri": iri,
+                      "label": labels.get(iri, iri.rsplit("/", 1)[-1])}
+                     for iri in facts.examples],
+        "dumps": [_dump_row(d) for d in describe.distributions(dumps.raw())],
+        "gz_sizes": {d.ext: len(d.gzipped) for d in dumps.by_ext.values()},
+        "description_formats": [(ext, formats.find_offer(n, formats.GRAPH)) for ext, n
+                                in _BY_EXT.items()],
+        "modified": data_date().isoformat(),
+        "schema_json": Markup(_script_json(schema)),
+    }
+
+
+def _dump_row(dist: describe.Distribution) -> dict[str, Any]:
+    return {"ext": dist.ext, "label": dist.label, "file_name": dist.file_name,
+            "media_type": dist.media_type, "size": dist.byte_size, "sha256": dist.sha256}
+
+
+def _script_json(doc: dict[str, Any]) -> str:
+    """Return JSON safe inside ``<script>``: no ``<``, ``>`` or ``&`` can end the element."""
+    text = json.dumps(doc, ensure_ascii=False, indent=2)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# --- OpenAPI ----------------------------------------------------------------------------------
+
+_DESCRIBED = {"200": {"description": "The bytes, with ETag and Last-Modified"},
+              "304": {"description": "Not modified (If-None-Match / If-Modified-Since)"}}
+OPENAPI_PATHS: dict[str, Any] = {
+    "/": {"get": {"summary": "Landing page (HTML; RDF Accept: 303 to /catalog)",
+                  "responses": {**_DESCRIBED, "303": {"description": "See /catalog"}}}},
+    "/catalog": {"get": {"summary": "DCAT-AP catalogue (RDF/XML default; negotiated; HTML "
+                                    "for browsers)", "responses": _DESCRIBED}},
+    "/.well-known/void": {"get": {"summary": "VoID description (Turtle default; negotiated)",
+                                  "responses": _DESCRIBED}},
+    "/dumps/{name}": {"get": {
+        "summary": "A dump (aigraph.ttl, .nt, .jsonld, .rdf, .trig, .nq, each also .gz); "
+                   "Content-Encoding gzip when Accept-Encoding allows it",
+        "parameters": [{"name": "name", "in": "path", "required": True,
+                        "schema": {"type": "string"}}],
+        "responses": {**_DESCRIBED, "404": {"$ref": "#/components/responses/Error"}}}},
+    **{f"{path}.{ext}": {"get": {"summary": f"{what} as {offer.media_type}",
+                                 "responses": _DESCRIBED}}
+       for path, what in (("/catalog", "The catalogue"), ("/.well-known/void", "VoID"))
+       for ext, offer in zip(_BY_EXT, CATALOG_OFFERS)},
+}

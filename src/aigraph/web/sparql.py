@@ -1,0 +1,140 @@
+"""The SPARQL 1.1 Protocol endpoint at ``/sparql``: parse, execute, negotiate, serialise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask import Blueprint, current_app, render_template, request
+from werkzeug.wrappers import Response
+
+from .. import formats, protocol
+from ..core import Aigraph
+from ..engine.base import QueryResult
+from ..engine.guard import query_form
+
+blueprint = Blueprint("sparql", __name__)
+
+_CORS_PREFLIGHT = {
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Accept, X-Request-Id",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+def core() -> Aigraph:
+    return current_app.extensions["aigraph"]
+
+
+@blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"])
+def endpoint() -> Response:
+    """Answer one query operation, or describe the service when no query is given."""
+    if request.method == "OPTIONS":
+        return Response(status=204, headers=_CORS_PREFLIGHT)
+    parsed = protocol.parse(
+        request.method,
+        request.headers.get("Content-Type"),
+        protocol.url_pairs(request.query_string),
+        request.get_data(cache=False) if request.method == "POST" else b"",
+    )
+    if parsed.query is None:
+        return service_description(parsed.formats)
+    if not parsed.formats and prefers_html():
+        return query_page(parsed.query)
+    form = query_form(parsed.query)
+    offer = choose_offer(form, parsed.formats)
+    result = core().query(parsed.query, dataset=parsed.dataset)
+    current_app.extensions["aigraph.metrics"].count("queries", f"form_{result.form}")
+    return result_response(result, offer)
+
+
+def prefers_html() -> bool:
+    """Return whether the client (a browser) asks for HTML before any SPARQL format."""
+    # Browsers send "text/html, ..., */*;q=0.8"; curl sends "*/*", which must get SPARQL formats.
+    best = request.accept_mimetypes.best_match(
+        ["application/sparql-results+json", "text/turtle", "text/html"]
+    )
+    return best == "text/html"
+
+
+def choose_offer(form: str, explicit: Sequence[str] = ()) -> formats.Offer:
+    """Choose the result format from ``format=`` values, else from the Accept header."""
+    table = formats.RESULTS if form in ("select", "ask") else formats.GRAPH
+    chosen = formats.pick_format(explicit, table)
+    return formats.negotiate(request.headers.get("Accept"), table, explicit_format=chosen)
+
+
+def result_response(result: QueryResult, offer: formats.Offer) -> Response:
+    """Serialise ``result`` in ``offer``, making any truncation visible in headers."""
+    if result.form in ("select", "ask"):
+        body = formats.serialize_result(result, offer)
+    else:
+        body = formats.serialize_graph(result.triples, offer)
+    response = Response(body, mimetype=offer.media_type)
+    if offer.media_type.startswith("text/") or offer.media_type.endswith("json"):
+        response.charset = "utf-8"
+    response.headers["Vary"] = "Accept"
+    if result.truncated:
+        current_app.extensions["aigraph.metrics"].count("truncated")
+        response.headers["X-Aigraph-Truncated"] = "true"
+        response.headers["X-Aigraph-Row-Limit"] = str(result.limit)
+    return response
+
+
+def service_description(explicit: Sequence[str]) -> Response:
+    """Describe the service (RDF) or show the query page (browsers)."""
+    if not explicit and prefers_html():
+        return query_page()
+    from .. import describe
+
+    offer = choose_offer("describe", explicit)
+    endpoint_url = request.base_url
+    graph = describe.service_description(
+        core().facts, endpoint_url=endpoint_url, base=core().settings.base
+    )
+    response = Response(formats.serialize_graph(graph, offer), mimetype=offer.media_type)
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+def query_page(query: str | None = None) -> Response:
+    """Render the browser query page, optionally with a query to run."""
+    return Response(render_template("query.html", **page_context(query)), mimetype="text/html")
+
+
+def page_context(query: str | None = None) -> dict[str, object]:
+    aigraph = core()
+    return {
+        "prefixes": prefix_block(aigraph),
+        "queries": [q.to_dict() for q in aigraph.named.values()],
+        "endpoint": "/sparql",
+        "default_query": query or DEFAULT_QUERY,
+        "result_formats": [{"name": o.name, "label": LABELS[o.name]} for o in formats.RESULTS],
+        "graph_formats": [{"name": o.name, "label": LABELS[o.name]} for o in formats.GRAPH],
+        "lang": request.args.get("lang", "en") if request.args.get("lang") in ("sv", "en") else "en",
+        "autorun": query is not None,
+    }
+
+
+LABELS = {
+    "json": "JSON", "xml": "XML", "csv": "CSV", "tsv": "TSV", "turtle": "Turtle",
+    "nt": "N-Triples", "jsonld": "JSON-LD", "rdfxml": "RDF/XML", "trig": "TriG", "nquads": "N-Quads",
+}
+
+DEFAULT_QUERY = """SELECT ?resource ?label WHERE {
+  ?resource rdfs:label ?label .
+  FILTER(lang(?label) = "en")
+}
+ORDER BY ?label
+LIMIT 50"""
+
+
+def prefix_block(aigraph: Aigraph) -> str:
+    """Return PREFIX lines for the namespaces bound in the data."""
+    lines = []
+    seen = set()
+    for prefix, namespace in sorted(aigraph.loaded.dataset.namespaces()):
+        if not prefix or prefix in seen or prefix.startswith(("ns", "_")):
+            continue
+        seen.add(prefix)
+        lines.append(f"PREFIX {prefix}: <{namespace}>")
+    return "\n".join(lines)

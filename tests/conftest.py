@@ -1,0 +1,101 @@
+"""Shared fixtures: the app, a test client, a CLI runner, and a live server on loopback."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from aigraph.core import Aigraph
+from aigraph.settings import Settings
+from aigraph.web import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT.parent / "shared" / "seeds" / "000_d50864e7ded379e5.txt"
+
+
+@pytest.fixture(scope="session")
+def core() -> Iterator[Aigraph]:
+    aigraph = Aigraph.open(Settings(executors=2, max_rows=1000))
+    yield aigraph
+    aigraph.close()
+
+
+@pytest.fixture(scope="session")
+def app(core):
+    app = create_app(core=core)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+class LiveServer:
+    """An ``aigraph serve`` process on a free loopback port."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        full_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "aigraph", "serve", "--host", "127.0.0.1", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=full_env,
+        )
+        self.output: list[str] = []
+        self.url = self._wait_for_url()
+
+    def _wait_for_url(self, timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        assert self.process.stdout is not None
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            self.output.append(line)
+            found = re.search(r"at (http://127\.0\.0\.1:\d+)/", line)
+            if found:
+                return found.group(1)
+        self.stop()
+        raise RuntimeError("aigraph serve did not start:\n" + "".join(self.output))
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+@pytest.fixture(scope="session")
+def live_server() -> Iterator[str]:
+    """The base URL of a real ``aigraph serve`` over the bundled data."""
+    server = LiveServer("--max-rows", "1000")
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    return SEED.read_text(encoding="utf-8")
