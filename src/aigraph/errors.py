@@ -132,6 +132,13 @@ class UnsupportedMediaType(AigraphError):
     kind = "unsupported-media-type"
 
 
+class HeadersTooLarge(AigraphError):
+    """The request headers are over the limit."""
+
+    status = 431
+    kind = "headers-too-large"
+
+
 class QueryTimeout(AigraphError):
     """The query ran past the time limit and was stopped."""
 
