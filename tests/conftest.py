@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import re
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,7 +47,7 @@ def runner() -> CliRunner:
 
 
 class LiveServer:
-    """An ``aigraph serve`` process on a free loopback port."""
+    """An ``aigraph serve`` process on a free loopback port; its output is kept in ``lines``."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         full_env = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
@@ -57,35 +58,43 @@ class LiveServer:
             text=True,
             env=full_env,
         )
-        self.output: list[str] = []
-        self.url = self._wait_for_url()
+        self.lines: collections.deque[str] = collections.deque(maxlen=20000)
+        self._started = threading.Event()
+        self.url = ""
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self._started.wait(90) or not self.url:
+            self.stop()
+            raise RuntimeError("aigraph serve did not start:\n" + self.output)
 
-    def _wait_for_url(self, timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
+    def _read(self) -> None:
+        # Always drain the pipe: a server whose log pipe is full would block.
         assert self.process.stdout is not None
-        while time.monotonic() < deadline:
-            line = self.process.stdout.readline()
-            if not line:
-                break
-            self.output.append(line)
-            found = re.search(r"at (http://127\.0\.0\.1:\d+)/", line)
-            if found:
-                return found.group(1)
-        self.stop()
-        raise RuntimeError("aigraph serve did not start:\n" + "".join(self.output))
+        for line in self.process.stdout:
+            self.lines.append(line)
+            if not self.url:
+                found = re.search(r"at (http://127\.0\.0\.1:\d+)/", line)
+                if found:
+                    self.url = found.group(1)
+                    self._started.set()
+        self._started.set()
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
-    def stop(self) -> None:
+    def stop(self) -> int | None:
         if self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(10)
+                self.process.wait(20)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        return self.process.returncode
 
 
 @pytest.fixture(scope="session")

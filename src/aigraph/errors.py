@@ -147,6 +147,14 @@ class QueryTimeout(AigraphError):
     kind = "query-timeout"
 
 
+class ResultTooLarge(AigraphError):
+    """The query needed more memory, or produced a bigger result, than the limits allow."""
+
+    status = 503
+    exit_code = 3
+    kind = "query-too-large"
+
+
 class EngineUnavailable(AigraphError):
     """The query engine failed or could not be reached (a crashed worker, a remote store)."""
 

@@ -1,23 +1,37 @@
-"""Run the web app under waitress, a production WSGI server."""
+"""Run the web app under waitress, a production WSGI server, with graceful stop and reload.
+
+Signals: SIGTERM (and SIGINT) stop accepting, let in-flight requests finish within
+``shutdown_grace`` seconds, then exit 0. SIGHUP reloads the data: the new graph is loaded and
+validated beside the old one, which keeps answering until the new one is ready; invalid new
+data is refused and the old graph stays.
+"""
 
 from __future__ import annotations
 
+import _thread
 import logging
+import signal
 import sys
+import threading
+import time
+from typing import Any
 
 import click
+from flask import Flask
 from waitress.server import create_server
 
 from .core import Aigraph
+from .errors import AigraphError
 from .settings import Settings
+
+log = logging.getLogger("aigraph.server")
 
 
 def serve(settings: Settings) -> None:
-    """Open the graph, then serve it until interrupted; print the URL once listening."""
-    from .web import create_app
+    """Open the graph, then serve it until stopped; print the URL once listening."""
+    from .web import EXTENSION, create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    configure_logging()
     core = Aigraph.open(settings)
     app = create_app(core=core)
     server = create_server(
@@ -29,10 +43,13 @@ def serve(settings: Settings) -> None:
         # one error shape; waitress only stops what is far beyond them.
         max_request_body_size=max(settings.max_body * 64, 64 * 1024 * 1024),
         max_request_header_size=1024 * 1024,
+        # A client that sends or reads nothing for this long is disconnected.
         channel_timeout=max(30, int(settings.query_timeout) + 20),
         clear_untrusted_proxy_headers=True,
         ident="aigraph",
     )
+    lifecycle = Lifecycle(app, server, settings)
+    lifecycle.install()
     port = server.effective_port  # type: ignore[union-attr]
     host = settings.host if ":" not in settings.host else f"[{settings.host}]"
     click.echo(
@@ -45,4 +62,86 @@ def serve(settings: Settings) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        core.close()
+        app.extensions[EXTENSION].close()
+    log.info("stopped")
+
+
+def configure_logging() -> None:
+    """Log to stderr: the access log as bare JSON lines, everything else with a prefix."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    access = logging.getLogger("aigraph.access")
+    access.propagate = False
+    plain = logging.StreamHandler(sys.stderr)
+    plain.setFormatter(logging.Formatter("%(message)s"))
+    access.addHandler(plain)
+    access.setLevel(logging.INFO)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+
+
+class Lifecycle:
+    """Signal handling: graceful stop on SIGTERM/SIGINT, reload on SIGHUP."""
+
+    def __init__(self, app: Flask, server: Any, settings: Settings) -> None:
+        self.app = app
+        self.server = server
+        self.settings = settings
+        self.stopping = False
+        self.reload_lock = threading.Lock()
+
+    def install(self) -> None:
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        signal.signal(signal.SIGHUP, self.reload)
+
+    def stop(self, signum: int, frame: object) -> None:
+        """Stop accepting connections now; exit once in-flight requests are done."""
+        if self.stopping:
+            return
+        self.stopping = True
+        log.info("signal %s: no longer accepting; finishing in-flight requests",
+                 signal.Signals(signum).name)
+        # Close the listening socket from waitress's own loop (closing it here, inside a
+        # select() call, would break the loop); open connections keep being served.
+        self.server.trigger.pull_trigger(self.server.close)
+        threading.Thread(target=self._drain, name="aigraph-drain", daemon=True).start()
+
+    def _drain(self) -> None:
+        metrics = self.app.extensions["aigraph.metrics"]
+        deadline = time.monotonic() + self.settings.shutdown_grace
+        while metrics.in_flight > 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if metrics.in_flight > 0:
+            log.warning("grace period over with %d request(s) in flight", metrics.in_flight)
+        time.sleep(0.1)  # let waitress flush the last responses
+        _thread.interrupt_main()
+
+    def reload(self, signum: int, frame: object) -> None:
+        threading.Thread(target=self._reload, name="aigraph-reload", daemon=True).start()
+
+    def _reload(self) -> None:
+        from .web import EXTENSION
+
+        if not self.reload_lock.acquire(blocking=False):
+            log.info("reload already running")
+            return
+        try:
+            log.info("reloading the data")
+            try:
+                fresh = Aigraph.open(self.settings)
+            except AigraphError as exc:
+                log.error("reload refused, the old graph stays: %s", exc.message)
+                return
+            old = self.app.extensions[EXTENSION]
+            self.app.extensions[EXTENSION] = fresh
+            self.app.extensions["aigraph.metrics"].count("reloads")
+            log.info("reloaded: %d triples", fresh.loaded.triple_count())
+            # Requests already running on the old graph finish before it is closed.
+            timer = threading.Timer(self.settings.query_timeout + 2, old.close)
+            timer.daemon = True
+            timer.start()
+        finally:
+            self.reload_lock.release()

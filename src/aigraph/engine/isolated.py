@@ -12,18 +12,20 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
+import resource
 import signal
 import threading
 import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
 from rdflib import URIRef
 
-from ..errors import AigraphError, EngineUnavailable, QueryTimeout
+from ..errors import AigraphError, EngineUnavailable, QueryTimeout, ResultTooLarge
 from .base import Engine, QueryRequest, QueryResult
 
 #: Parent ends of every worker pipe in this process; a new worker closes its copies of them,
@@ -43,10 +45,12 @@ class IsolatedEngine:
         timeout: float = 10.0,
         *,
         check: Callable[[str], object] | None = None,
+        bounds: Bounds | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("an isolated engine needs at least one worker")
         self._factory = factory
+        self._bounds = bounds or Bounds()
         self._timeout = timeout
         self._check = check
         self._mp = multiprocessing.get_context("fork")
@@ -129,7 +133,18 @@ class IsolatedEngine:
             raise QueryTimeout(f"query ran longer than {limit:g} s and was stopped") from None
         except _WorkerDied as died:
             self._replace(worker, crashed=True)
+            if self._bounds.memory_mb and "SIGABRT" in str(died):
+                raise ResultTooLarge(
+                    f"the query needed more than the memory limit of {self._bounds.memory_mb} MB "
+                    "and was stopped; narrow it or add a LIMIT"
+                ) from None
             raise EngineUnavailable(f"the query worker stopped unexpectedly ({died})") from None
+        if reply[0] == "out-of-memory":
+            self._replace(worker, crashed=True)
+            raise ResultTooLarge(
+                f"the query needed more than the memory limit of {self._bounds.memory_mb} MB "
+                "and was stopped; narrow it or add a LIMIT"
+            )
         self._idle.put(worker)
         return _unwrap(reply)
 
@@ -149,7 +164,7 @@ class IsolatedEngine:
             inherited = list(_PARENT_ENDS) + [parent_end]
             process = self._mp.Process(
                 target=_serve,
-                args=(child_end, self._factory, os.getpid(), inherited),
+                args=(child_end, self._factory, os.getpid(), inherited, self._bounds),
                 name="aigraph-query-worker",
                 daemon=True,
             )
@@ -236,24 +251,43 @@ def _unwrap(reply: tuple[Any, ...]) -> Any:
     raise RuntimeError(f"the query worker failed:\n{reply[1]}")
 
 
-def _serve(conn: Connection, factory: Callable[[], Engine], parent: int, inherited: list) -> None:
+@dataclass(frozen=True)
+class Bounds:
+    """What one query may take in a worker: memory (MB) and result size (bytes); 0 = unbounded."""
+
+    memory_mb: int = 0
+    result_bytes: int = 0
+
+
+def _serve(
+    conn: Connection,
+    factory: Callable[[], Engine],
+    parent: int,
+    inherited: list,
+    bounds: Bounds,
+) -> None:
     """Worker main loop: build the engine, then answer one message at a time."""
     for end in inherited:
         end.close()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server decides when workers stop
+    # The server decides when workers stop; its own signal handlers are not ours.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.environ["RUST_BACKTRACE"] = "0"  # an engine abort is reported once, by the parent
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
     try:
         engine = factory()
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
         conn.send(("fatal", traceback.format_exc(limit=5)))
         return
+    _limit_memory(bounds.memory_mb)
     conn.send(("ready",))
     while True:
         try:
             kind, payload = conn.recv()
         except (EOFError, OSError):
             return
-        reply = _answer(engine, kind, payload)
+        reply = _answer(engine, kind, payload, bounds.result_bytes)
         try:
             conn.send(reply)
         except (EOFError, OSError):
@@ -262,11 +296,37 @@ def _serve(conn: Connection, factory: Callable[[], Engine], parent: int, inherit
             conn.send(("bug", traceback.format_exc()))
 
 
-def _answer(engine: Engine, kind: str, payload: Any) -> tuple[Any, ...]:
+def _limit_memory(budget_mb: int) -> None:
+    """Let this worker allocate at most ``budget_mb`` more than it holds now."""
+    if budget_mb <= 0:
+        return
+    with open("/proc/self/status", encoding="ascii") as status:
+        data_kb = next(int(line.split()[1]) for line in status if line.startswith("VmData:"))
+    limit = data_kb * 1024 + budget_mb * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
+def _result_bytes(result: QueryResult) -> int:
+    """Return roughly how many bytes the result's terms take (what the answer will carry)."""
+    if result.form in ("construct", "describe"):
+        return sum(len(t) for quad in result.triples for t in quad if t is not None)
+    return sum(len(term) for row in result.rows for term in row.values())
+
+
+def _answer(engine: Engine, kind: str, payload: Any, max_bytes: int = 0) -> tuple[Any, ...]:
     try:
         if kind == "query":
-            return ("ok", engine.query(payload))
+            result = engine.query(payload)
+            if max_bytes and (size := _result_bytes(result)) > max_bytes:
+                raise ResultTooLarge(
+                    f"the result holds about {size} bytes, over the limit of {max_bytes}; "
+                    "narrow the query or add a LIMIT"
+                )
+            return ("ok", result)
         return ("ok", (engine.name, tuple(engine.graph_names()), engine.triple_count()))
+    except MemoryError:
+        # The interpreter is not to be trusted after a MemoryError: the parent replaces us.
+        return ("out-of-memory",)
     except AigraphError as error:
         return ("error", type(error), error.args, dict(error.__dict__))
     except Exception:  # noqa: BLE001 - a bug: the parent raises it as a 500 and logs it

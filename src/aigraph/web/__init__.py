@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import logging
+import time
 import uuid
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from werkzeug.wrappers import Response
 
 from ..core import Aigraph
 from ..errors import HeadersTooLarge
 from ..settings import Settings
-from . import errors, linked_data, pages, sparql
+from . import errors, linked_data, pages, publishing, sparql
 from .metrics import Metrics
 
 EXTENSION = "aigraph"
+
+#: One JSON line per request (configured by ``aigraph serve``; silent in tests).
+access_log = logging.getLogger("aigraph.access")
 
 
 def create_app(settings: Settings | None = None, core: Aigraph | None = None) -> Flask:
@@ -40,6 +46,8 @@ MAX_HEADER_BYTES = 32 * 1024
 
 
 def _start_request() -> None:
+    g.started = time.perf_counter()
+    current_app.extensions["aigraph.metrics"].begin()
     incoming = request.headers.get("X-Request-Id", "")
     g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else None
     g.request_id = g.request_id or uuid.uuid4().hex
@@ -51,6 +59,21 @@ def _start_request() -> None:
 
 
 def _finish_request(response: Response) -> Response:
+    seconds = time.perf_counter() - g.get("started", time.perf_counter())
+    info = g.get("query_info", {})
+    current_app.extensions["aigraph.metrics"].observe(
+        response.status_code, info.get("form", "none"), seconds
+    )
+    if access_log.isEnabledFor(logging.INFO):
+        access_log.info(json.dumps({
+            "request_id": g.get("request_id", ""),
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "bytes": response.calculate_content_length(),
+            "ms": round(seconds * 1000, 3),
+            **info,
+        }, ensure_ascii=False))
     response.headers["X-Request-Id"] = g.get("request_id", "")
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Expose-Headers"] = (

@@ -13,7 +13,7 @@ from flask import Flask, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from ..errors import AigraphError, QueryTimeout
+from ..errors import AigraphError, Forbidden, QueryTimeout
 
 log = logging.getLogger("aigraph.web")
 
@@ -68,6 +68,9 @@ def _wants_html() -> bool:
 def _aigraph_error(exc: AigraphError) -> Response:
     if isinstance(exc, QueryTimeout):
         current_app.extensions["aigraph.metrics"].count("timeouts")
+        g.query_info = {**g.get("query_info", {}), "timed_out": True}
+    if isinstance(exc, Forbidden):
+        current_app.extensions["aigraph.metrics"].count("rejected_updates")
     if exc.status >= 500 and not isinstance(exc, QueryTimeout):
         log.error("%s: %s", exc.kind, exc.message)
     details = {k: v for k, v in exc.details.items() if v is not None} or None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import __version__
+from ..formats import GRAPH
 from .publishing import OPENAPI_PATHS as PUBLISHING_PATHS
 
 _ERROR = {"$ref": "#/components/responses/Error"}
@@ -50,6 +51,30 @@ _QUERY_PARAMS = [
 ]
 
 _STATUSES = {s: _ERROR for s in ("400", "403", "405", "406", "413", "415", "503")}
+
+
+def _linked_data(summary: str) -> dict[str, Any]:
+    """Describe a linked-data route: negotiated (or suffixed) RDF or HTML, conditional GET."""
+    return {
+        "get": {
+            "summary": summary,
+            "parameters": [
+                _param("format", "query", "Overrides Accept (turtle, nt, jsonld, rdfxml, trig, "
+                       "nquads, html)"),
+                _param("lang", "query", "Language of the HTML page: sv or en (default en)"),
+            ],
+            "responses": {
+                "200": {
+                    "description": "The description; Vary: Accept, Content-Location, ETag, "
+                    "Last-Modified",
+                    "content": {m: {} for m in ("text/html", *(o.media_type for o in GRAPH))},
+                },
+                "304": {"description": "Not modified (If-None-Match / If-Modified-Since)"},
+                "404": _ERROR,
+                "406": _ERROR,
+            },
+        }
+    }
 
 
 def openapi(server_url: str) -> dict[str, Any]:
@@ -112,9 +137,24 @@ def openapi(server_url: str) -> dict[str, Any]:
             "/stats": {
                 "get": {"summary": "Server counters", "responses": {"200": {"description": "JSON"}}}
             },
+            "/metrics": {
+                "get": {
+                    "summary": "Metrics in the Prometheus text format",
+                    "responses": {"200": {"description": "text/plain; version=0.0.4"}},
+                }
+            },
             "/openapi.json": {
                 "get": {"summary": "This document", "responses": {"200": {"description": "JSON"}}}
             },
+            # Linked data (web/linked_data.py): content negotiation at the IRI, suffixed documents.
+            "/id/{rest}": _linked_data("Describe a resource minted under <base>/id/"),
+            "/graph/{rest}": _linked_data("Describe a named graph: its statements and provenance"),
+            "/ontology": _linked_data("The ontology: HTML documentation or RDF"),
+            "/ontology.{ext}": _linked_data("The ontology as one document (ttl, jsonld, nt, rdf, "
+                                            "trig, nq, html)"),
+            "/ontology/{rest}": _linked_data("The ontology at its version IRI"),
+            "/shapes": _linked_data("The SHACL shapes: a data contract (HTML) or RDF"),
+            "/shapes.{ext}": _linked_data("The SHACL shapes as one document"),
             **PUBLISHING_PATHS,
         },
         "components": {

@@ -10,7 +10,14 @@ from werkzeug.wrappers import Response
 from .. import queries
 from ..engine.guard import query_form
 from .openapi import openapi
-from .sparql import choose_offer, core, page_context, prefers_html, result_response
+from .sparql import (
+    choose_offer,
+    core,
+    note_query,
+    page_context,
+    prefers_html,
+    result_response,
+)
 
 blueprint = Blueprint("pages", __name__)
 
@@ -42,9 +49,9 @@ def named_query(name: str) -> Response:
         raise BadRequest(
             f"unknown parameter(s) {', '.join(sorted(unknown))} for {name!r}; it takes: {declared}"
         )
+    note_query(named.text, query_form(named.text))
     offer = choose_offer(query_form(named.text), request.args.getlist("format"))
     result = core().run_named(name, params)
-    current_app.extensions["aigraph.metrics"].count("queries", "named_queries")
     return result_response(result, offer)
 
 
@@ -75,6 +82,22 @@ def stats() -> Response:
             "engine_stats": engine_stats,
         }
     )
+
+
+@blueprint.get("/metrics")
+def metrics() -> Response:
+    """Counters, gauges and a latency histogram in the Prometheus text format."""
+    aigraph = core()
+    engine_stats = getattr(aigraph.engine, "stats", lambda: {})()
+    metrics_ = current_app.extensions["aigraph.metrics"]
+    gauges = {
+        "triples_loaded": (aigraph.loaded.triple_count(), "Triples of the loaded dataset."),
+        "in_flight_requests": (metrics_.in_flight, "Requests being answered now."),
+        "worker_restarts": (engine_stats.get("restarts", 0),
+                            "Query worker processes replaced after a timeout or crash."),
+        "uptime_seconds": (time.time() - metrics_.started, "Seconds since the app started."),
+    }
+    return Response(metrics_.prometheus(gauges), mimetype="text/plain; version=0.0.4")
 
 
 @blueprint.get("/openapi.json")

@@ -303,3 +303,35 @@ OPENAPI_PATHS: dict[str, Any] = {
        for path, what in (("/catalog", "The catalogue"), ("/.well-known/void", "VoID"))
        for ext, offer in zip(_BY_EXT, CATALOG_OFFERS)},
 }
+
+
+# --- static copy ------------------------------------------------------------------------------
+
+
+def publish_site(aigraph: Aigraph, outdir: Any, site: str) -> publish.SiteReport:
+    """Write the site as static files by asking the app for every page (see ``publish``)."""
+    from urllib.parse import urlsplit
+
+    from . import create_app
+
+    if urlsplit(site).path not in ("", "/") or not urlsplit(site).netloc:
+        raise UsageError(f"--site must be an origin such as https://example.org, not {site!r}")
+    site = site.rstrip("/")
+    client = create_app(core=aigraph).test_client()
+
+    def fetch(url: str, accept: str) -> publish.Fetched:
+        answer = client.get(url, base_url=site, headers={"Accept": accept})
+        location = answer.headers.get("Location")
+        if location and location.startswith(site + "/"):
+            location = location[len(site):]
+        return publish.Fetched(answer.status_code, answer.mimetype, answer.get_data(),
+                               location if location and location.startswith("/") else None)
+
+    dumps = [f"/dumps/{name}" for name in Publication(aigraph).dumps().file_names()]
+    described = [f"{p}.{ext}" for p in ("/catalog", "/.well-known/void") for ext in _BY_EXT]
+    resources = publish.resource_paths(aigraph.loaded.dataset, aigraph.settings.base)
+    return publish.write_site(
+        fetch, outdir, site=site, seeds=["/", *resources],
+        files=[*dumps, *described, "/.well-known/void"], rdf_resources=resources,
+        extra=publish.server_configs(),
+    )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, g, render_template, request
 from werkzeug.wrappers import Response
 
 from .. import formats, protocol
@@ -41,10 +42,15 @@ def endpoint() -> Response:
     if not parsed.formats and prefers_html():
         return query_page(parsed.query)
     form = query_form(parsed.query)
+    note_query(parsed.query, form)
     offer = choose_offer(form, parsed.formats)
     result = core().query(parsed.query, dataset=parsed.dataset)
-    current_app.extensions["aigraph.metrics"].count("queries", f"form_{result.form}")
     return result_response(result, offer)
+
+
+def note_query(text: str, form: str) -> None:
+    """Remember what is being run, for the access log and the metrics."""
+    g.query_info = {"form": form, "query_hash": hashlib.sha256(text.encode()).hexdigest()[:16]}
 
 
 def prefers_html() -> bool:
@@ -73,6 +79,8 @@ def result_response(result: QueryResult, offer: formats.Offer) -> Response:
     if offer.media_type.startswith("text/") or offer.media_type.endswith("json"):
         response.charset = "utf-8"
     response.headers["Vary"] = "Accept"
+    current_app.extensions["aigraph.metrics"].count("queries")
+    g.query_info = {**g.get("query_info", {}), "rows": result.count, "truncated": result.truncated}
     if result.truncated:
         current_app.extensions["aigraph.metrics"].count("truncated")
         response.headers["X-Aigraph-Truncated"] = "true"
