@@ -120,6 +120,7 @@ def page_context(query: str | None = None) -> dict[str, object]:
         "graph_formats": [{"name": o.name, "label": LABELS[o.name]} for o in formats.GRAPH],
         "lang": request.args.get("lang", "en") if request.args.get("lang") in ("sv", "en") else "en",
         "autorun": query is not None,
+        "base": aigraph.settings.base.rstrip("/"),
     }
 
 

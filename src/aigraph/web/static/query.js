@@ -24,6 +24,15 @@
   }
   var config = JSON.parse(configElement.textContent);
   var S = config.strings || {};
+
+  // IRIs of this dataset open on the server the page came from (it dereferences them).
+  function localHref(iri) {
+    var base = config.base || '';
+    if (base && iri.indexOf(base + '/') === 0) {
+      return iri.slice(base.length);
+    }
+    return iri;
+  }
   var output = document.getElementById('output');
   var statusLine = document.getElementById('status');
   var truncatedNotice = document.getElementById('truncated');
@@ -118,7 +127,7 @@
     }
     if (term.type === 'uri') {
       var short = shorten(term.value, prefixes);
-      return el('a', { href: term.value, 'class': 'iri', title: term.value },
+      return el('a', { href: localHref(term.value), 'class': 'iri', title: term.value },
         [short === null ? term.value : short]);
     }
     if (term.type === 'bnode') {
