@@ -230,3 +230,30 @@ def test_format_aliases_and_unknown_format(dataset: Dataset) -> None:
     with pytest.raises(UsageError) as info:
         export(dataset, "csv")
     assert "turtle" in info.value.message
+
+
+@pytest.mark.parametrize("fmt, parser", [
+    ("turtle", "turtle"), ("trig", "trig"), ("nt", "nt"), ("nquads", "nquads"),
+    ("jsonld", "json-ld"), ("rdfxml", "xml"),
+])
+def test_typed_literals_keep_their_lexical_form(fmt, parser):
+    from rdflib import Dataset, Literal, URIRef
+    from rdflib.namespace import XSD
+
+    from aigraph.export import export
+
+    dataset = Dataset()
+    graph = dataset.graph(URIRef("http://example.org/g"))
+    subject = URIRef("http://example.org/s")
+    literals = [
+        Literal("100000000", datatype=XSD.decimal),
+        Literal("1.50", datatype=XSD.decimal),
+        Literal("2020", datatype=XSD.gYear),
+        Literal("1.0E3", datatype=XSD.double),
+    ]
+    for index, literal in enumerate(literals):
+        graph.add((subject, URIRef(f"http://example.org/p{index}"), literal))
+    parsed = Dataset()
+    parsed.parse(data=export(dataset, fmt), format=parser)
+    got = {o for _, _, o, _ in parsed.quads((None, None, None, None))}
+    assert {(str(lit), lit.datatype) for lit in literals} <= {(str(o), o.datatype) for o in got}

@@ -31,6 +31,7 @@ from rdflib.compare import to_canonical_graph
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID, ConjunctiveGraph
 from rdflib.namespace import OWL, RDF, RDFS, XSD, NamespaceManager
 from rdflib.plugins.serializers.trig import TrigSerializer
+from rdflib.plugins.serializers.turtle import _GEN_QNAME_FOR_DT, TurtleSerializer
 from rdflib.term import Node
 
 from aigraph.engine.base import Quad
@@ -315,8 +316,37 @@ def _write_nquads(quads: list[Quad], base: str | None, bindings: Mapping[str, st
     return _write_lines(_dataset(quads, {}).serialize(format="nquads"))
 
 
+class _ExactLiterals:
+    """Write a literal in Turtle's short form only when it keeps the literal's lexical form.
+
+    rdflib writes ``"100000000"^^xsd:decimal`` as ``100000000.0`` and ``"007"^^xsd:integer``
+    as ``7``: the same value, but another RDF term, so the dump would not be lossless.
+    """
+
+    def label(self, node: Node, position: int) -> str:
+        if isinstance(node, Literal):
+            short = node._literal_n3(use_plain=True)  # noqa: SLF001 - rdflib's own writer
+            if short.startswith('"') or short == str(node):
+                return super().label(node, position)  # type: ignore[misc]
+            return node._literal_n3(  # noqa: SLF001
+                use_plain=False,
+                qname_callback=lambda dt: self.get_pname(dt, _GEN_QNAME_FOR_DT),  # type: ignore[attr-defined]
+            )
+        return super().label(node, position)  # type: ignore[misc]
+
+
+class _TurtleWriter(_ExactLiterals, TurtleSerializer):
+    pass
+
+
+class _TrigWriter(_ExactLiterals, TrigSerializer):
+    pass
+
+
 def _write_turtle(quads: list[Quad], base: str | None, bindings: Mapping[str, str]) -> bytes:
-    return _graph(quads, bindings).serialize(format="turtle", base=base, encoding="utf-8")
+    stream = BytesIO()
+    _TurtleWriter(_graph(quads, bindings)).serialize(stream, base=base, encoding="utf-8")
+    return stream.getvalue()
 
 
 def _write_rdfxml(quads: list[Quad], base: str | None, bindings: Mapping[str, str]) -> bytes:
@@ -328,7 +358,7 @@ def _write_rdfxml(quads: list[Quad], base: str | None, bindings: Mapping[str, st
 
 def _write_trig(quads: list[Quad], base: str | None, bindings: Mapping[str, str]) -> bytes:
     dataset = _dataset(quads, bindings)
-    serializer = TrigSerializer(dataset)
+    serializer = _TrigWriter(dataset)
     # rdflib lists graphs in hash order; the default graph comes first, then graphs by name.
     serializer.contexts.sort(
         key=lambda c: _term_key(None if c.identifier == DATASET_DEFAULT_GRAPH_ID else c.identifier)
