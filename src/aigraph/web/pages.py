@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 
 from .. import queries
 from ..engine.guard import query_form
+from ..errors import BadRequest
 from .openapi import openapi
 from .sparql import (
     choose_offer,
@@ -43,8 +44,6 @@ def named_query(name: str) -> Response:
     params = {k: v for k, v in request.args.items() if k != "format"}
     unknown = set(params) - {p.name for p in named.params} - {"lang"}
     if unknown:
-        from ..errors import BadRequest
-
         declared = ", ".join(p.name for p in named.params) or "none"
         raise BadRequest(
             f"unknown parameter(s) {', '.join(sorted(unknown))} for {name!r}; it takes: {declared}"

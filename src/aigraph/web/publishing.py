@@ -17,6 +17,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, request
 from markupsafe import Markup
+from rdflib import Literal, URIRef
+from rdflib.namespace import RDFS, SKOS
 from werkzeug.wrappers import Response
 
 from .. import describe, formats, publish
@@ -29,9 +31,12 @@ blueprint = Blueprint("publishing", __name__)
 CACHE_CONTROL = "public, max-age=3600"
 #: Formats of the catalogue and VoID, each also at ``<path>.<ext>``; the first is the default
 #: of the catalogue (RDF/XML is what dataportal.se harvests), VoID defaults to Turtle.
-_BY_EXT = {"rdf": "rdfxml", "ttl": "turtle", "jsonld": "jsonld", "nt": "nt"}
-CATALOG_OFFERS = tuple(formats.find_offer(name, formats.GRAPH) for name in _BY_EXT.values())
-VOID_OFFERS = (CATALOG_OFFERS[1], *(o for o in CATALOG_OFFERS if o.name != "turtle"))
+_BY_EXT: dict[str, formats.Offer] = {
+    ext: next(o for o in formats.GRAPH if o.extension == ext)
+    for ext in ("rdf", "ttl", "jsonld", "nt")
+}
+CATALOG_OFFERS = tuple(_BY_EXT.values())
+VOID_OFFERS = (_BY_EXT["ttl"], *(o for o in CATALOG_OFFERS if o.name != "turtle"))
 #: Media types that make ``/`` answer 303 to the catalogue instead of the HTML page.
 _RDF_TYPES = [o.media_type for o in CATALOG_OFFERS]
 #: Most (kind, site, format) descriptions cached; a Host header cannot grow the cache forever.
@@ -150,8 +155,12 @@ def _catalog_bytes(offer: formats.Offer) -> bytes:
 
     def build() -> bytes:
         graph = describe.catalog(
-            aigraph.facts, publication().dumps().raw(), site=site, base=aigraph.settings.base,
-            modified=data_date(), issued=issued_date(),
+            aigraph.facts,
+            publication().dumps().raw(),
+            site=site,
+            base=aigraph.settings.base,
+            modified=data_date(),
+            issued=issued_date(),
             contact_email=aigraph.settings.contact_email,
         )
         return formats.serialize_graph(graph, offer)
@@ -163,15 +172,17 @@ def _void_bytes(offer: formats.Offer) -> bytes:
     aigraph, site = core(), site_url()
 
     def build() -> bytes:
-        graph = describe.void(aigraph.facts, publication().dumps().raw(), site=site,
-                              base=aigraph.settings.base)
+        graph = describe.void(
+            aigraph.facts, publication().dumps().raw(), site=site, base=aigraph.settings.base
+        )
         return formats.serialize_graph(graph, offer)
 
     return publication().cached(("void", site, offer.name), build)
 
 
-def _described(build: Callable[[formats.Offer], bytes], offer: formats.Offer,
-               negotiated: bool) -> Response:
+def _described(
+    build: Callable[[formats.Offer], bytes], offer: formats.Offer, negotiated: bool
+) -> Response:
     headers = {"Vary": "Accept"} if negotiated else {}
     return cacheable(build(offer), offer.content_type, **headers)
 
@@ -182,16 +193,18 @@ def catalog() -> Response:
     explicit = request.args.get("format")
     if explicit is None and prefers_html_to_rdf():
         return landing_response("catalog")
-    offer = formats.negotiate(request.headers.get("Accept"), CATALOG_OFFERS,
-                              explicit_format=explicit)
+    offer = formats.negotiate(
+        request.headers.get("Accept"), CATALOG_OFFERS, explicit_format=explicit
+    )
     return _described(_catalog_bytes, offer, negotiated=True)
 
 
 @blueprint.get("/.well-known/void")
 def void() -> Response:
     """The VoID description: Turtle unless another RDF format is preferred."""
-    offer = formats.negotiate(request.headers.get("Accept"), VOID_OFFERS,
-                              explicit_format=request.args.get("format"))
+    offer = formats.negotiate(
+        request.headers.get("Accept"), VOID_OFFERS, explicit_format=request.args.get("format")
+    )
     return _described(_void_bytes, offer, negotiated=True)
 
 
@@ -199,8 +212,7 @@ def _fixed(build: Callable[[formats.Offer], bytes], offer: formats.Offer) -> Cal
     return lambda: _described(build, offer, negotiated=False)
 
 
-for _ext, _name in _BY_EXT.items():
-    _offer = formats.find_offer(_name, formats.GRAPH)
+for _ext, _offer in _BY_EXT.items():
     blueprint.add_url_rule(f"/catalog.{_ext}", f"catalog_{_ext}", _fixed(_catalog_bytes, _offer))
     blueprint.add_url_rule(f"/.well-known/void.{_ext}", f"void_{_ext}", _fixed(_void_bytes, _offer))
 
@@ -248,8 +260,9 @@ def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
     aigraph = core()
     facts, dumps = aigraph.facts, publication().dumps()
     base = aigraph.settings.base
-    schema = describe.schema_dataset_jsonld(facts, dumps.raw(), site=site, base=base,
-                                            modified=data_date())
+    schema = describe.schema_dataset_jsonld(
+        facts, dumps.raw(), site=site, base=base, modified=data_date()
+    )
     labels = dict(facts.labels)
     return {
         "page": page,
@@ -258,21 +271,43 @@ def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
         "description": describe.TEXT["description"][lang],
         "facts": facts,
         "named_graph_count": len(facts.named_graphs),
-        "examples": [{"path": publish.local_path(iri, base) or iri, "iri": iri,
-                      "label": labels.get(iri, iri.rsplit("/", 1)[-1])}
-                     for iri in facts.examples],
+        "examples": [
+            {
+                "path": publish.local_path(iri, base) or iri,
+                "iri": iri,
+                "label": label_in(aigraph, iri, lang) or labels.get(iri, iri.rsplit("/", 1)[-1]),
+            }
+            for iri in facts.examples
+        ],
         "dumps": [_dump_row(d) for d in describe.distributions(dumps.raw())],
         "gz_sizes": {d.ext: len(d.gzipped) for d in dumps.by_ext.values()},
-        "description_formats": [(ext, formats.find_offer(n, formats.GRAPH)) for ext, n
-                                in _BY_EXT.items()],
+        "description_formats": list(_BY_EXT.items()),
         "modified": data_date().isoformat(),
         "schema_json": Markup(_script_json(schema)),
     }
 
 
+_LABELS = (RDFS.label, SKOS.prefLabel, URIRef("http://schema.org/name"))
+
+
+def label_in(aigraph: Aigraph, iri: str, lang: str) -> str | None:
+    """Return a label of ``iri`` in ``lang`` from the data, if it has one."""
+    for predicate in _LABELS:
+        for value in aigraph.loaded.dataset.objects(URIRef(iri), predicate):
+            if isinstance(value, Literal) and value.language == lang:
+                return str(value)
+    return None
+
+
 def _dump_row(dist: describe.Distribution) -> dict[str, Any]:
-    return {"ext": dist.ext, "label": dist.label, "file_name": dist.file_name,
-            "media_type": dist.media_type, "size": dist.byte_size, "sha256": dist.sha256}
+    return {
+        "ext": dist.ext,
+        "label": dist.label,
+        "file_name": dist.file_name,
+        "media_type": dist.media_type,
+        "size": dist.byte_size,
+        "sha256": dist.sha256,
+    }
 
 
 def _script_json(doc: dict[str, Any]) -> str:
@@ -283,25 +318,43 @@ def _script_json(doc: dict[str, Any]) -> str:
 
 # --- OpenAPI ----------------------------------------------------------------------------------
 
-_DESCRIBED = {"200": {"description": "The bytes, with ETag and Last-Modified"},
-              "304": {"description": "Not modified (If-None-Match / If-Modified-Since)"}}
+_DESCRIBED = {
+    "200": {"description": "The bytes, with ETag and Last-Modified"},
+    "304": {"description": "Not modified (If-None-Match / If-Modified-Since)"},
+}
 OPENAPI_PATHS: dict[str, Any] = {
-    "/": {"get": {"summary": "Landing page (HTML; RDF Accept: 303 to /catalog)",
-                  "responses": {**_DESCRIBED, "303": {"description": "See /catalog"}}}},
-    "/catalog": {"get": {"summary": "DCAT-AP catalogue (RDF/XML default; negotiated; HTML "
-                                    "for browsers)", "responses": _DESCRIBED}},
-    "/.well-known/void": {"get": {"summary": "VoID description (Turtle default; negotiated)",
-                                  "responses": _DESCRIBED}},
-    "/dumps/{name}": {"get": {
-        "summary": "A dump (aigraph.ttl, .nt, .jsonld, .rdf, .trig, .nq, each also .gz); "
-                   "Content-Encoding gzip when Accept-Encoding allows it",
-        "parameters": [{"name": "name", "in": "path", "required": True,
-                        "schema": {"type": "string"}}],
-        "responses": {**_DESCRIBED, "404": {"$ref": "#/components/responses/Error"}}}},
-    **{f"{path}.{ext}": {"get": {"summary": f"{what} as {offer.media_type}",
-                                 "responses": _DESCRIBED}}
-       for path, what in (("/catalog", "The catalogue"), ("/.well-known/void", "VoID"))
-       for ext, offer in zip(_BY_EXT, CATALOG_OFFERS)},
+    "/": {
+        "get": {
+            "summary": "Landing page (HTML; RDF Accept: 303 to /catalog)",
+            "responses": {**_DESCRIBED, "303": {"description": "See /catalog"}},
+        }
+    },
+    "/catalog": {
+        "get": {
+            "summary": "DCAT-AP catalogue (RDF/XML default; negotiated; HTML for browsers)",
+            "responses": _DESCRIBED,
+        }
+    },
+    "/.well-known/void": {
+        "get": {"summary": "VoID description (Turtle default; negotiated)", "responses": _DESCRIBED}
+    },
+    "/dumps/{name}": {
+        "get": {
+            "summary": "A dump (aigraph.ttl, .nt, .jsonld, .rdf, .trig, .nq, each also .gz); "
+            "Content-Encoding gzip when Accept-Encoding allows it",
+            "parameters": [
+                {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {**_DESCRIBED, "404": {"$ref": "#/components/responses/Error"}},
+        }
+    },
+    **{
+        f"{path}.{ext}": {
+            "get": {"summary": f"{what} as {offer.media_type}", "responses": _DESCRIBED}
+        }
+        for path, what in (("/catalog", "The catalogue"), ("/.well-known/void", "VoID"))
+        for ext, offer in zip(_BY_EXT, CATALOG_OFFERS)
+    },
 }
 
 
@@ -323,15 +376,23 @@ def publish_site(aigraph: Aigraph, outdir: Any, site: str) -> publish.SiteReport
         answer = client.get(url, base_url=site, headers={"Accept": accept})
         location = answer.headers.get("Location")
         if location and location.startswith(site + "/"):
-            location = location[len(site):]
-        return publish.Fetched(answer.status_code, answer.mimetype, answer.get_data(),
-                               location if location and location.startswith("/") else None)
+            location = location[len(site) :]
+        return publish.Fetched(
+            answer.status_code,
+            answer.mimetype or "",
+            answer.get_data(),
+            location if location and location.startswith("/") else None,
+        )
 
     dumps = [f"/dumps/{name}" for name in Publication(aigraph).dumps().file_names()]
     described = [f"{p}.{ext}" for p in ("/catalog", "/.well-known/void") for ext in _BY_EXT]
     resources = publish.resource_paths(aigraph.loaded.dataset, aigraph.settings.base)
     return publish.write_site(
-        fetch, outdir, site=site, seeds=["/", *resources],
-        files=[*dumps, *described, "/.well-known/void"], rdf_resources=resources,
+        fetch,
+        outdir,
+        site=site,
+        seeds=["/", *resources],
+        files=[*dumps, *described, "/.well-known/void"],
+        rdf_resources=resources,
         extra=publish.server_configs(),
     )

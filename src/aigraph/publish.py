@@ -1,0 +1,459 @@
+"""Publish the dataset: dump files built once per data version, and a static copy of the site.
+
+Pure core, no web framework: the static export walks the site through a ``fetch`` callable
+(the CLI passes one over the Flask test client), so every file is the bytes the server answers.
+
+Static layout (the same URLs as the server; host the directory at the root of ``site``):
+
+- an HTML page at ``/p`` is ``p.html`` (``/`` is ``index.html``), its Swedish version
+  (``/p?lang=sv``) ``p.sv.html``: static hosts that try ``$uri.html`` (GitHub Pages, Netlify,
+  the bundled nginx and Apache configurations) serve ``/p`` from it;
+- the RDF of a resource ``/p`` is ``p.ttl``, ``p.nt``, ``p.jsonld``, ``p.rdf``;
+- files with an extension in their URL (dumps, ``catalog.rdf``, ``static/aigraph.css``) keep it;
+  ``/.well-known/void`` is a Turtle file of that name.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path, PurePosixPath
+from urllib.parse import parse_qs, urlsplit
+
+from rdflib import Dataset, URIRef
+
+from . import describe, export
+
+#: File name stem of the dumps (``/dumps/aigraph.ttl``).
+DUMP_NAME = "aigraph"
+#: Dump file extension -> export format name.
+EXPORT_FORMATS: Mapping[str, str] = {ext: name for name, ext in export.EXTENSIONS.items()}
+GZIP_MEDIA_TYPE = "application/gzip"
+#: Representations written for each resource and description: (extension, media type).
+RDF_FILES: tuple[tuple[str, str], ...] = (
+    ("ttl", "text/turtle"),
+    ("nt", "application/n-triples"),
+    ("jsonld", "application/ld+json"),
+    ("rdf", "application/rdf+xml"),
+)
+#: URL prefixes only a running server can answer (queries); static pages link to them as is.
+DYNAMIC = ("/sparql", "/queries", "/healthz", "/stats", "/openapi.json")
+#: Most HTML pages the static export renders (a guard against a link explosion).
+MAX_PAGES = 2000
+
+
+def etag(data: bytes) -> str:
+    """Return the strong entity tag (without quotes) of a representation's bytes."""
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Dump:
+    """One dump: its bytes, and the same bytes gzip-compressed (deterministically)."""
+
+    ext: str
+    media_type: str
+    data: bytes
+    gzipped: bytes
+
+    @property
+    def file_name(self) -> str:
+        return f"{DUMP_NAME}.{self.ext}"
+
+    @property
+    def gz_name(self) -> str:
+        return f"{self.file_name}.gz"
+
+
+@dataclass(frozen=True)
+class Dumps:
+    """Every dump of one data version, by extension in the order of ``describe.DUMP_FORMATS``."""
+
+    version: str
+    by_ext: Mapping[str, Dump]
+
+    def raw(self) -> dict[str, bytes]:
+        """Return ``{ext: bytes}`` as ``describe`` takes it."""
+        return {ext: dump.data for ext, dump in self.by_ext.items()}
+
+    def lookup(self, file_name: str) -> tuple[Dump, bool] | None:
+        """Return the dump a file name designates and whether it is the ``.gz`` file."""
+        for dump in self.by_ext.values():
+            if file_name in (dump.file_name, dump.gz_name):
+                return dump, file_name == dump.gz_name
+        return None
+
+    def file_names(self) -> list[str]:
+        return [name for d in self.by_ext.values() for name in (d.file_name, d.gz_name)]
+
+
+def build_dumps(dataset: Dataset, version: str) -> Dumps:
+    """Serialise ``dataset`` in every dump format, byte-identical to ``aigraph export``."""
+    by_ext = {}
+    for fmt in describe.DUMP_FORMATS:
+        data = export.export(dataset, EXPORT_FORMATS[fmt.ext])
+        # mtime=0 and no file name in the header: the same data always gives the same bytes.
+        by_ext[fmt.ext] = Dump(fmt.ext, fmt.media_type, data, gzip.compress(data, mtime=0))
+    return Dumps(version, by_ext)
+
+
+def local_path(iri: str, base: str) -> str | None:
+    """Return the site path of an IRI under ``base`` (fragment dropped), None for others."""
+    base = base.rstrip("/")
+    if not iri.startswith(base + "/"):
+        return None
+    return iri[len(base) :].split("#", 1)[0] or "/"
+
+
+def resource_paths(dataset: Dataset, base: str) -> list[str]:
+    """Return the site paths of every IRI under ``base`` in the data (terms and graph names)."""
+    found: set[str] = set()
+    for quad in dataset.quads((None, None, None, None)):
+        for term in quad:
+            name = getattr(term, "identifier", term)
+            if isinstance(name, URIRef) and (path := local_path(str(name), base)):
+                found.add(path)
+    return sorted(found)
+
+
+# --- static site ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What the server answered for one URL."""
+
+    status: int
+    media_type: str
+    body: bytes
+    location: str | None = None
+
+
+#: ``fetch(path_and_query, accept)``: one GET to the site.
+Fetch = Callable[[str, str], Fetched]
+
+
+@dataclass
+class SiteReport:
+    """The files a static export wrote, and the URLs it could not render."""
+
+    written: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+
+def html_file(path: str, lang: str | None) -> str:
+    """Return the file (relative to the output) of the HTML page at ``path`` in ``lang``."""
+    stem = "index" if path in ("", "/") else path.strip("/")
+    return f"{stem}.sv.html" if lang == "sv" else f"{stem}.html"
+
+
+def has_extension(path: str) -> bool:
+    """Tell whether a URL path names a file by extension (it is written under its own name)."""
+    name = PurePosixPath(path).name
+    return "." in name.lstrip(".") and not path.endswith("/")
+
+
+def is_dynamic(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in DYNAMIC)
+
+
+def write_site(
+    fetch: Fetch,
+    outdir: Path,
+    *,
+    site: str,
+    seeds: Iterable[str],
+    files: Iterable[str],
+    rdf_resources: Iterable[str],
+    extra: Mapping[str, bytes] | None = None,
+) -> SiteReport:
+    """Write the site under ``outdir``: HTML pages from ``seeds`` and every internal link.
+
+    ``files`` are fetched as they are (dumps, catalogue formats); ``rdf_resources`` also get
+    their RDF representations (``RDF_FILES``); ``extra`` are written verbatim (server configs).
+    """
+    report = SiteReport()
+    writer = _Writer(outdir, report)
+    for name, data in (extra or {}).items():
+        writer.write(name, data)
+    for path in files:
+        _fetch_file(fetch, writer, path, "*/*")
+    for path in rdf_resources:
+        for ext, media_type in RDF_FILES:
+            _fetch_file(fetch, writer, path, media_type, f"{path.strip('/')}.{ext}")
+    _crawl(fetch, writer, site, seeds)
+    report.written = sorted(set(report.written))
+    report.missing.sort()
+    return report
+
+
+class _Writer:
+    def __init__(self, outdir: Path, report: SiteReport) -> None:
+        self.outdir, self.report = outdir, report
+
+    def write(self, name: str, data: bytes) -> None:
+        target = self.outdir / name.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        self.report.written.append(name.lstrip("/"))
+
+
+def _fetch_file(fetch: Fetch, writer: _Writer, path: str, accept: str, name: str = "") -> None:
+    answer = fetch(path, accept)
+    if answer.status != 200:
+        writer.report.missing.append(f"{path} ({accept}): {answer.status}")
+        return
+    writer.write(name or path, answer.body)
+
+
+def _crawl(fetch: Fetch, writer: _Writer, site: str, seeds: Iterable[str]) -> None:
+    """Render HTML pages breadth-first from ``seeds``, following internal links."""
+    queue = [_page_key(seed) for seed in seeds]
+    seen: set[tuple[str, str | None]] = set(queue)
+    assets: set[str] = set()
+    while queue and len(seen) <= MAX_PAGES:
+        path, lang = queue.pop(0)
+        answer = _follow(fetch, path + ("?lang=sv" if lang == "sv" else ""), "text/html")
+        if answer.status != 200 or answer.media_type != "text/html":
+            writer.report.missing.append(f"{path} (text/html): {answer.status}")
+            continue
+        writer.write(html_file(path, lang), answer.body)
+        for link in links_of(answer.body.decode("utf-8")):
+            target = internal_path(link, site)
+            if target is None or is_dynamic(target[0]):
+                continue
+            if has_extension(target[0]) or target[0].startswith("/.well-known/"):
+                if target[0] not in assets:
+                    assets.add(target[0])
+                    _fetch_file(fetch, writer, target[0], "*/*")
+            elif target not in seen:
+                seen.add(target)
+                queue.append(target)
+
+
+def _follow(fetch: Fetch, url: str, accept: str, hops: int = 5) -> Fetched:
+    """Fetch ``url``, following redirects within the site (a static file holds the target)."""
+    answer = fetch(url, accept)
+    while answer.status in (301, 302, 303, 307, 308) and answer.location and hops:
+        answer, hops = fetch(answer.location, accept), hops - 1
+    return answer
+
+
+def _page_key(url: str) -> tuple[str, str | None]:
+    parts = urlsplit(url)
+    lang = parse_qs(parts.query).get("lang", [None])[0]
+    return parts.path or "/", "sv" if lang == "sv" else None
+
+
+def internal_path(link: str, site: str) -> tuple[str, str | None] | None:
+    """Return ``(path, lang)`` of a same-site link, None for other sites and other schemes."""
+    parts = urlsplit(link)
+    origin = urlsplit(site)
+    if parts.scheme or parts.netloc:
+        if (parts.scheme, parts.netloc) != (origin.scheme, origin.netloc):
+            return None
+    elif not parts.path.startswith("/"):
+        return None  # fragments, mailto:, relative links (aigraph pages use none)
+    return _page_key(link)
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if value and name in ("href", "src") and tag in ("a", "link", "script", "img"):
+                self.found.append(value)
+
+
+def links_of(html: str) -> list[str]:
+    """Return the ``href``/``src`` values of links, stylesheets, scripts and images."""
+    parser = _Links()
+    parser.feed(html)
+    parser.close()
+    return parser.found
+
+
+# --- server configurations for the static copy ------------------------------------------------
+
+
+def server_configs() -> dict[str, bytes]:
+    """Return example web-server configurations that add content negotiation to the copy.
+
+    Accept headers are matched by regular expression (q-values are not weighed): a client
+    naming an RDF media type and not ``text/html`` gets RDF. ``.nojekyll`` keeps GitHub Pages
+    from hiding ``.well-known``.
+    """
+    return {".htaccess": _HTACCESS.encode(), "nginx.conf": _NGINX.encode(), ".nojekyll": b""}
+
+
+_HTACCESS = r"""# aigraph static site: content negotiation for Apache httpd (mod_rewrite, mod_headers, mod_mime).
+# Host this directory at the root of the site URL given to `aigraph publish --site`.
+Options -MultiViews
+DirectoryIndex index.html
+AddType text/turtle .ttl
+AddType application/n-triples .nt
+AddType application/ld+json .jsonld
+AddType application/rdf+xml .rdf
+AddType application/trig .trig
+AddType application/n-quads .nq
+AddType "text/html; charset=utf-8" .html
+RemoveEncoding .gz
+<FilesMatch "\.gz$">
+  ForceType application/gzip
+</FilesMatch>
+<Files "void">
+  ForceType text/turtle
+</Files>
+Header set Cache-Control "public, max-age=3600"
+
+RewriteEngine On
+
+# Dumps: the precompressed file, with Content-Encoding gzip, when the client accepts gzip.
+RewriteCond %{HTTP:Accept-Encoding} gzip
+RewriteCond %{REQUEST_FILENAME}.gz -f
+RewriteRule ^dumps/aigraph\.(ttl|nt|jsonld|rdf|trig|nq)$ dumps/aigraph.$1.gz [E=AIGRAPH_GZ:$1,L]
+# After the internal redirect the variable is REDIRECT_AIGRAPH_GZ; the .gz URLs themselves
+# stay application/gzip without Content-Encoding.
+Header set Content-Encoding gzip env=REDIRECT_AIGRAPH_GZ
+Header append Vary Accept-Encoding env=REDIRECT_AIGRAPH_GZ
+<If "reqenv('REDIRECT_AIGRAPH_GZ') == 'ttl'">
+  ForceType text/turtle
+</If>
+<If "reqenv('REDIRECT_AIGRAPH_GZ') == 'nt'">
+  ForceType application/n-triples
+</If>
+<If "reqenv('REDIRECT_AIGRAPH_GZ') == 'jsonld'">
+  ForceType application/ld+json
+</If>
+<If "reqenv('REDIRECT_AIGRAPH_GZ') == 'rdf'">
+  ForceType application/rdf+xml
+</If>
+<If "reqenv('REDIRECT_AIGRAPH_GZ') == 'trig'">
+  ForceType application/trig
+</If>
+<If "reqenv('REDIRECT_AIGRAPH_GZ') == 'nq'">
+  ForceType application/n-quads
+</If>
+
+# The landing page: RDF clients are sent to the catalogue.
+RewriteCond %{HTTP_ACCEPT} (text/turtle|application/rdf\+xml|application/ld\+json|application/n-triples)
+RewriteCond %{HTTP_ACCEPT} !text/html
+RewriteRule ^$ /catalog [R=303,L]
+
+# The catalogue: RDF/XML unless HTML or another RDF format is asked for.
+RewriteCond %{HTTP_ACCEPT} text/html
+RewriteCond %{QUERY_STRING} (^|&)lang=sv(&|$)
+RewriteRule ^catalog$ catalog.sv.html [L]
+RewriteCond %{HTTP_ACCEPT} text/html
+RewriteRule ^catalog$ catalog.html [L]
+RewriteCond %{HTTP_ACCEPT} text/turtle
+RewriteRule ^(catalog|\.well-known/void)$ $1.ttl [L]
+RewriteCond %{HTTP_ACCEPT} application/ld\+json
+RewriteRule ^(catalog|\.well-known/void)$ $1.jsonld [L]
+RewriteCond %{HTTP_ACCEPT} application/n-triples
+RewriteRule ^(catalog|\.well-known/void)$ $1.nt [L]
+RewriteCond %{HTTP_ACCEPT} application/rdf\+xml
+RewriteRule ^\.well-known/void$ .well-known/void.rdf [L]
+RewriteRule ^catalog$ catalog.rdf [L]
+
+# Resources: RDF by Accept, else the HTML page (Swedish with ?lang=sv).
+RewriteCond %{HTTP_ACCEPT} !text/html
+RewriteCond %{HTTP_ACCEPT} text/turtle
+RewriteCond %{REQUEST_FILENAME}.ttl -f
+RewriteRule ^(.+)$ $1.ttl [L]
+RewriteCond %{HTTP_ACCEPT} !text/html
+RewriteCond %{HTTP_ACCEPT} application/ld\+json
+RewriteCond %{REQUEST_FILENAME}.jsonld -f
+RewriteRule ^(.+)$ $1.jsonld [L]
+RewriteCond %{HTTP_ACCEPT} !text/html
+RewriteCond %{HTTP_ACCEPT} application/n-triples
+RewriteCond %{REQUEST_FILENAME}.nt -f
+RewriteRule ^(.+)$ $1.nt [L]
+RewriteCond %{HTTP_ACCEPT} !text/html
+RewriteCond %{HTTP_ACCEPT} application/rdf\+xml
+RewriteCond %{REQUEST_FILENAME}.rdf -f
+RewriteRule ^(.+)$ $1.rdf [L]
+RewriteCond %{QUERY_STRING} (^|&)lang=sv(&|$)
+RewriteRule ^$ index.sv.html [L]
+RewriteCond %{QUERY_STRING} (^|&)lang=sv(&|$)
+RewriteCond %{REQUEST_FILENAME}.sv.html -f
+RewriteRule ^(.+)$ $1.sv.html [L]
+RewriteCond %{REQUEST_FILENAME} !-f
+RewriteCond %{REQUEST_FILENAME}.html -f
+RewriteRule ^(.+)$ $1.html [L]
+Header append Vary Accept
+"""
+
+_NGINX = r"""# aigraph static site: content negotiation for nginx. Include in the http {} block and set
+# `root` to the directory written by `aigraph publish` (hosted at the root of --site).
+
+map $http_accept $aigraph_rdf {
+    default                    "";
+    "~*text/html"              "";
+    "~*text/turtle"            ".ttl";
+    "~*application/ld\+json"   ".jsonld";
+    "~*application/n-triples"  ".nt";
+    "~*application/rdf\+xml"   ".rdf";
+}
+map $http_accept $aigraph_catalog {
+    default                    ".rdf";
+    "~*text/html"              ".html";
+    "~*text/turtle"            ".ttl";
+    "~*application/ld\+json"   ".jsonld";
+    "~*application/n-triples"  ".nt";
+}
+map $arg_lang $aigraph_lang {
+    default "";
+    sv      ".sv";
+}
+
+server {
+    listen 80;
+    server_name aigraph.example.org;
+    root /srv/aigraph;
+    index index.html;
+
+    types {
+        text/html              html;
+        text/css               css;
+        text/turtle            ttl;
+        application/n-triples  nt;
+        application/ld+json    jsonld;
+        application/rdf+xml    rdf;
+        application/trig       trig;
+        application/n-quads    nq;
+        application/gzip       gz;
+    }
+    add_header Cache-Control "public, max-age=3600" always;
+    add_header Vary Accept always;
+
+    location = / {
+        if ($aigraph_rdf != "") {
+            return 303 /catalog;
+        }
+        try_files /index$aigraph_lang.html =404;
+    }
+    location = /catalog {
+        try_files /catalog$aigraph_lang$aigraph_catalog /catalog$aigraph_catalog =404;
+    }
+    location = /.well-known/void {
+        default_type text/turtle;
+        try_files /.well-known/void$aigraph_rdf =404;
+    }
+    location /dumps/ {
+        # aigraph.ttl.gz next to aigraph.ttl: sent with Content-Encoding gzip when accepted.
+        gzip_static on;
+        add_header Vary Accept-Encoding always;
+        add_header Cache-Control "public, max-age=3600" always;
+    }
+    location / {
+        try_files $uri$aigraph_rdf $uri$aigraph_lang.html $uri.html $uri $uri/ =404;
+    }
+}
+"""
