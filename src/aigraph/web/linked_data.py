@@ -12,16 +12,20 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from flask import Blueprint, current_app, render_template, request
 from rdflib import URIRef
+from rdflib.namespace import OWL
+from rdflib.term import Node
 from werkzeug.wrappers import Response
 
-from .. import formats, resources
+from .. import content, formats, resources
 from ..errors import NotFound
 from .sparql import LABELS, core
 
 blueprint = Blueprint("linked_data", __name__)
+_T = TypeVar("_T")
 
 HTML = formats.Offer("html", "text/html", "html", (), ("application/xhtml+xml",))
 #: What a resource IRI can be negotiated to; without an Accept preference, Turtle.
@@ -29,6 +33,7 @@ OFFERS: tuple[formats.Offer, ...] = (*formats.GRAPH, HTML)
 _BY_EXTENSION = {offer.extension: offer for offer in OFFERS}
 #: The documents linked from every page ("this page as ...").
 DOWNLOADS = ("turtle", "jsonld", "nt", "rdfxml", "trig", "nquads")
+_DOWNLOAD_OFFERS = tuple(o for name in DOWNLOADS for o in formats.GRAPH if o.name == name)
 _LABELS = {**LABELS, "html": "HTML"}
 
 
@@ -144,7 +149,9 @@ def _ontology(target: Target) -> Response:
         model = _cached(("ontology-model", target.lang),
                         lambda: resources.ontology_model(dataset, _base(), target.lang))  # fmt: skip
         return _answer(target, lambda: _page("ontology.html", target, model=model))
-    return _answer(target, lambda: _rdf(resources.ontology_document(dataset, _base()), target.offer))
+    return _answer(
+        target, lambda: _rdf(resources.ontology_document(dataset, _base()), target.offer)
+    )
 
 
 def _shapes(target: Target) -> Response:
@@ -156,16 +163,12 @@ def _shapes(target: Target) -> Response:
         )
         return _answer(target, lambda: _page("shapes.html", target, model=model))
     if target.offer.name == "turtle":  # the file itself, with its comments
-        from .. import content
-
         return _answer(target, lambda: content.shapes_file().read_bytes())
     return _answer(target, lambda: _rdf(graph, target.offer))
 
 
-def _version_iris(path: str) -> set[URIRef]:
+def _version_iris(path: str) -> set[Node]:
     """Return the ontologies whose owl:versionIRI is ``<base><path>``."""
-    from rdflib.namespace import OWL
-
     return set(core().loaded.dataset.subjects(OWL.versionIRI, URIRef(_base() + path)))
 
 
@@ -175,7 +178,11 @@ def _rdf(source: object, offer: formats.Offer) -> bytes:
 
 def _prefixes() -> dict[str, str]:
     def build() -> dict[str, str]:
-        bound = {p: str(n) for p, n in core().loaded.dataset.namespaces() if p and not p.startswith(("ns", "_"))}
+        bound = {
+            p: str(n)
+            for p, n in core().loaded.dataset.namespaces()
+            if p and not p.startswith(("ns", "_"))
+        }
         return {**bound, "aig": _base() + "/ontology#"}
 
     return _cached(("prefixes",), build)
@@ -188,20 +195,20 @@ def _render_resource(iri: URIRef, target: Target) -> bytes:
 
 def _page(template: str, target: Target, **values: object) -> bytes:
     downloads = [
-        {"label": _LABELS[name], "href": f"{target.path}.{formats.find_offer(name, formats.GRAPH).extension}"}  # type: ignore[union-attr]
-        for name in DOWNLOADS
+        {"label": _LABELS[offer.name], "href": f"{target.path}.{offer.extension}"}
+        for offer in _DOWNLOAD_OFFERS
     ]
     html = render_template(template, lang=target.lang, downloads=downloads, **values)
     return html.encode("utf-8")
 
 
-def _cached(key: tuple[object, ...], build: Callable[[], object]) -> object:
+def _cached(key: tuple[object, ...], build: Callable[[], _T]) -> _T:
     """Return ``build()``, computed once per process and data version."""
     store = current_app.extensions.setdefault("aigraph.linked_data", {})
     full = (core().version, *key)
     if full not in store:
         store[full] = build()
-    return store[full]
+    return store[full]  # type: ignore[no-any-return]
 
 
 def _answer(target: Target, body: Callable[[], bytes]) -> Response:

@@ -1,0 +1,610 @@
+"""Describe the resources of the dataset: RDF descriptions and page models (no web framework).
+
+A resource is described by its own triples (with the blank nodes they lead to), the triples
+that point at it, the labels of everything it links to in both directions, and the provenance
+of those facts: the descriptions, in the provenance graph, of the named graphs that hold them.
+The page models turn the same data into plain dataclasses for the HTML templates; IRIs under
+the base become local paths so that a copy served anywhere is browsable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rdflib import BNode, Dataset, Graph, Literal, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SH, SKOS, XSD, Namespace
+from rdflib.term import Node
+
+from . import content
+from .settings import CANONICAL_BASE
+
+SCHEMA = Namespace("http://schema.org/")
+PROV = Namespace("http://www.w3.org/ns/prov#")
+SHAPES_NS = f"{CANONICAL_BASE}/shapes#"
+WIKIDATA = "http://www.wikidata.org/entity/"
+SAME_AS = (OWL.sameAs, SCHEMA.sameAs, URIRef("https://schema.org/sameAs"))
+LABELS = (RDFS.label, SKOS.prefLabel)
+_DISPLAY = (SKOS.prefLabel, RDFS.label, SCHEMA.name, DCTERMS.title, FOAF.name)
+_LANGS = ("sv", "en")
+_MAX_DEPTH = 3
+
+#: Prefixes used to abbreviate IRIs on pages; ``aig`` is added per base.
+PREFIXES = {
+    "rdf": str(RDF), "rdfs": str(RDFS), "owl": str(OWL), "xsd": str(XSD), "skos": str(SKOS),
+    "dcterms": str(DCTERMS), "foaf": str(FOAF), "schema": str(SCHEMA), "prov": str(PROV),
+    "org": "http://www.w3.org/ns/org#", "adms": "http://www.w3.org/ns/adms#",
+    "vann": "http://purl.org/vocab/vann/", "sh": str(SH), "time": "http://www.w3.org/2006/time#",
+    "aigsh": SHAPES_NS, "wd": WIKIDATA,
+}  # fmt: skip
+
+
+def graph_iri(base: str, slug: str) -> URIRef:
+    return URIRef(f"{base.rstrip('/')}/graph/{slug}")
+
+
+def _gid(context: object) -> Node:
+    return context.identifier if isinstance(context, Graph) else context  # type: ignore[return-value]
+
+
+def _in_graph(dataset: Dataset, s: Node | None, p: Node | None, g: Node) -> Iterator[tuple]:
+    """Yield the quads matching ``s p ?o`` in the graph named ``g`` (rdflib takes a name)."""
+    return dataset.quads((s, p, None, g))  # type: ignore[arg-type]
+
+
+def is_graph_name(dataset: Dataset, iri: URIRef) -> bool:
+    return any(True for _ in _in_graph(dataset, None, None, iri))
+
+
+def exists(dataset: Dataset, iri: URIRef) -> bool:
+    """Return whether ``iri`` occurs in the dataset (as subject, object, predicate or graph)."""
+    return any(
+        any(True for _ in dataset.quads(pattern))
+        for pattern in ((iri, None, None, None), (None, None, iri, None), (None, iri, None, None))
+    ) or is_graph_name(dataset, iri)
+
+
+def _closure(dataset: Dataset, node: Node, seen: set[Node]) -> Iterator[tuple]:
+    """Yield the quads of ``node`` and, recursively, of the blank nodes they lead to."""
+    for s, p, o, g in dataset.quads((node, None, None, None)):
+        yield s, p, o, _gid(g)
+        if isinstance(o, BNode) and o not in seen:
+            seen.add(o)
+            yield from _closure(dataset, o, seen)
+
+
+def describe(dataset: Dataset, iri: URIRef, base: str) -> Dataset:
+    """Return the description of ``iri``: its facts, its neighbours' labels, their provenance."""
+    provenance = graph_iri(base, "provenance")
+    facts = list(_closure(dataset, iri, set()))
+    facts += [(s, p, o, _gid(g)) for s, p, o, g in dataset.quads((None, None, iri, None))]
+    if is_graph_name(dataset, iri):
+        facts += [(s, p, o, _gid(g)) for s, p, o, g in _in_graph(dataset, None, None, iri)]
+    out = Dataset(default_union=True)
+    for prefix, namespace in dataset.namespaces():
+        out.bind(prefix, namespace, override=True)
+    neighbours = {t for s, _, o, _ in facts for t in (s, o) if isinstance(t, URIRef) and t != iri}
+    extra: list[tuple[Node, Node, Node, Node]] = [
+        (n, p, o, _gid(g)) for n in neighbours for p in LABELS for _, _, o, g in
+        dataset.quads((n, p, None, None))
+    ]  # fmt: skip
+    graphs = {g for *_, g in facts if isinstance(g, URIRef) and g != provenance}
+    extra += [
+        (s, p, o, _gid(c)) for g in graphs for s, p, o, c in
+        _in_graph(dataset, g, None, provenance)
+    ]  # fmt: skip
+    for s, p, o, g in facts + extra:
+        out.add((s, p, o, g))
+    return out
+
+
+def ontology_document(dataset: Dataset, base: str) -> Graph:
+    """Return the ontology as loaded: the triples of the named graph ``<base>/graph/ontology``."""
+    out = Graph()
+    for prefix, namespace in dataset.namespaces():
+        out.bind(prefix, namespace, override=True)
+    for s, p, o, _ in _in_graph(dataset, None, None, graph_iri(base, "ontology")):
+        out.add((s, p, o))
+    return out
+
+
+# -- terms as shown on pages --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    """An RDF term as shown on a page: text, link, and what kind of term it is."""
+
+    text: str
+    kind: str = "iri"  # iri | literal | bnode
+    iri: str = ""
+    href: str | None = None
+    local: bool = False
+    curie: str | None = None
+    lang: str | None = None
+    datatype: str | None = None
+    nested: tuple[Property, ...] = ()
+
+    @property
+    def long(self) -> bool:
+        return self.kind == "literal" and len(self.text) > 90
+
+
+@dataclass(frozen=True)
+class Value:
+    term: Term
+    sources: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Property:
+    predicate: Term
+    values: tuple[Value, ...]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A named graph holding facts, with the sentences it was taken from and who asserts it."""
+
+    number: int
+    graph: Term
+    sentences: tuple[str, ...] = ()
+    attributed_to: Term | None = None
+    derived_from: Term | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class Statement:
+    subject: Term
+    predicate: Term
+    object: Term
+
+
+@dataclass(frozen=True)
+class ResourcePage:
+    """Everything ``resource.html`` shows about one resource or named graph."""
+
+    iri: str
+    path: str
+    label: str
+    labels: dict[str, str]
+    description: str | None
+    types: tuple[Term, ...]
+    properties: tuple[Property, ...]
+    incoming: tuple[Property, ...]
+    same_as: tuple[Term, ...]
+    sources: tuple[Source, ...]
+    statements: tuple[Statement, ...] = ()
+    provenance: Source | None = None
+
+
+class View:
+    """Render terms of one dataset for one base and language."""
+
+    def __init__(self, dataset: Dataset, base: str, lang: str) -> None:
+        self.dataset, self.base, self.lang = dataset, base.rstrip("/"), lang
+        self.prefixes = {**PREFIXES, "aig": f"{self.base}/ontology#"}
+        self.vocabulary = _vocabulary()
+
+    def local_path(self, iri: str) -> str | None:
+        """Return the path on this server of an IRI minted under the base, else None."""
+        if iri.startswith(self.base + "/"):
+            return iri[len(self.base) :]
+        if iri.startswith(SHAPES_NS):
+            return "/shapes#" + iri[len(SHAPES_NS) :]
+        return None
+
+    def curie(self, iri: str) -> str | None:
+        for prefix, namespace in self.prefixes.items():
+            if iri.startswith(namespace) and len(iri) > len(namespace):
+                return f"{prefix}:{iri[len(namespace) :]}"
+        return None
+
+    def labels(self, node: Node) -> dict[str, str]:
+        """Return one label per language (``''`` for plain literals) of ``node``."""
+        found: dict[str, str] = {}
+        for prop in _DISPLAY:
+            for graph in (self.dataset, self.vocabulary):
+                for value in graph.objects(node, prop):
+                    if isinstance(value, Literal):
+                        found.setdefault(value.language or "", str(value))
+        return found
+
+    def label(self, node: Node, fallback: bool = True) -> str:
+        found = self.labels(node)
+        text = found.get(self.lang) or found.get("") or found.get("en")
+        if text or not fallback:
+            return text or ""
+        path = self.local_path(str(node))
+        return self.curie(str(node)) or path or str(node)
+
+    def term(self, node: Node, depth: int = 0) -> Term:
+        if isinstance(node, Literal):
+            datatype = None
+            if node.datatype is not None and node.datatype != XSD.string:
+                datatype = self.curie(str(node.datatype)) or str(node.datatype)
+            return Term(str(node), "literal", lang=node.language, datatype=datatype)
+        if isinstance(node, BNode):
+            nested = self.properties(node, depth + 1) if depth < _MAX_DEPTH else ()
+            return Term(self.label(node, False) or "[ ]", "bnode", nested=nested)
+        iri = str(node)
+        path = self.local_path(iri)
+        text = self.label(node, fallback=False) or self.curie(iri) or path or iri
+        return Term(text, "iri", iri, path or iri, path is not None, self.curie(iri))
+
+    def properties(
+        self, node: Node, depth: int = 0, sources: SourceIndex | None = None
+    ) -> tuple[Property, ...]:
+        """Group the outgoing triples of ``node`` by predicate (types and labels left out)."""
+        grouped: dict[Node, list[Node]] = {}
+        for p, o in self.dataset.predicate_objects(node, unique=True):
+            if p not in (RDF.type, *LABELS):
+                grouped.setdefault(p, []).append(o)
+        out = []
+        for p in sorted(grouped, key=str):
+            values = sorted(set(grouped[p]), key=self._value_key)
+            out.append(Property(self.term(p), tuple(
+                Value(self.term(o, depth), sources.numbers(node, p, o) if sources else ())
+                for o in values
+            )))  # fmt: skip
+        return tuple(out)
+
+    def _value_key(self, node: Node) -> tuple[int, str]:
+        lang = node.language if isinstance(node, Literal) else None
+        return (0 if lang == self.lang else 1 if lang is None else 2, str(node))
+
+
+class SourceIndex:
+    """Number the named graphs that hold facts, in order of first use, with their provenance."""
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+        self.provenance = graph_iri(view.base, "provenance")
+        self.order: list[URIRef] = []
+
+    def numbers(self, s: Node, p: Node, o: Node) -> tuple[int, ...]:
+        found = sorted({_gid(g) for *_, g in self.view.dataset.quads((s, p, o, None))}, key=str)
+        out = []
+        for graph in found:
+            if not isinstance(graph, URIRef):
+                continue
+            if graph not in self.order:
+                self.order.append(graph)
+            out.append(self.order.index(graph) + 1)
+        return tuple(out)
+
+    def source(self, graph: URIRef, number: int = 0) -> Source:
+        view, dataset = self.view, self.view.dataset
+        described = lambda p: [o for *_, o, _ in _in_graph(dataset, graph, p, self.provenance)]
+        sentences = tuple(sorted(str(o) for o in described(_source_sentence(view.base))))
+        attributed = described(PROV.wasAttributedTo)
+        derived = described(PROV.wasDerivedFrom)
+        comments = {o.language: str(o) for o in described(RDFS.comment) if isinstance(o, Literal)}
+        return Source(
+            number,
+            view.term(graph),
+            sentences,
+            view.term(attributed[0]) if attributed else None,
+            view.term(derived[0]) if derived else None,
+            comments.get(view.lang) or comments.get("en"),
+        )
+
+    def sources(self) -> tuple[Source, ...]:
+        return tuple(self.source(g, n) for n, g in enumerate(self.order, 1))
+
+
+def _source_sentence(base: str) -> URIRef:
+    return URIRef(f"{base.rstrip('/')}/ontology#sourceSentence")
+
+
+def page_model(dataset: Dataset, iri: URIRef, base: str, lang: str) -> ResourcePage:
+    """Build the page of one resource (or named graph) in ``lang`` ('sv' or 'en')."""
+    view = View(dataset, base, lang)
+    index = SourceIndex(view)
+    properties = view.properties(iri, sources=index)
+    incoming: dict[Node, list[Value]] = {}
+    for s, p in sorted(set(dataset.subject_predicates(iri)), key=str):
+        incoming.setdefault(p, []).append(Value(view.term(s), index.numbers(s, p, iri)))
+    types = tuple(sorted((view.term(t) for t in set(dataset.objects(iri, RDF.type))),
+                         key=lambda t: t.text))  # fmt: skip
+    same_as = tuple(
+        view.term(o) for p in SAME_AS for o in sorted(set(dataset.objects(iri, p)), key=str)
+    )
+    statements: tuple[Statement, ...] = ()
+    provenance = None
+    if is_graph_name(dataset, iri):
+        quads = sorted(_in_graph(dataset, None, None, iri), key=lambda q: tuple(map(str, q[:3])))
+        statements = tuple(
+            Statement(view.term(s), view.term(p), view.term(o)) for s, p, o, _ in quads
+        )
+        provenance = index.source(iri)
+    labels = view.labels(iri)
+    descriptions = {
+        o.language: str(o)
+        for o in dataset.objects(iri, SCHEMA.description)
+        if isinstance(o, Literal)
+    }
+    return ResourcePage(
+        iri=str(iri),
+        path=view.local_path(str(iri)) or "/",
+        label=view.label(iri),
+        labels={k: labels[k] for k in _LANGS if k in labels},
+        description=descriptions.get(lang) or descriptions.get(None),
+        types=types,
+        properties=properties,
+        incoming=tuple(Property(view.term(p), tuple(v)) for p, v in incoming.items()),
+        same_as=same_as,
+        sources=index.sources(),
+        statements=statements,
+        provenance=provenance,
+    )
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> Graph:
+    """Return the declarations of the reused vocabularies (for labels of their terms)."""
+    graph = Graph()
+    path = content.vocabularies_file()
+    if path.is_file():
+        graph.parse(path, format="turtle")
+    return graph
+
+
+def _sorted_terms(terms: Iterable[Term]) -> tuple[Term, ...]:
+    return tuple(sorted(terms, key=lambda t: t.text.lower()))
+
+
+# -- the ontology -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OntologyTerm:
+    """One term of the ontology as documented: labels, definitions, relations, use in the data."""
+
+    anchor: str
+    iri: str
+    curie: str
+    kind: str  # class | property | concept
+    types: tuple[Term, ...]
+    labels: dict[str, str]
+    definitions: dict[str, str]
+    relations: tuple[tuple[str, tuple[Term, ...]], ...]
+    uses: int
+    examples: tuple[Term, ...]
+
+
+@dataclass(frozen=True)
+class OntologyPage:
+    iri: str
+    labels: dict[str, str]
+    descriptions: dict[str, str]
+    version: str | None
+    version_iri: Term | None
+    license: Term | None
+    prefix: str | None
+    namespace: str
+    classes: tuple[OntologyTerm, ...]
+    properties: tuple[OntologyTerm, ...]
+    concepts: tuple[OntologyTerm, ...]
+    terms: tuple[OntologyTerm, ...] = field(default=())
+
+
+#: Relations shown for each term, by the key of their caption in the pages' strings table.
+_RELATIONS = (
+    ("subclass_of", RDFS.subClassOf), ("subproperty_of", RDFS.subPropertyOf),
+    ("inverse_of", OWL.inverseOf), ("domain", RDFS.domain), ("range", RDFS.range),
+    ("in_scheme", SKOS.inScheme),
+)  # fmt: skip
+
+
+def ontology_model(dataset: Dataset, base: str, lang: str) -> OntologyPage:
+    """Document the ontology: every term with labels, definitions, relations and use."""
+    view = View(dataset, base, lang)
+    document = ontology_document(dataset, base)
+    iri = URIRef(f"{view.base}/ontology")
+    namespace = f"{view.base}/ontology#"
+    usage = _Usage(dataset, graph_iri(base, "ontology"))
+    terms = []
+    for subject in sorted(
+        {s for s in document.subjects() if isinstance(s, URIRef) and s.startswith(namespace)},
+        key=str,
+    ):
+        terms.append(_ontology_term(view, document, usage, subject, namespace))
+
+    def texts(prop: URIRef) -> dict[str, str]:
+        return _texts(document, iri, prop)
+
+    version_iri = document.value(iri, OWL.versionIRI)
+    license_ = document.value(iri, DCTERMS.license)
+    prefix = document.value(iri, URIRef("http://purl.org/vocab/vann/preferredNamespacePrefix"))
+    return OntologyPage(
+        iri=str(iri),
+        labels=texts(DCTERMS.title) or texts(RDFS.label),
+        descriptions=texts(DCTERMS.description),
+        version=str(document.value(iri, OWL.versionInfo) or "") or None,
+        version_iri=view.term(version_iri) if version_iri is not None else None,
+        license=view.term(license_) if license_ is not None else None,
+        prefix=str(prefix) if prefix else None,
+        namespace=namespace,
+        classes=tuple(t for t in terms if t.kind == "class"),
+        properties=tuple(t for t in terms if t.kind == "property"),
+        concepts=tuple(t for t in terms if t.kind == "concept"),
+        terms=tuple(terms),
+    )
+
+
+class _Usage:
+    """Count uses of terms in the data outside the ontology graph."""
+
+    def __init__(self, dataset: Dataset, ontology_graph: URIRef) -> None:
+        self.quads = [
+            (s, p, o) for s, p, o, g in dataset.quads((None, None, None, None))
+            if _gid(g) != ontology_graph
+        ]  # fmt: skip
+
+    def of(self, term: URIRef, kind: str) -> tuple[int, list[URIRef]]:
+        if kind == "class":
+            found = [(s, p, o) for s, p, o in self.quads if p == RDF.type and o == term]
+        elif kind == "property":
+            found = [(s, p, o) for s, p, o in self.quads if p == term]
+        else:
+            found = [(s, p, o) for s, p, o in self.quads if o == term]
+        subjects = sorted({s for s, _, _ in found if isinstance(s, URIRef)}, key=str)
+        return len(found), subjects
+
+
+def _kind(types: set[Node]) -> str:
+    if types & {OWL.Class, RDFS.Class}:
+        return "class"
+    if types & {OWL.ObjectProperty, OWL.DatatypeProperty, RDF.Property, OWL.AnnotationProperty}:
+        return "property"
+    return "concept"
+
+
+def _ontology_term(
+    view: View, document: Graph, usage: _Usage, subject: URIRef, namespace: str
+) -> OntologyTerm:
+    types = set(document.objects(subject, RDF.type))
+    kind = _kind(types)
+    relations = tuple(
+        (key, _sorted_terms(view.term(o) for o in document.objects(subject, prop)))
+        for key, prop in _RELATIONS
+        if (subject, prop, None) in document
+    )
+    uses, examples = usage.of(subject, kind)
+    return OntologyTerm(
+        anchor=str(subject)[len(namespace) :],
+        iri=str(subject),
+        curie=view.curie(str(subject)) or str(subject),
+        kind=kind,
+        types=_sorted_terms(view.term(t) for t in types),
+        labels=_texts(document, subject, RDFS.label),
+        definitions=_texts(document, subject, SKOS.definition),
+        relations=relations,
+        uses=uses,
+        examples=tuple(view.term(s) for s in examples[:4]),
+    )
+
+
+# -- the shapes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One property shape or SPARQL constraint: what it checks and what it says when it fails."""
+
+    path: str | None
+    constraints: tuple[tuple[str, Term], ...]
+    required: bool
+    messages: dict[str, str]
+    query: str | None = None
+
+
+@dataclass(frozen=True)
+class ShapeDoc:
+    anchor: str
+    iri: str
+    labels: dict[str, str]
+    targets: tuple[tuple[str, Term], ...]
+    rules: tuple[Rule, ...]
+
+
+@dataclass(frozen=True)
+class ShapesPage:
+    labels: dict[str, str]
+    shapes: tuple[ShapeDoc, ...]
+
+
+#: Constraint parameters shown for property shapes, in this order.
+_PARAMETERS = (
+    SH.minCount, SH.maxCount, SH.datatype, SH["class"], SH.nodeKind, SH.node, SH.pattern,
+    SH.flags, SH.minLength, SH.maxLength, SH.minExclusive, SH.minInclusive, SH.maxExclusive,
+    SH.maxInclusive, SH.lessThan, SH.lessThanOrEquals, SH.equals, SH.disjoint, SH.hasValue,
+    SH["in"], SH.languageIn, SH.uniqueLang,
+)  # fmt: skip
+_TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+
+
+def load_shapes() -> Graph:
+    return Graph().parse(content.shapes_file(), format="turtle")
+
+
+def shapes_model(shapes: Graph, dataset: Dataset, base: str, lang: str) -> ShapesPage:
+    """Document the shapes as a data contract: per target, what is required, and the messages."""
+    view = View(dataset, base, lang)
+    docs = []
+    for shape in sorted(set(shapes.subjects(RDF.type, SH.NodeShape)), key=str):
+        targets = tuple(
+            (view.curie(str(p)) or str(p), view.term(o))
+            for p in _TARGETS for o in sorted(shapes.objects(shape, p), key=str)
+        )  # fmt: skip
+        rules = [_property_rule(view, shapes, p) for p in shapes.objects(shape, SH.property)]
+        rules += [_sparql_rule(shapes, c) for c in shapes.objects(shape, SH.sparql)]
+        docs.append(ShapeDoc(
+            anchor=str(shape).rsplit("#", 1)[-1],
+            iri=str(shape),
+            labels=_texts(shapes, shape, RDFS.label),
+            targets=targets,
+            rules=tuple(sorted(rules, key=lambda r: (r.path is None, not r.required, r.path or ""))),
+        ))  # fmt: skip
+    # Shapes of a kind of resource (sh:targetClass) first: they are the contract for editors.
+    docs.sort(key=lambda d: (any(k != "sh:targetClass" for k, _ in d.targets), d.anchor))
+    ontology = next(iter(shapes.subjects(RDF.type, OWL.Ontology)), None)
+    labels = _texts(shapes, ontology, RDFS.label) if ontology is not None else {}
+    return ShapesPage(labels, tuple(docs))
+
+
+def _texts(graph: Graph, node: Node, prop: URIRef) -> dict[str, str]:
+    return {o.language or "": str(o) for o in graph.objects(node, prop) if isinstance(o, Literal)}
+
+
+def _property_rule(view: View, shapes: Graph, node: Node) -> Rule:
+    constraints = []
+    for param in _PARAMETERS:
+        for value in shapes.objects(node, param):
+            if isinstance(value, BNode) and (value, RDF.first, None) in shapes:
+                text = ", ".join(view.term(v).text for v in Collection(shapes, value))
+                constraints.append((param.fragment, Term(text, "literal")))
+            else:
+                constraints.append((param.fragment, view.term(value)))
+    min_count = shapes.value(node, SH.minCount)
+    return Rule(
+        path=_path_text(view, shapes, shapes.value(node, SH.path)),
+        constraints=tuple(constraints),
+        required=isinstance(min_count, Literal) and int(min_count) >= 1,
+        messages=_texts(shapes, node, SH.message),
+    )
+
+
+def _sparql_rule(shapes: Graph, node: Node) -> Rule:
+    select = shapes.value(node, SH.select)
+    return Rule(
+        None, (), False, _texts(shapes, node, SH.message), str(select).strip() if select else None
+    )
+
+
+def _path_text(view: View, shapes: Graph, path: Node | None) -> str:
+    """Write a SHACL property path in SPARQL property-path syntax."""
+    if path is None:
+        return ""
+    if isinstance(path, URIRef):
+        return view.curie(str(path)) or f"<{path}>"
+    if (path, RDF.first, None) in shapes:
+        return " / ".join(_path_text(view, shapes, p) for p in Collection(shapes, path))
+    alternative = shapes.value(path, SH.alternativePath)
+    if alternative is not None:
+        items = Collection(shapes, alternative)
+        return "(" + " | ".join(_path_text(view, shapes, p) for p in items) + ")"
+    for prop, suffix in (
+        (SH.zeroOrMorePath, "*"),
+        (SH.oneOrMorePath, "+"),
+        (SH.zeroOrOnePath, "?"),
+    ):
+        inner = shapes.value(path, prop)
+        if inner is not None:
+            return f"({_path_text(view, shapes, inner)}){suffix}"
+    inverse = shapes.value(path, SH.inversePath)
+    return f"^{_path_text(view, shapes, inverse)}" if inverse is not None else "?"
