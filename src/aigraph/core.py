@@ -35,11 +35,35 @@ class Aigraph:
     def open(cls, settings: Settings | None = None) -> Aigraph:
         """Load the data of ``settings``, validate it unless disabled, and start the engine."""
         settings = settings or Settings()
+        if settings.store or settings.backend:
+            return cls._open_stored(settings)
         loaded = graph.load(settings)
         if settings.validate:
             check(loaded, settings.base)
         engine = create_engine(settings, loaded.dataset)
         return cls(settings, loaded, engine, queries.load_all(content.queries_dir()))
+
+    # -- store/backend (store.py) --
+    @classmethod
+    def _open_stored(cls, settings: Settings) -> Aigraph:
+        """Serve an on-disk store or a remote store: nothing is parsed or validated here.
+
+        The data was parsed when it was loaded (validate files with ``aigraph validate`` before
+        loading them). ``loaded`` is a stand-in with an empty dataset that only carries the
+        prefixes and the triple count, so ``facts`` (VoID/DCAT/service-description statistics)
+        and dumps built from ``loaded.dataset`` are empty in these modes.
+        """
+        from . import store
+
+        engine = create_engine(settings, None)  # type: ignore[arg-type]
+        if settings.store:
+            info = store.read_info(settings.store)
+            prefixes, fingerprint = info.prefixes, info.fingerprint
+        else:
+            prefixes, fingerprint = {}, settings.backend
+        loaded = store.stand_in(engine.triple_count(), prefixes, fingerprint)
+        return cls(settings, loaded, engine, queries.load_all(content.queries_dir()))
+    # -- end store/backend --
 
     def query(
         self,
@@ -69,7 +93,7 @@ class Aigraph:
     @cached_property
     def version(self) -> str:
         """Return a short fingerprint of the loaded data, used for ETags."""
-        digest = hashlib.sha256()
+        digest = hashlib.sha256(getattr(self.loaded, "fingerprint", "").encode())  # store/backend
         for path in self.loaded.files:
             digest.update(str(path).encode())
             digest.update(path.read_bytes())

@@ -60,6 +60,41 @@ class Settings:
         2, "Query worker processes; a worker whose query times out or crashes is replaced."
     )
     threads: int = _setting(8, "Request threads of the WSGI server (waitress).")
+    max_query_memory: int = _setting(
+        1024,
+        "MB of memory one query may allocate in its worker process; past it the query is "
+        "stopped with 503 and the worker replaced (0: unbounded).",
+    )
+    max_result_bytes: int = _setting(
+        50_000_000,
+        "Largest result (bytes of its terms) a query may return; a bigger one is refused with "
+        "503 (0: unbounded).",
+    )
+    shutdown_grace: float = _setting(
+        10.0, "Seconds `aigraph serve` waits for in-flight requests after SIGTERM before exiting."
+    )
+    contact_email: str = _setting(
+        "aigraph@example.org",
+        "Contact e-mail of the DCAT-AP catalogue (`vcard:hasEmail` of the contact point); the "
+        "default is a placeholder under a domain reserved for documentation.",
+    )
+    issued: str = _setting(
+        "",
+        "Date (YYYY-MM-DD) the dataset was first published, for `dcterms:issued` in the "
+        "catalogue; empty means the date of the newest data file (the same as `modified`).",
+    )
+    # -- persistent store and remote backend (store.py, engine/remote.py) --
+    store: str = _setting(
+        "",
+        "Folder of a store made by `aigraph load --store`, served without re-parsing the data "
+        "(empty: parse `data` at start).",
+    )
+    backend: str = _setting(
+        "",
+        "SPARQL 1.1 query endpoint URL of an existing store to answer from instead of the "
+        "embedded engine (empty: embedded).",
+    )
+    # -- end store/backend --
     service_allowlist: tuple[str, ...] = _setting(
         (),
         "Endpoint IRIs a SERVICE clause may call (rdflib engine only). Empty: SERVICE is refused.",

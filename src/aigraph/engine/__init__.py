@@ -6,13 +6,15 @@ the server process, then each worker process inherits it (fork) and runs queries
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rdflib import Dataset
 
 from ..errors import UsageError
 from ..settings import Settings
 from .base import DatasetSpec, Engine, QueryForm, QueryRequest, QueryResult, effective_limit
 from .guard import CheckedQuery, check, query_form
-from .isolated import IsolatedEngine
+from .isolated import Bounds, IsolatedEngine
 from .oxigraph_engine import OxigraphEngine
 from .rdflib_engine import RdflibEngine
 
@@ -21,6 +23,8 @@ ENGINES = ("oxigraph", "rdflib")
 
 def create_engine(settings: Settings, dataset: Dataset) -> IsolatedEngine:
     """Build the engine named by ``settings.engine`` over ``dataset``, in worker processes."""
+    if settings.backend or settings.store:
+        return _create_store_engine(settings)
     engine: OxigraphEngine | RdflibEngine
     if settings.engine == "oxigraph":
         engine = OxigraphEngine(
@@ -41,7 +45,47 @@ def create_engine(settings: Settings, dataset: Dataset) -> IsolatedEngine:
         workers=settings.executors,
         timeout=settings.query_timeout,
         check=engine.check,
+        bounds=bounds(settings),
     )
+
+
+def bounds(settings: Settings) -> Bounds:
+    """Return the per-query memory and result-size bounds of ``settings``."""
+    return Bounds(memory_mb=settings.max_query_memory, result_bytes=settings.max_result_bytes)
+
+
+# -- store/backend engines (store.py, engine/remote.py) --
+def _create_store_engine(settings: Settings) -> IsolatedEngine:
+    """Answer from a remote store (``backend``) or an on-disk store (``store``), in workers.
+
+    Each worker opens the on-disk store read-only itself: RocksDB handles must not be shared
+    across fork. The guard runs in the server process first, as for the embedded engines.
+    """
+    from ..store import StoreEngine, check_store
+    from .remote import RemoteEngine
+
+    limits = {"max_rows": settings.max_rows, "max_nesting": settings.max_nesting}
+    factory: Callable[[], Engine]
+    if settings.backend:
+        remote = RemoteEngine(settings.backend, timeout=settings.query_timeout, **limits)
+        check_query: Callable[[str], object] = remote.check
+        factory = lambda: remote
+    else:
+        info = check_store(settings.store)
+        check_query = _guard(settings)
+        factory = lambda: StoreEngine(info, **limits)
+    return IsolatedEngine(
+        factory,
+        workers=settings.executors,
+        timeout=settings.query_timeout,
+        check=check_query,
+        bounds=bounds(settings),
+    )
+
+
+def _guard(settings: Settings) -> Callable[[str], object]:
+    return lambda text: check(text, max_nesting=settings.max_nesting)
+# -- end store/backend engines --
 
 
 __all__ = [

@@ -1,0 +1,222 @@
+"""An engine that answers from an existing SPARQL 1.1 store over HTTP, through SPARQLWrapper.
+
+The guard runs first (no SERVICE, no update ever reaches the store). SELECT and ASK ask for
+SPARQL JSON results, CONSTRUCT and DESCRIBE for N-Triples, which is read line by line and no
+further than the row limit. Parameters are bound with a trailing ``VALUES`` clause. The
+protocol's dataset becomes ``default-graph-uri``/``named-graph-uri`` parameters; the store's
+own default graph is used when none is given (``aigraph load --to`` fills it with the union of
+all graphs, as the embedded engines see it).
+
+Errors: the store's 400 becomes a ``QuerySyntaxError`` (with line and column when the message
+has them) or a ``BadRequest``, carrying the store's message; a timeout is a ``QueryTimeout``;
+anything else (5xx, refused connection, a wrong URL) is ``EngineUnavailable``.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import urllib.error
+from collections.abc import Sequence
+from http.client import HTTPException
+from itertools import islice
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import URIRef
+from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
+from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
+
+from ..client import _body_message, values_clause
+from ..errors import (
+    BadRequest,
+    EngineUnavailable,
+    QueryRefused,
+    QuerySyntaxError,
+    QueryTimeout,
+)
+from ..formats import parse_results
+from . import guard
+from .base import DatasetSpec, QueryRequest, QueryResult, effective_limit
+from .oxigraph_engine import to_rdflib
+
+_POSITION = re.compile(r"(?:error )?at (?:line )?(\d+)(?::| column )(\d+):? ?(.*)", re.DOTALL)
+_GRAPHS = "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }"
+_COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+
+
+class RemoteEngine:
+    """Run queries on a remote SPARQL 1.1 endpoint; the dataset is whatever the store holds."""
+
+    name = "remote"
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        max_rows: int | None = None,
+        max_nesting: int = 200,
+        timeout: float = 10.0,
+    ) -> None:
+        self.endpoint = endpoint
+        self.max_rows = max_rows
+        self.max_nesting = max_nesting
+        self.timeout = timeout
+        self._names: tuple[URIRef, ...] | None = None
+
+    def check(self, text: str) -> guard.CheckedQuery:
+        """Run the lexical guard; the remote store never runs SERVICE or updates for us."""
+        checked = guard.check(text, max_nesting=self.max_nesting)
+        if checked.services:
+            raise QueryRefused("SERVICE is not available with a remote backend")
+        return checked
+
+    def query(self, request: QueryRequest) -> QueryResult:
+        """Run one query on the store; raise an ``AigraphError`` for every failure."""
+        return self._run(request, effective_limit(request.max_rows, self.max_rows))
+
+    def _run(self, request: QueryRequest, limit: int | None) -> QueryResult:
+        checked = self.check(request.text)
+        wrapper = self._wrapper(checked.text + values_clause(request.bindings), request)
+        # SPARQLWrapper guesses the form from keywords, comments included; the guard knows it.
+        wrapper.queryType = checked.form.upper()
+        self._dataset(wrapper, request.dataset)
+        graph_form = checked.form in ("construct", "describe")
+        if graph_form:
+            wrapper.setReturnFormat(TURTLE)  # the Accept header below asks for N-Triples
+            wrapper.addCustomHttpHeader("Accept", "application/n-triples")
+        response = self._send(wrapper, checked)
+        try:
+            if graph_form:
+                return _graph_result(checked.form, response, limit)
+            media_type = response.headers.get("Content-Type", "application/sparql-results+json")
+            result = parse_results(response.read(), media_type)
+        except TimeoutError:
+            raise QueryTimeout(f"{self.endpoint} did not answer within {self._limit(request):g} s")
+        except (OSError, HTTPException) as exc:
+            raise EngineUnavailable(f"{self.endpoint} broke off the answer: {exc}") from None
+        finally:
+            response.close()
+        return _cut(result, limit)
+
+    def graph_names(self) -> Sequence[URIRef]:
+        """Return the IRIs of the store's named graphs, sorted (asked once)."""
+        if self._names is None:
+            result = self._run(QueryRequest(_GRAPHS), None)
+            self._names = tuple(sorted(URIRef(r["g"]) for r in result.rows if "g" in r))
+        return self._names
+
+    def triple_count(self) -> int:
+        """Return the number of quads in the store's named graphs."""
+        result = self._run(QueryRequest(_COUNT), None)
+        return int(result.rows[0]["n"]) if result.rows else 0
+
+    def close(self) -> None:
+        """Nothing to release: every query opens its own connection."""
+
+    def _limit(self, request: QueryRequest) -> float:
+        return request.timeout or self.timeout
+
+    def _wrapper(self, text: str, request: QueryRequest) -> SPARQLWrapper:
+        wrapper = SPARQLWrapper(self.endpoint)
+        wrapper.setMethod(POST)
+        wrapper.setQuery(text)
+        wrapper.setReturnFormat(JSON)
+        wrapper.timeout = self._limit(request)  # type: ignore[assignment]  # setTimeout would round to whole seconds
+        return wrapper
+
+    def _dataset(self, wrapper: SPARQLWrapper, spec: DatasetSpec) -> None:
+        """Pass the protocol dataset on; a missing half defaults to all graphs, as locally."""
+        if spec.default_graphs is None and spec.named_graphs is None:
+            return
+        every = self.graph_names()
+        default = every if spec.default_graphs is None else spec.default_graphs
+        named = every if spec.named_graphs is None else spec.named_graphs
+        for iri in default:
+            wrapper.addParameter("default-graph-uri", str(iri))
+        for iri in named:
+            wrapper.addParameter("named-graph-uri", str(iri))
+
+    def _send(self, wrapper: SPARQLWrapper, checked: guard.CheckedQuery) -> Any:
+        try:
+            return wrapper.query().response
+        except SPARQLWrapperException as exc:
+            status = _STATUS.get(type(exc).__name__, 500)
+            raise _http_error(self.endpoint, status, _body(exc), checked) from None
+        except urllib.error.HTTPError as exc:
+            raise _http_error(self.endpoint, exc.code, exc.read(), checked) from None
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, (TimeoutError, socket.timeout)):
+                raise QueryTimeout(f"{self.endpoint} did not answer in time") from None
+            raise EngineUnavailable(f"cannot reach the backend {self.endpoint}: {exc.reason}") from None
+        except TimeoutError:
+            raise QueryTimeout(
+                f"{self.endpoint} did not answer within {wrapper.timeout:g} s"
+            ) from None
+        except (OSError, HTTPException) as exc:
+            raise EngineUnavailable(f"cannot reach the backend {self.endpoint}: {exc}") from None
+
+
+_STATUS = {
+    "QueryBadFormed": 400,
+    "Unauthorized": 401,
+    "EndPointNotFound": 404,
+    "URITooLong": 414,
+    "EndPointInternalError": 500,
+}
+
+
+def _body(exc: SPARQLWrapperException) -> bytes:
+    # SPARQLWrapper's message is "<kind>: <explanation>\n\nResponse:\n<repr of the body>".
+    head, _, body = str(exc).partition("Response:\n")
+    return (body or head).strip().encode()
+
+
+def _http_error(endpoint: str, status: int, body: bytes, checked: guard.CheckedQuery) -> Exception:
+    """Map the store's HTTP error to ours, keeping the store's message."""
+    message = _body_message(body) or f"HTTP {status}"
+    if status == 400:
+        found = _POSITION.search(message)
+        if found:
+            line, column = checked.original_position(int(found.group(1)), int(found.group(2)))
+            return QuerySyntaxError(_short(found.group(3) or message), line=line, column=column)
+        return BadRequest(f"the backend refused the query: {_short(message)}")
+    if status in (408, 504):
+        return QueryTimeout(f"{endpoint} timed out: {_short(message)}")
+    if 400 < status < 500 and status not in (401, 403, 404, 405):
+        return BadRequest(f"the backend refused the query ({status}): {_short(message)}")
+    return EngineUnavailable(f"the backend {endpoint} failed ({status}): {_short(message)}")
+
+
+def _short(message: str) -> str:
+    message = " ".join(message.split())
+    return message if len(message) <= 300 else message[:297] + "..."
+
+
+def _graph_result(form: str, response: Any, limit: int | None) -> QueryResult:
+    """Read N-Triples line by line, no further than one triple past the limit."""
+    lines = (line for line in response if line.strip() and not line.lstrip().startswith(b"#"))
+    wanted = list(islice(lines, None if limit is None else limit + 1))
+    try:
+        parsed = list(ox.parse(b"".join(wanted), format=ox.RdfFormat.N_TRIPLES))
+    except SyntaxError as exc:
+        raise EngineUnavailable(f"the backend sent malformed N-Triples: {exc}") from None
+    cut = limit is not None and len(parsed) > limit
+    triples = tuple(
+        (to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object), None)
+        for t in (parsed[:limit] if cut else parsed)
+    )
+    return QueryResult(
+        form="describe" if form == "describe" else "construct",
+        triples=triples,  # type: ignore[arg-type]
+        truncated=cut,
+        limit=limit,
+    )
+
+
+def _cut(result: QueryResult, limit: int | None) -> QueryResult:
+    if result.form != "select" or limit is None or len(result.rows) <= limit:
+        return QueryResult(result.form, result.variables, result.rows, result.boolean, limit=limit)
+    return QueryResult(
+        "select", result.variables, result.rows[:limit], truncated=True, limit=limit
+    )

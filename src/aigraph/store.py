@@ -1,0 +1,520 @@
+"""A persistent on-disk store: bulk-load RDF files once, then serve them without re-parsing.
+
+Layout of a store folder::
+
+    DIR/aigraph-store.json   metadata: format version, current generation, loaded files
+    DIR/data-<n>/            one oxigraph (RocksDB) store per generation
+    DIR/.lock                held while a load runs (one loader at a time)
+
+A load never writes the generation being served: it copies the current generation (a RocksDB
+checkpoint: hard links, near instant), bulk-loads every file into the copy, and then commits by
+atomically replacing the metadata file so it names the new generation. An interrupted load
+(Ctrl-C, kill -9, a malformed file) leaves the metadata naming the old generation, so the store
+is either as it was or has every file of the load; the unfinished copy is removed by the next
+load. The previous generation is kept so that a server started before the load keeps working.
+
+Each triple is also written to the store's default graph, which is therefore the union of all
+graphs as a set, as the in-memory engines see it (oxigraph's own union is a bag).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any, cast
+
+import pyoxigraph as ox
+from rdflib import Dataset, URIRef
+
+from . import graph
+from .engine.oxigraph_engine import OxigraphEngine
+from .errors import DataError, EngineUnavailable, UsageError
+from .settings import CANONICAL_BASE
+
+FORMAT_NAME = "aigraph-store"
+FORMAT_VERSION = 1
+METADATA = "aigraph-store.json"
+_GENERATION = re.compile(r"data-(\d+)")
+
+#: File suffix -> pyoxigraph format; TriG and N-Quads keep their graphs.
+OX_FORMATS: dict[str, ox.RdfFormat] = {
+    ".ttl": ox.RdfFormat.TURTLE,
+    ".trig": ox.RdfFormat.TRIG,
+    ".nt": ox.RdfFormat.N_TRIPLES,
+    ".nq": ox.RdfFormat.N_QUADS,
+    ".jsonld": ox.RdfFormat.JSON_LD,
+    ".json": ox.RdfFormat.JSON_LD,
+    ".rdf": ox.RdfFormat.RDF_XML,
+    ".owl": ox.RdfFormat.RDF_XML,
+    ".xml": ox.RdfFormat.RDF_XML,
+}
+_DATASET_FORMATS = (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS)
+
+#: progress(bytes done, bytes total, quads done): called often; throttling is the caller's.
+Progress = Callable[[int, int, int], None]
+
+
+class StoreError(DataError):
+    """The folder is not a usable aigraph store (foreign, corrupted or from a newer aigraph)."""
+
+    kind = "store-error"
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """One file loaded into the store."""
+
+    path: str
+    sha256: str
+    quads: int
+    seconds: float
+    graph: str | None
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """The metadata of a store: what it holds and which generation is current."""
+
+    directory: Path
+    generation: str
+    quads: int
+    files: tuple[LoadedFile, ...] = ()
+    prefixes: dict[str, str] = field(default_factory=dict)
+    updated: float = 0.0
+
+    @property
+    def data_dir(self) -> Path:
+        return self.directory / self.generation
+
+    @property
+    def fingerprint(self) -> str:
+        """Return a digest of the loaded files, for ETags."""
+        digest = hashlib.sha256(self.generation.encode())
+        for loaded in self.files:
+            digest.update(loaded.sha256.encode())
+        return digest.hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "generation": self.generation,
+            "quads": self.quads,
+            "updated": self.updated,
+            "prefixes": self.prefixes,
+            "files": [asdict(f) for f in self.files],
+        }
+
+
+# -- reading and opening ----------------------------------------------------------------------
+
+
+def read_info(directory: str | Path) -> StoreInfo:
+    """Read and check the metadata of a store; raise ``StoreError`` if it is not usable."""
+    directory = Path(directory)
+    meta = directory / METADATA
+    if not directory.is_dir():
+        raise StoreError("no such store folder (create one with `aigraph load --store`)",
+                         path=str(directory))
+    if not meta.is_file():
+        raise StoreError(f"not an aigraph store: {METADATA} is missing", path=str(directory))
+    try:
+        raw = json.loads(meta.read_text(encoding="utf-8"))
+        if raw.get("format") != FORMAT_NAME:
+            raise StoreError(f"not an aigraph store (format {raw.get('format')!r})", path=str(meta))
+        version = raw.get("version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise StoreError(
+                f"store format version {version!r} is newer than this aigraph supports "
+                f"({FORMAT_VERSION}); upgrade aigraph or reload the data",
+                path=str(meta),
+            )
+        info = StoreInfo(
+            directory=directory,
+            generation=str(raw["generation"]),
+            quads=int(raw["quads"]),
+            files=tuple(LoadedFile(**f) for f in raw.get("files", [])),
+            prefixes=dict(raw.get("prefixes", {})),
+            updated=float(raw.get("updated", 0.0)),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise StoreError(f"corrupted store metadata: {exc}", path=str(meta)) from exc
+    if not _GENERATION.fullmatch(info.generation) or not info.data_dir.is_dir():
+        raise StoreError(f"corrupted store: data folder {info.generation!r} is missing",
+                         path=str(directory))
+    return info
+
+
+def open_read_only(info: StoreInfo) -> ox.Store:
+    """Open the current generation read-only; several processes may do so at once."""
+    try:
+        return ox.Store.read_only(str(info.data_dir))
+    except (OSError, RuntimeError) as exc:  # RocksDB reports corruption as RuntimeError
+        raise StoreError(f"corrupted store: {exc}", path=str(info.data_dir)) from exc
+
+
+def check_store(directory: str | Path) -> StoreInfo:
+    """Read the metadata and open the data once, so a broken store fails before serving."""
+    info = read_info(directory)
+    store = open_read_only(info)
+    del store  # closed now: RocksDB handles must not cross the fork into the workers
+    return info
+
+
+class StoreEngine(OxigraphEngine):
+    """The oxigraph engine over a loaded store, whose default graph already holds the union."""
+
+    def __init__(
+        self, info: StoreInfo, *, max_rows: int | None = None, max_nesting: int = 200
+    ) -> None:
+        # Not OxigraphEngine.__init__: it counts the quads (a scan, ~0.5 s per million), and
+        # the metadata already knows the count.
+        self._store = open_read_only(info)
+        self._union_in_default = True
+        self._quads = info.quads
+        self.max_rows = max_rows
+        self.max_nesting = max_nesting
+        names = self._store.named_graphs()
+        self._names = tuple(sorted(URIRef(g.value) for g in names if isinstance(g, ox.NamedNode)))
+
+
+@dataclass(frozen=True)
+class StoredData(graph.LoadedData):
+    """The stand-in for parsed data when serving a store or a remote backend.
+
+    ``dataset`` is empty but for the prefixes of the data (the query page shows them); the
+    triple count comes from the store.
+    """
+
+    quads: int = 0
+    fingerprint: str = ""
+
+    def triple_count(self) -> int:
+        return self.quads
+
+
+def stand_in(quads: int, prefixes: dict[str, str], fingerprint: str) -> StoredData:
+    """Return the ``loaded`` of a core that serves data it did not parse."""
+    dataset = Dataset(default_union=True)
+    for prefix, namespace in prefixes.items():
+        dataset.bind(prefix, namespace, override=False)
+    return StoredData(dataset, (), quads=quads, fingerprint=fingerprint)
+
+
+# -- loading ----------------------------------------------------------------------------------
+
+
+def load_files(
+    directory: str | Path,
+    paths: Iterable[str | Path],
+    *,
+    progress: Progress | None = None,
+) -> StoreInfo:
+    """Load RDF files into the store at ``directory`` (created if needed), all or nothing."""
+    directory = Path(directory)
+    files = list(graph.expand(paths))
+    if not files:
+        raise UsageError("no RDF files to load")
+    for path in files:
+        _format_of(path)
+    directory.mkdir(parents=True, exist_ok=True)
+    with _locked(directory):
+        old = _existing_info(directory)
+        staging = directory / f"data-{_next_generation(directory)}"
+        _remove_stale(directory, old.generation if old else None)
+        try:
+            info = _load_into(staging, old, files, progress)
+            _write_metadata(directory, info)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        _remove_stale(directory, info.generation)
+    return info
+
+
+def _existing_info(directory: Path) -> StoreInfo | None:
+    if (directory / METADATA).exists():
+        return read_info(directory)
+    foreign = [p.name for p in directory.iterdir() if p.name != ".lock"]
+    if foreign:
+        raise StoreError(
+            f"the folder is not empty and not an aigraph store ({', '.join(sorted(foreign)[:3])}"
+            f"{', ...' if len(foreign) > 3 else ''}); use an empty or new folder",
+            path=str(directory),
+        )
+    return None
+
+
+def _load_into(
+    staging: Path, old: StoreInfo | None, files: Sequence[Path], progress: Progress | None
+) -> StoreInfo:
+    if old is not None:
+        source = open_read_only(old)
+        source.backup(str(staging))  # a checkpoint: hard links to the immutable table files
+        del source
+    store = ox.Store(str(staging))
+    total = 2 * sum(p.stat().st_size for p in files)  # each file is read twice (see _load_file)
+    meter = _Meter(total, progress)
+    prefixes = dict(old.prefixes) if old else {}
+    loaded = list(old.files) if old else []
+    for path in files:
+        loaded.append(_load_file(store, path, meter))
+        prefixes.update(_prefixes(path))
+    store.flush()
+    quads = _count_named(store)
+    del store
+    return StoreInfo(
+        directory=staging.parent,
+        generation=staging.name,
+        quads=quads,
+        files=tuple(loaded),
+        prefixes=prefixes,
+        updated=time.time(),
+    )
+
+
+def _load_file(store: ox.Store, path: Path, meter: _Meter) -> LoadedFile:
+    """Load one file into its graph(s), then into the default graph (the union)."""
+    fmt = _format_of(path)
+    started = time.monotonic()
+    before = len(store)
+    base = path.resolve().as_uri()
+    target = None if fmt in _DATASET_FORMATS else ox.NamedNode(graph.graph_iri_for(path))
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as raw:
+            reader = cast(IO[bytes], _MeteredReader(raw, meter, digest))
+            store.bulk_load(input=reader, format=fmt, base_iri=base, to_graph=target)
+        added = len(store) - before
+        meter.add_quads(added)
+        with path.open("rb") as raw:
+            reader = cast(IO[bytes], _MeteredReader(raw, meter, None))
+            if target is not None:
+                store.bulk_load(input=reader, format=fmt, base_iri=base)
+            else:
+                store.bulk_extend(_to_default(ox.parse(reader, format=fmt, base_iri=base)))
+    except SyntaxError as exc:
+        raise DataError(_syntax_reason(exc), path=str(path), line=exc.lineno) from exc
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot load: {exc}", path=str(path)) from exc
+    return LoadedFile(
+        path=str(path.resolve()),
+        sha256=digest.hexdigest(),
+        quads=added,
+        seconds=round(time.monotonic() - started, 3),
+        graph=None if target is None else target.value,
+    )
+
+
+def _to_default(quads: Iterator[ox.Quad]) -> Iterator[ox.Quad]:
+    default = ox.DefaultGraph()
+    for quad in quads:
+        yield ox.Quad(quad.subject, quad.predicate, quad.object, default)
+
+
+def _count_named(store: ox.Store) -> int:
+    answer = store.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+    assert isinstance(answer, ox.QuerySolutions)
+    return int(next(answer)[0].value)
+
+
+def _prefixes(path: Path) -> dict[str, str]:
+    """Return the prefixes declared at the top of a Turtle or TriG file (for the query page)."""
+    fmt = _format_of(path)
+    if fmt not in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG):
+        return {}
+    parser = ox.parse(path=str(path), format=fmt, base_iri=path.resolve().as_uri())
+    with contextlib.suppress(StopIteration, SyntaxError):
+        next(parser)
+    return dict(parser.prefixes)
+
+
+def _format_of(path: Path) -> ox.RdfFormat:
+    fmt = OX_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise DataError(
+            f"unknown RDF file type {path.suffix!r}; use one of {', '.join(OX_FORMATS)}",
+            path=str(path),
+        )
+    return fmt
+
+
+def _syntax_reason(exc: SyntaxError) -> str:
+    reason = str(exc.msg or exc)
+    reason = re.sub(r"^Parser error (at|between) line \d+ column \d+( and line \d+ column \d+)?: ",
+                    "", reason)
+    column = f"column {exc.offset}: " if exc.offset else ""
+    return f"{column}{reason}"[:300]
+
+
+def _next_generation(directory: Path) -> int:
+    return max(_generations(directory), default=0) + 1
+
+
+def _remove_stale(directory: Path, current: str | None) -> None:
+    """Remove generations but the current one and the one before it (unfinished loads too)."""
+    number = int(current.split("-")[1]) if current else 0
+    older = [n for n in _generations(directory) if n < number]
+    keep = {number, max(older, default=0)}
+    for n in _generations(directory):
+        if n not in keep:
+            shutil.rmtree(directory / f"data-{n}", ignore_errors=True)
+
+
+def _generations(directory: Path) -> list[int]:
+    return [int(m.group(1)) for p in directory.iterdir() if (m := _GENERATION.fullmatch(p.name))]
+
+
+def _write_metadata(directory: Path, info: StoreInfo) -> None:
+    """Replace the metadata atomically: this is the commit point of a load."""
+    temporary = directory / f".{METADATA}.tmp"
+    with temporary.open("w", encoding="utf-8") as out:
+        json.dump(info.to_json(), out, indent=2)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, directory / METADATA)
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+@contextlib.contextmanager
+def _locked(directory: Path) -> Iterator[None]:
+    with (directory / ".lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(f"{directory}: another load is running on this store") from None
+        yield
+
+
+class _Meter:
+    """Counts bytes read and quads loaded, and reports them to ``progress``."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.total = total
+        self.done = 0
+        self.quads = 0
+        self._lines = 0
+        self._progress = progress
+
+    def add_bytes(self, count: int, lines: int = 0) -> None:
+        self.done += count
+        self._lines += lines
+        if self._progress:
+            # While a file loads, its lines estimate its quads (exact for N-Triples/N-Quads).
+            self._progress(self.done, self.total, self.quads + self._lines)
+
+    def add_quads(self, count: int) -> None:
+        self.quads += count
+        self._lines = 0
+
+
+class _MeteredReader:
+    """A binary reader that reports how much was read (and hashes it, on the first pass)."""
+
+    def __init__(self, raw: IO[bytes], meter: _Meter, digest: Any | None) -> None:
+        self._raw = raw
+        self._meter = meter
+        self._digest = digest
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._raw.read(size)
+        if self._digest is not None:  # the first pass: hash the file and count its lines
+            self._digest.update(chunk)
+            self._meter.add_bytes(len(chunk), chunk.count(b"\n"))
+        else:
+            self._meter.add_bytes(len(chunk))
+        return chunk
+
+    def readable(self) -> bool:
+        return True
+
+
+def base_warning(base: str) -> str | None:
+    """Return a warning when ``base`` differs from the base the store was loaded with."""
+    if base.rstrip("/") != CANONICAL_BASE:
+        return (f"the store holds IRIs under {CANONICAL_BASE}; --base {base} does not rewrite "
+                "them when serving a store")
+    return None
+
+
+# -- pushing to a remote store (SPARQL 1.1 Graph Store HTTP Protocol) ------------------------
+
+
+def push_files(url: str, paths: Iterable[str | Path], *, timeout: float = 60.0) -> list[LoadedFile]:
+    """Send RDF files to a Graph Store Protocol endpoint (e.g. Oxigraph's ``/store``).
+
+    Every file is parsed here first, so a malformed file sends nothing at all. A triples file
+    replaces its own graph (PUT ``?graph=``); a TriG or N-Quads file is POSTed whole. Every
+    triple is also POSTed to the default graph (``?default``), which then is the union of all
+    graphs, as the embedded engines see it.
+    """
+    files = list(graph.expand(paths))
+    parsed = [(path, _parse_for_push(path)) for path in files]
+    sent = []
+    for path, (quads, digest) in parsed:
+        started = time.monotonic()
+        fmt = _format_of(path)
+        if fmt in _DATASET_FORMATS:
+            _send(url, "POST", None, ox.serialize(quads, format=ox.RdfFormat.N_QUADS),
+                  "application/n-quads", timeout)
+            target = None
+        else:
+            target = str(graph.graph_iri_for(path))
+            triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+            _send(url, "PUT", f"graph={_quote(target)}",
+                  ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), "application/n-triples",
+                  timeout)
+        union = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
+        _send(url, "POST", "default", ox.serialize(union, format=ox.RdfFormat.N_TRIPLES),
+              "application/n-triples", timeout)
+        sent.append(LoadedFile(str(path.resolve()), digest, len(quads),
+                               round(time.monotonic() - started, 3), target))
+    return sent
+
+
+def _parse_for_push(path: Path) -> tuple[list[ox.Quad], str]:
+    fmt = _format_of(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    try:
+        quads = list(ox.parse(data, format=fmt, base_iri=path.resolve().as_uri()))
+    except SyntaxError as exc:
+        raise DataError(_syntax_reason(exc), path=str(path), line=exc.lineno) from exc
+    return quads, hashlib.sha256(data).hexdigest()
+
+
+def _quote(iri: str) -> str:
+    return urllib.parse.quote(iri, safe="")
+
+
+def _send(url: str, method: str, query: str | None, body: bytes | None, media_type: str,
+          timeout: float) -> None:
+    target = url if query is None else f"{url}{'&' if '?' in url else '?'}{query}"
+    request = urllib.request.Request(target, data=body or b"", method=method,
+                                     headers={"Content-Type": media_type})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            response.read()
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", "replace").strip()[:300]
+        raise EngineUnavailable(f"{target} answered {exc.code}: {detail}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise EngineUnavailable(f"cannot reach {url}: {getattr(exc, 'reason', exc)}") from None

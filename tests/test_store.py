@@ -1,0 +1,228 @@
+"""The persistent store: load once, serve without re-parsing, never half-loaded."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rdflib import BNode
+
+from aigraph import content, graph, queries, store
+from aigraph.cli import cli
+from aigraph.core import Aigraph
+from aigraph.settings import Settings
+
+NAMED = queries.load_all(content.queries_dir())
+DEFAULT = [str(p) for p in graph.default_paths()]
+
+
+def write_triples(path: Path, count: int) -> Path:
+    """Write ``count`` distinct N-Triples quickly."""
+    with path.open("w") as out:
+        for i in range(count):
+            out.write(f"<http://example.org/s{i // 10}> <http://example.org/p{i % 10}> \"{i}\" .\n")
+    return path
+
+
+def load(directory: Path, *paths: str | Path) -> object:
+    return CliRunner().invoke(cli, ["load", "--store", str(directory), *map(str, paths)])
+
+
+def state(directory: Path) -> tuple[str, int, int]:
+    """The metadata and the real quad count of a store (opened read-only)."""
+    info = store.read_info(directory)
+    return (directory / store.METADATA).read_text(), info.quads, len(store.open_read_only(info))
+
+
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory) -> Path:
+    directory = tmp_path_factory.mktemp("store") / "s"
+    result = load(directory, *DEFAULT)
+    assert result.exit_code == 0, result.output
+    return directory
+
+
+@pytest.fixture(scope="module")
+def stored(loaded) -> Aigraph:
+    core = Aigraph.open(Settings(store=str(loaded), executors=2, max_rows=1000))
+    yield core
+    core.close()
+
+
+def canonical(result) -> list[str]:
+    """Rows as sorted strings, blank nodes made equal (their labels differ between stores)."""
+    def term(value: object) -> str:
+        return "_:b" if isinstance(value, BNode) else repr(value)
+
+    return sorted(repr(sorted((k, term(v)) for k, v in row.items())) for row in result.rows)
+
+
+def test_metadata_records_the_files(loaded) -> None:
+    info = store.read_info(loaded)
+    assert [Path(f.path).name for f in info.files] == [Path(p).name for p in DEFAULT]
+    assert all(len(f.sha256) == 64 and f.quads > 0 for f in info.files)
+    assert "aig" in info.prefixes
+
+
+def test_store_answers_as_in_memory(stored, core) -> None:
+    assert stored.loaded.triple_count() == core.engine.triple_count()
+    assert list(stored.engine.graph_names()) == list(core.engine.graph_names())
+    for name, named in NAMED.items():
+        assert canonical(stored.query(named.text)) == canonical(core.query(named.text)), name
+    everything = "SELECT ?s ?p ?o WHERE { ?s ?p ?o }"
+    assert canonical(stored.query(everything)) == canonical(core.query(everything))
+
+
+def test_http_over_store(stored) -> None:
+    from aigraph.web import create_app
+
+    client = create_app(core=stored).test_client()
+    response = client.get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"},
+                          headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["boolean"] is True
+
+
+def test_two_workers_read_the_same_store(stored) -> None:
+    assert len(stored.engine.worker_pids()) == 2
+    answers: list[object] = []
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+
+    def ask() -> None:
+        try:
+            answers.append(int(stored.query(count).rows[0]["n"]))
+        except Exception as exc:  # noqa: BLE001 - shown by the assert below
+            answers.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [answers[0]] * 6 and isinstance(answers[0], int), answers
+    stats = stored.engine.stats()
+    assert (stats["crashes"], stats["workers"]) == (0, 2)
+
+
+def test_malformed_file_loads_nothing(loaded, tmp_path) -> None:
+    good = write_triples(tmp_path / "good.nt", 50)
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("@prefix ex: <http://example.org/> .\nex:a ex:b ex:c .\nex:a ex:b .\n")
+    before = state(loaded)
+    result = load(loaded, good, bad)
+    assert result.exit_code == 2, result.output
+    assert f"{bad}:3: column 11:" in result.output
+    assert "Traceback" not in result.output
+    assert state(loaded) == before
+
+
+def test_kill_during_load_leaves_old_or_new(tmp_path) -> None:
+    directory = tmp_path / "s"
+    assert load(directory, *DEFAULT).exit_code == 0
+    big = write_triples(tmp_path / "big.nt", 200_000)
+    _, old, old_real = state(directory)
+    seen = set()
+    for delay in (0.5, 1.5, 3.0):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "aigraph", "load", "--store", str(directory), str(big)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        _, recorded, real = state(directory)
+        # Every triple is stored twice: in its graph and in the default graph (the union).
+        assert (recorded, real) in ((old, old_real), (old + 200_000, old_real + 400_000)), delay
+        seen.add(recorded)
+    assert seen <= {old, old + 200_000}
+    # A load after the kills finishes the job and cleans up what the kills left.
+    assert load(directory, big).exit_code == 0
+    assert store.read_info(directory).quads == old + 200_000
+    assert len([p for p in directory.iterdir() if p.name.startswith("data-")]) <= 2
+
+
+def serve(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "aigraph", "serve", "--port", "0", *args],
+        check=False, capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize("damage", ["garbage", "future", "no-data", "broken-data", "bad-json"])
+def test_unusable_store_exits_2_with_a_message(loaded, tmp_path, damage) -> None:
+    directory = tmp_path / "s"
+    if damage == "garbage":
+        directory.mkdir()
+        (directory / "CURRENT").write_text("not rocksdb")
+        expected = "not an aigraph store"
+    else:
+        subprocess.run(["cp", "-a", str(loaded), str(directory)], check=True)
+        meta = directory / store.METADATA
+        raw = json.loads(meta.read_text())
+        generation = directory / raw["generation"]
+        if damage == "future":
+            raw["version"] = store.FORMAT_VERSION + 1
+            meta.write_text(json.dumps(raw))
+            expected = "newer than this aigraph supports"
+        elif damage == "no-data":
+            subprocess.run(["rm", "-rf", str(generation)], check=True)
+            expected = "is missing"
+        elif damage == "broken-data":
+            for child in generation.iterdir():
+                child.unlink() if child.is_file() else None
+            (generation / "CURRENT").write_text("garbage\n")
+            expected = "corrupted store"
+        else:
+            meta.write_text("{not json")
+            expected = "corrupted store metadata"
+    result = serve("--store", str(directory))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_load_refuses_a_foreign_folder(tmp_path) -> None:
+    (tmp_path / "notes.txt").write_text("mine")
+    result = load(tmp_path, *DEFAULT)
+    assert result.exit_code == 2
+    assert "not empty and not an aigraph store" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "notes.txt"]
+
+
+@pytest.mark.skipif(not os.environ.get("AIGRAPH_BENCH"), reason="a measurement: AIGRAPH_BENCH=1")
+def test_measure_first_query_over_a_million_triples(tmp_path) -> None:
+    """Print load time, time to the first answer and peak memory; asserts no timing."""
+    import psutil
+
+    directory = tmp_path / "s"
+    big = write_triples(tmp_path / "big.nt", 1_000_000)
+    started = time.monotonic()
+    assert load(directory, big).exit_code == 0
+    loaded_s = time.monotonic() - started
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aigraph", "serve", "--port", "0", "--store", str(directory)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        line = process.stdout.readline()
+        url = line.split(" at ")[1].split("/ ")[0].rstrip("/")
+        from aigraph.client import remote_query
+
+        answer = remote_query(f"{url}/sparql", "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")
+        first_s = time.monotonic() - started
+        tree = psutil.Process(process.pid)
+        rss = sum(p.memory_info().rss for p in [tree, *tree.children(recursive=True)])
+        print(f"\nload 1M: {loaded_s:.1f} s; first answer {answer.rows[0]['n']} after "
+              f"{first_s:.2f} s; RSS of the process tree {rss / 2**20:.0f} MiB")
+    finally:
+        process.terminate()
+        process.wait(10)
