@@ -195,34 +195,3 @@ def test_load_refuses_a_foreign_folder(tmp_path) -> None:
     assert result.exit_code == 2
     assert "not empty and not an aigraph store" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == [".lock", "notes.txt"]
-
-
-@pytest.mark.skipif(not os.environ.get("AIGRAPH_BENCH"), reason="a measurement: AIGRAPH_BENCH=1")
-def test_measure_first_query_over_a_million_triples(tmp_path) -> None:
-    """Print load time, time to the first answer and peak memory; asserts no timing."""
-    import psutil
-
-    directory = tmp_path / "s"
-    big = write_triples(tmp_path / "big.nt", 1_000_000)
-    started = time.monotonic()
-    assert load(directory, big).exit_code == 0
-    loaded_s = time.monotonic() - started
-    started = time.monotonic()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "aigraph", "serve", "--port", "0", "--store", str(directory)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    try:
-        line = process.stdout.readline()
-        url = line.split(" at ")[1].split("/ ")[0].rstrip("/")
-        from aigraph.client import remote_query
-
-        answer = remote_query(f"{url}/sparql", "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")
-        first_s = time.monotonic() - started
-        tree = psutil.Process(process.pid)
-        rss = sum(p.memory_info().rss for p in [tree, *tree.children(recursive=True)])
-        print(f"\nload 1M: {loaded_s:.1f} s; first answer {answer.rows[0]['n']} after "
-              f"{first_s:.2f} s; RSS of the process tree {rss / 2**20:.0f} MiB")
-    finally:
-        process.terminate()
-        process.wait(10)
