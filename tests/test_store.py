@@ -91,6 +91,19 @@ def test_http_over_store(stored) -> None:
     assert response.get_json()["boolean"] is True
 
 
+def test_statistics_over_a_store_are_those_of_the_data(stored, core) -> None:
+    """VoID, DCAT and the service description count the stored data, not an empty graph."""
+    from aigraph.web import create_app
+
+    assert stored.facts.triples == core.facts.triples > 0
+    assert stored.facts.classes == core.facts.classes
+    assert stored.facts.named_graphs == core.facts.named_graphs
+    assert stored.facts.temporal_start == core.facts.temporal_start
+    client = create_app(core=stored).test_client()
+    void = client.get("/.well-known/void", headers={"Accept": "application/n-triples"})
+    assert f'"{core.facts.triples}"'.encode() in void.data, void.data[:500]
+
+
 def test_two_workers_read_the_same_store(stored) -> None:
     assert len(stored.engine.worker_pids()) == 2
     answers: list[object] = []

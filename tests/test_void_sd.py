@@ -230,3 +230,18 @@ def test_w3c_conforms_to_schema(sd_graph: Graph):
                 None, None, t) not in schema:
             problems.append(f"unknown class {t}")
     assert not problems, problems
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_facts_by_sparql_equal_facts_from_memory(engine):
+    """Store and backend modes compute the statistics with SPARQL: they must agree."""
+    from aigraph.core import Aigraph
+    from aigraph.settings import Settings
+    from aigraph.sparql_facts import facts_by_query
+
+    aigraph = Aigraph.open(Settings(engine=engine, executors=1, validate=False))
+    try:
+        by_query = facts_by_query(lambda text: aigraph.query(text), aigraph.settings.base)
+        assert by_query == aigraph.facts
+    finally:
+        aigraph.close()

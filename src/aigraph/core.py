@@ -108,7 +108,12 @@ class Aigraph:
 
     @cached_property
     def facts(self) -> describe.DatasetFacts:
-        """Return the statistics of the loaded data (for VoID, DCAT and the service description)."""
+        """Return the statistics of the data (for VoID, DCAT and the service description)."""
+        if self.settings.store or self.settings.backend:
+            # The data is in a store, not in memory: ask the engine.
+            from .sparql_facts import facts_by_query
+
+            return facts_by_query(lambda text: self.query(text), self.settings.base)
         return describe.facts(self.loaded.dataset, self.settings.base)
 
     def close(self) -> None:

@@ -1,0 +1,101 @@
+"""Compute the dataset statistics with SPARQL aggregates, for graphs not held in memory.
+
+In store and backend modes the data lives in an on-disk or remote store, so ``describe.facts``
+(which walks an rdflib dataset) has nothing to walk; these queries give the same ``DatasetFacts``
+from the engine, whichever it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rdflib import Literal
+from rdflib.term import Identifier
+
+from .describe import (
+    _DATE_TYPES,
+    SAME_AS,
+    TEMPORAL_NAMES,
+    WIKIDATA_ENTITY,
+    DatasetFacts,
+    namespace_of,
+)
+from .engine.base import QueryResult
+
+Run = Callable[[str], QueryResult]
+
+
+def _rows(run: Run, text: str) -> list[dict[str, Identifier]]:
+    return [dict(row) for row in run(text).rows]
+
+
+def _int(value: Identifier | None) -> int:
+    return int(value.toPython()) if isinstance(value, Literal) else 0  # type: ignore[arg-type]
+
+
+def _pairs(run: Run, text: str, key: str) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted((str(r[key]), _int(r.get("n"))) for r in _rows(run, text) if key in r))
+
+
+def facts_by_query(run: Run, base: str, examples: int = 3) -> DatasetFacts:
+    """Return the statistics of the dataset behind ``run`` (a function that answers SPARQL)."""
+    base = base.rstrip("/")
+    space = f"{base}/id/"
+    in_space = f'isIRI(?s) && STRSTARTS(STR(?s), "{space}")'
+    totals = _rows(run, "SELECT (COUNT(*) AS ?n) (COUNT(DISTINCT ?s) AS ?subjects) "
+                        "(COUNT(DISTINCT ?o) AS ?objects) WHERE { ?s ?p ?o }")[0]
+    entities = _rows(run, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o "
+                          f"FILTER({in_space}) }}")[0]
+    classes = _pairs(run, "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c",
+                     "c")
+    properties = _pairs(run, "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p", "p")
+    graphs = _pairs(run, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
+                    "g")
+    same_as = ", ".join(f"<{p}>" for p in SAME_AS)
+    links = _pairs(run, "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o "
+                        f"FILTER(?p IN ({same_as}) && STRSTARTS(STR(?o), \"{WIKIDATA_ENTITY}\")) }}"
+                        " GROUP BY ?p", "p")
+    top = _rows(run, f"SELECT ?s (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o FILTER({in_space}) }} "
+                     f"GROUP BY ?s ORDER BY DESC(?n) ?s LIMIT {int(examples)}")
+    chosen = [str(r["s"]) for r in top if "s" in r]
+    return DatasetFacts(
+        base=base,
+        triples=_int(totals.get("n")),
+        distinct_subjects=_int(totals.get("subjects")),
+        distinct_objects=_int(totals.get("objects")),
+        entities=_int(entities.get("n")),
+        classes=classes,
+        properties=properties,
+        vocabularies=tuple(sorted({namespace_of(t) for t, _ in (*properties, *classes)})),
+        named_graphs=graphs,
+        wikidata_links=links,
+        examples=tuple(chosen),
+        labels=_labels(run, chosen),
+        temporal_start=(period := _period(run))[0],
+        temporal_end=period[1],
+    )
+
+
+def _labels(run: Run, subjects: list[str]) -> tuple[tuple[str, str], ...]:
+    labels = []
+    for subject in subjects:
+        rows = _rows(run, f"SELECT ?l WHERE {{ <{subject}> "
+                          "<http://www.w3.org/2000/01/rdf-schema#label>|<http://schema.org/name> ?l "
+                          'FILTER(lang(?l) IN ("en", "sv", "")) } ORDER BY DESC(lang(?l) = "en") ?l')
+        if rows and "l" in rows[0]:
+            labels.append((subject, str(rows[0]["l"])))
+    return tuple(labels)
+
+
+def _period(run: Run) -> tuple[Literal | None, Literal | None]:
+    types = ", ".join(f"<{t}>" for t in _DATE_TYPES)
+    names = ", ".join(f'"{n}"' for n in sorted(TEMPORAL_NAMES))
+    rows = _rows(run, "SELECT DISTINCT ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o) && "
+                      f"DATATYPE(?o) IN ({types}) && "
+                      f'REPLACE(STR(?p), "^.*[#/]", "") IN ({names})) }}')
+    values = [r["o"] for r in rows if isinstance(r.get("o"), Literal)]
+    if not values:
+        return None, None
+    ordered = sorted(values, key=lambda lit: (str(lit), str(lit.datatype)))
+    return ordered[0], ordered[-1]  # type: ignore[return-value]
+
