@@ -102,6 +102,10 @@ def test_statistics_over_a_store_are_those_of_the_data(stored, core) -> None:
     client = create_app(core=stored).test_client()
     void = client.get("/.well-known/void", headers={"Accept": "application/n-triples"})
     assert f'"{core.facts.triples}"'.encode() in void.data, void.data[:500]
+    # No dump is offered (or catalogued) rather than an empty file posing as the data.
+    assert client.get("/dumps/aigraph.nt").status_code == 404
+    catalog = client.get("/catalog.nt").get_data(as_text=True)
+    assert "/dumps/" not in catalog and "/sparql" in catalog
 
 
 def test_two_workers_read_the_same_store(stored) -> None:
