@@ -53,6 +53,22 @@ def test_sigterm_finishes_in_flight_requests_then_exits_0():
         raw(server.url, "GET", "/healthz", timeout=2)
 
 
+def test_sigterm_exits_even_with_an_idle_keep_alive_connection():
+    import http.client
+
+    server = LiveServer("--no-validate")
+    host, port = server.url.rsplit("//", 1)[1].split(":")
+    idle = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        idle.request("GET", "/healthz")
+        assert idle.getresponse().read()
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(15) == 0, server.output
+    finally:
+        idle.close()
+        server.stop()
+
+
 def test_sighup_reloads_valid_data_and_keeps_the_old_graph_on_invalid(tmp_path):
     data = tmp_path / "data"
     shutil.copytree(ROOT / "data", data)

@@ -102,6 +102,9 @@ class Lifecycle:
         if self.stopping:
             return
         self.stopping = True
+        # The drain thread ends the loop with interrupt_main(), which runs the SIGINT handler:
+        # from now on that must raise KeyboardInterrupt, not call stop() again.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         log.info("signal %s: no longer accepting; finishing in-flight requests",
                  signal.Signals(signum).name)
         # Close the listening socket from waitress's own loop (closing it here, inside a

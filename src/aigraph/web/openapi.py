@@ -50,7 +50,9 @@ _QUERY_PARAMS = [
            "nt, jsonld, rdfxml, trig, nquads)"),
 ]
 
-_STATUSES = {s: _ERROR for s in ("400", "403", "405", "406", "413", "415", "503")}
+_STATUSES = {
+    s: _ERROR for s in ("400", "403", "405", "406", "413", "415", "431", "502", "503")
+}
 
 
 def _linked_data(summary: str) -> dict[str, Any]:
@@ -70,6 +72,7 @@ def _linked_data(summary: str) -> dict[str, Any]:
                     "content": {m: {} for m in ("text/html", *(o.media_type for o in GRAPH))},
                 },
                 "304": {"description": "Not modified (If-None-Match / If-Modified-Since)"},
+                "400": _ERROR,
                 "404": _ERROR,
                 "406": _ERROR,
             },
@@ -130,7 +133,8 @@ def openapi(server_url: str) -> dict[str, Any]:
                          "schema": {"type": "string"}},
                         _param("format", "query", "Result format; overrides Accept"),
                     ],
-                    "responses": {"200": _RESULTS, "400": _ERROR, "404": _ERROR, "406": _ERROR},
+                    "responses": {"200": _RESULTS, "400": _ERROR, "404": _ERROR, "406": _ERROR,
+                                  "502": _ERROR, "503": _ERROR},
                 }
             },
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
@@ -160,8 +164,10 @@ def openapi(server_url: str) -> dict[str, Any]:
         "components": {
             "responses": {
                 "Error": {
-                    "description": "An error, in the one error shape of aigraph",
+                    "description": "An error, in the one error shape of aigraph (an HTML page "
+                    "with the same fields for browsers)",
                     "content": {
+                        "text/html": {},
                         "application/json": {
                             "schema": {
                                 "type": "object",

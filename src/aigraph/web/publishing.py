@@ -337,7 +337,12 @@ OPENAPI_PATHS: dict[str, Any] = {
     "/catalog": {
         "get": {
             "summary": "DCAT-AP catalogue (RDF/XML default; negotiated; HTML for browsers)",
-            "responses": _DESCRIBED,
+            "parameters": [
+                {"name": "format", "in": "query", "schema": {"type": "string"},
+                 "description": "Overrides Accept (rdfxml, turtle, jsonld, nt)"}
+            ],
+            "responses": {**_DESCRIBED, "400": {"$ref": "#/components/responses/Error"},
+                          "406": {"$ref": "#/components/responses/Error"}},
         }
     },
     "/.well-known/void": {
