@@ -78,7 +78,7 @@ def stop(server: OxigraphServer) -> None:
 def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OxigraphServer]:
     """A running Oxigraph server with an empty store; stopped at the end of the session."""
     if not OXIGRAPH.exists():
-        pytest.skip("the oxigraph server is not installed")
+        pytest.fail(f"the oxigraph server is not installed at {OXIGRAPH} (pip install oxigraph)")
     server = start(tmp_path_factory.mktemp("oxigraph"))
     yield server
     stop(server)

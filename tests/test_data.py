@@ -41,8 +41,6 @@ def dataset() -> Dataset:
 
 @pytest.fixture(scope="module")
 def article() -> str:
-    if not ARTICLE_FILE.is_file():
-        pytest.skip(f"source article not available at {ARTICLE_FILE}")
     return norm(ARTICLE_FILE.read_text(encoding="utf-8"))
 
 

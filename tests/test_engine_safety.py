@@ -186,7 +186,7 @@ def test_from_a_local_file_reads_nothing(dataset, secret_file: Path, engine_clas
         f"SELECT * FROM NAMED <{iri}> {{ GRAPH ?g {{ ?s ?p ?o }} }}",
         f"SELECT * {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}",
         f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{iri}> {{ ?s ?p ?o }} }}",
-        f"SELECT * {{ ?s ?p ?o }}",
+        "SELECT * { ?s ?p ?o }",
     ]
     seen = []
     for text in texts:

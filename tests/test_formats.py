@@ -11,8 +11,6 @@ import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import Namespace
-
-XSD = Namespace("http://www.w3.org/2001/XMLSchema#")  # a plain Namespace: pytest-friendly
 from rdflib.query import Result
 
 from aigraph.engine.base import QueryResult
@@ -30,6 +28,8 @@ from aigraph.formats import (
     serialize_graph,
     serialize_result,
 )
+
+XSD = Namespace("http://www.w3.org/2001/XMLSchema#")  # a plain Namespace: pytest-friendly
 
 R, G = "results", "graph"
 TABLES = {R: RESULTS, G: GRAPH}

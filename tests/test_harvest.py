@@ -8,7 +8,7 @@ import json
 import urllib.request
 
 import pytest
-from rdflib import XSD, BNode, Dataset, Graph, Literal, URIRef
+from rdflib import BNode, Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import DCAT

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from io import BytesIO
-
 import pytest
 from rdflib import Graph, Namespace, URIRef
 
@@ -276,7 +273,7 @@ def test_named_query_params_are_bound(client, core):
     named = core.named["provenance"]
     param = named.params[0].name
     subject = core.settings.base + "/id/organisation/vinnova"
-    bound = client.get(f"/queries/provenance", query_string={param: subject}).get_json()
+    bound = client.get("/queries/provenance", query_string={param: subject}).get_json()
     everything = client.get("/queries/provenance").get_json()
     assert 0 < len(bound["results"]["bindings"]) < len(everything["results"]["bindings"])
     injected = client.get("/queries/provenance", query_string={param: "x> } ; DROP ALL ; <y"})

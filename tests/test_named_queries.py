@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from rdflib import BNode, Dataset, Literal, URIRef, XSD
+from rdflib import XSD, BNode, Dataset, Literal, URIRef
 from rdflib.namespace import RDF
 
 from aigraph.graph import load
@@ -42,7 +42,7 @@ def run(dataset: Dataset, path: Path, **bindings: object) -> list[Row]:
     names = [str(v) for v in result.vars]
     return [
         {n: (None if v is None else v.toPython() if isinstance(v, Literal) else str(v))
-         for n, v in zip(names, row)}
+         for n, v in zip(names, row, strict=True)}
         for row in result
     ]
 

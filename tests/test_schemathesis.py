@@ -18,10 +18,8 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+import schemathesis
 from hypothesis import HealthCheck, given, settings
-
-schemathesis = pytest.importorskip("schemathesis")
-
 from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
 

@@ -92,7 +92,9 @@ class RemoteEngine:
             media_type = response.headers.get("Content-Type", "application/sparql-results+json")
             result = parse_results(response.read(), media_type)
         except TimeoutError:
-            raise QueryTimeout(f"{self.endpoint} did not answer within {self._limit(request):g} s")
+            raise QueryTimeout(
+                f"{self.endpoint} did not answer within {self._limit(request):g} s"
+            ) from None
         except (OSError, HTTPException) as exc:
             raise EngineUnavailable(f"{self.endpoint} broke off the answer: {exc}") from None
         finally:

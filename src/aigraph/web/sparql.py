@@ -75,9 +75,7 @@ def result_response(result: QueryResult, offer: formats.Offer) -> Response:
         body = formats.serialize_result(result, offer)
     else:
         body = formats.serialize_graph(result.triples, offer)
-    response = Response(body, mimetype=offer.media_type)
-    if offer.media_type.startswith("text/") or offer.media_type.endswith("json"):
-        response.charset = "utf-8"
+    response = Response(body, content_type=offer.content_type)
     response.headers["Vary"] = "Accept"
     current_app.extensions["aigraph.metrics"].count("queries")
     g.query_info = {**g.get("query_info", {}), "rows": result.count, "truncated": result.truncated}
