@@ -9,8 +9,8 @@ import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from email.utils import formatdate
+from functools import cached_property
 
 from rdflib.term import Identifier
 

@@ -278,7 +278,9 @@ class SourceIndex:
 
     def source(self, graph: URIRef, number: int = 0) -> Source:
         view, dataset = self.view, self.view.dataset
-        described = lambda p: [o for *_, o, _ in _in_graph(dataset, graph, p, self.provenance)]
+        def described(p: URIRef) -> list[Node]:
+            return [o for *_, o, _ in _in_graph(dataset, graph, p, self.provenance)]
+
         sentences = tuple(sorted(str(o) for o in described(_source_sentence(view.base))))
         attributed = described(PROV.wasAttributedTo)
         derived = described(PROV.wasDerivedFrom)

@@ -6,6 +6,7 @@ the server process, then each worker process inherits it (fork) and runs queries
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from rdflib import Dataset
@@ -69,11 +70,11 @@ def _create_store_engine(settings: Settings) -> IsolatedEngine:
     if settings.backend:
         remote = RemoteEngine(settings.backend, timeout=settings.query_timeout, **limits)
         check_query: Callable[[str], object] = remote.check
-        factory = lambda: remote
+        factory = functools.partial(_same, remote)
     else:
         info = check_store(settings.store)
         check_query = _guard(settings)
-        factory = lambda: StoreEngine(info, **limits)
+        factory = functools.partial(StoreEngine, info, **limits)
     return IsolatedEngine(
         factory,
         workers=settings.executors,
@@ -81,6 +82,10 @@ def _create_store_engine(settings: Settings) -> IsolatedEngine:
         check=check_query,
         bounds=bounds(settings),
     )
+
+
+def _same(engine: Engine) -> Engine:
+    return engine
 
 
 def _guard(settings: Settings) -> Callable[[str], object]:

@@ -208,7 +208,7 @@ def _result(parsed: Query, answer: Any, limit: int | None) -> QueryResult:
     rows = []
     for solution in islice(answer["bindings"], _upto(limit)):
         row: dict[str, Identifier] = {}
-        for var, name in zip(variables, names):
+        for var, name in zip(variables, names, strict=True):
             value = solution.get(var)
             if value is not None:
                 row[name] = value

@@ -363,7 +363,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "get": {"summary": f"{what} as {offer.media_type}", "responses": _DESCRIBED}
         }
         for path, what in (("/catalog", "The catalogue"), ("/.well-known/void", "VoID"))
-        for ext, offer in zip(_BY_EXT, CATALOG_OFFERS)
+        for ext, offer in zip(_BY_EXT, CATALOG_OFFERS, strict=True)
     },
 }
 
