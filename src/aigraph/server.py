@@ -9,7 +9,10 @@ data is refused and the old graph stays.
 from __future__ import annotations
 
 import _thread
+import atexit
 import logging
+import logging.handlers
+import queue
 import signal
 import sys
 import threading
@@ -77,7 +80,12 @@ def configure_logging() -> None:
     access.propagate = False
     plain = logging.StreamHandler(sys.stderr)
     plain.setFormatter(logging.Formatter("%(message)s"))
-    access.addHandler(plain)
+    # Request threads only queue the line; one thread writes (the write was ~8 % of a request).
+    lines: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    access.addHandler(logging.handlers.QueueHandler(lines))
+    listener = logging.handlers.QueueListener(lines, plain)
+    listener.start()
+    atexit.register(listener.stop)
     access.setLevel(logging.INFO)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 

@@ -57,7 +57,7 @@ class Settings:
         200, "Deepest nesting of `{` and `(` a query may have; deeper queries are refused (400)."
     )
     executors: int = _setting(
-        2, "Query worker processes; a worker whose query times out or crashes is replaced."
+        4, "Query worker processes; a worker whose query times out or crashes is replaced."
     )
     threads: int = _setting(8, "Request threads of the WSGI server (waitress).")
     max_query_memory: int = _setting(

@@ -15,6 +15,7 @@ guard and the engine then agree on what is code whichever way ``<`` is read.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -85,6 +86,13 @@ def check(
     """Refuse what the endpoint never runs; return the query form and the text to run."""
     if not isinstance(text, str):
         raise BadRequest("the query must be text")
+    # The same text is checked by the web layer, the server and the worker, and named or
+    # repeated queries come back often: remember the verdict on texts that pass.
+    return _check(text, max_nesting, tuple(service_allowlist))
+
+
+@functools.lru_cache(maxsize=2048)
+def _check(text: str, max_nesting: int, service_allowlist: tuple[str, ...]) -> CheckedQuery:
     if "\x00" in text:
         raise BadRequest("the query contains a NUL character")
     try:
@@ -102,6 +110,7 @@ def check(
     return CheckedQuery(form, rewritten, services, has_from, shifts)
 
 
+@functools.lru_cache(maxsize=2048)
 def query_form(text: str) -> QueryForm:
     """Return the form of the query: the first of SELECT, ASK, CONSTRUCT, DESCRIBE.
 
