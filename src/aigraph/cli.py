@@ -7,8 +7,10 @@ engine failure (timeout, remote endpoint error).
 from __future__ import annotations
 
 import sys
+import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import click
 from rdflib import RDF
@@ -111,10 +113,12 @@ def info(data: tuple[Path, ...], base: str | None) -> None:
 @click.option("--timeout", "query_timeout", type=float, help=_help("query_timeout"))
 @click.option("--max-rows", type=int, help=_help("max_rows"))
 @click.option("--threads", type=int, help=_help("threads"))
+@click.option("--store", type=click.Path(file_okay=False), help=_help("store"))
+@click.option("--backend", metavar="URL", help=_help("backend"))
 def serve(
     host: str | None, port: int | None, data: tuple[Path, ...], base: str | None,
     validate_data: bool | None, engine: str | None, query_timeout: float | None,
-    max_rows: int | None, threads: int | None,
+    max_rows: int | None, threads: int | None, **stored: str | None,
 ) -> None:
     """Serve the graph over HTTP (SPARQL endpoint, query page, named queries)."""
     from .server import serve as run_server
@@ -122,7 +126,7 @@ def serve(
     settings = Settings.from_env(
         host=host, port=port, data=tuple(str(p) for p in data) or None, base=base,
         validate=validate_data, engine=engine, query_timeout=query_timeout,
-        max_rows=max_rows, threads=threads,
+        max_rows=max_rows, threads=threads, **stored,
     )
     run_server(settings)
 
@@ -186,3 +190,97 @@ def synth(triples: int, seed: int, output: Path, base: str | None) -> None:
             stats = write(out, triples, seed, chosen)
     click.echo(f"wrote {stats.triples} triples in {stats.graphs} named graphs "
                f"({stats.announcements} announcements)", err=True)
+
+
+@cli.command()
+@click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--site", default="http://localhost:8000", show_default=True,
+              help="Public URL (an origin) the copy will be served at; the catalogue's "
+                   "download URLs point there. Host OUTDIR at its root.")
+@click.option("--data", multiple=True, type=click.Path(path_type=Path), help=_help("data"))
+@click.option("--base", help=_help("base"))
+def publish(outdir: Path, site: str, data: tuple[Path, ...], base: str | None) -> None:
+    """Write the whole site as static files: pages, dumps, catalogue, VoID, server configs."""
+    from .core import Aigraph
+    from .web.publishing import publish_site
+
+    settings = Settings.from_env(data=tuple(str(p) for p in data) or None, base=base,
+                                 executors=1)
+    aigraph = Aigraph.open(settings)
+    try:
+        report = publish_site(aigraph, outdir, site)
+    finally:
+        aigraph.close()
+    click.echo(f"wrote {len(report.written)} files to {outdir}")
+    for problem in report.missing[:20]:
+        click.echo(f"warning: not generated: {problem}", err=True)
+    if len(report.missing) > 20:
+        click.echo(f"warning: ... and {len(report.missing) - 20} more", err=True)
+
+
+# -- persistent store and remote backend (store.py) --
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Store folder to load into (created if needed); then `serve --store`.")
+@click.option("--to", "url", metavar="URL",
+              help="Graph Store Protocol endpoint of a SPARQL store to send the files to "
+                   "(e.g. http://127.0.0.1:7878/store); then `serve --backend`.")
+def load(paths: tuple[Path, ...], store_dir: Path | None, url: str | None) -> None:
+    """Load RDF files into an on-disk store (--store DIR) or a remote store (--to URL).
+
+    A load into a store is all or nothing: a malformed file or an interruption leaves the
+    store as it was. Exit 0 when loaded, 2 on unreadable input or an unusable store.
+    """
+    from . import store
+
+    if (store_dir is None) == (url is None):
+        raise click.UsageError("give exactly one of --store DIR or --to URL")
+    started = time.monotonic()
+    if url is not None:
+        sent = store.push_files(url, paths)
+        click.echo(f"sent {sum(f.quads for f in sent)} quads from {len(sent)} files to {url}",
+                   err=True)
+        return
+    reporter = _ProgressLine(sys.stderr)
+    try:
+        info = store.load_files(store_dir, paths, progress=reporter)  # type: ignore[arg-type]
+    finally:
+        reporter.finish()
+    seconds = time.monotonic() - started
+    click.echo(f"loaded {len(paths)} path(s) into {store_dir} in {seconds:.1f} s: "
+               f"{info.quads} quads in the store", err=True)
+
+
+class _ProgressLine:
+    """Progress of a load on stderr: a live line on a terminal, a line every 5 s otherwise."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._tty = stream.isatty()
+        self._started = time.monotonic()
+        self._shown = self._started
+        self._drawn = False
+
+    def __call__(self, done: int, total: int, quads: int) -> None:
+        now = time.monotonic()
+        if now - self._shown < (0.2 if self._tty else 5.0):
+            return
+        self._shown = now
+        elapsed = max(now - self._started, 1e-6)
+        rate = done / elapsed
+        eta = (total - done) / rate if rate else 0.0
+        text = (f"{100 * done / max(total, 1):5.1f}%  {done / 1e6:,.1f}/{total / 1e6:,.1f} MB  "
+                f"{rate / 1e6:.1f} MB/s  {quads / elapsed:,.0f} quads/s  ETA {eta:4.0f} s")
+        if self._tty:
+            self._stream.write("\r" + text)
+            self._drawn = True
+        else:
+            self._stream.write(text + "\n")
+        self._stream.flush()
+
+    def finish(self) -> None:
+        if self._drawn:
+            self._stream.write("\n")
+            self._stream.flush()
+# -- end store/backend --
