@@ -32,8 +32,22 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
-    NTRIPLES, ROOT, SELECT_JSON, Client, Server, fmt, geomean, median, result_size, running,
-    start_aigraph, start_oxigraph, start_rdflib_endpoint, subjects_of, synth_file, table,
+    NTRIPLES,
+    ROOT,
+    SELECT_JSON,
+    Client,
+    Server,
+    fmt,
+    geomean,
+    median,
+    result_size,
+    running,
+    start_aigraph,
+    start_oxigraph,
+    start_rdflib_endpoint,
+    subjects_of,
+    synth_file,
+    table,
 )
 
 PREFIXES = """PREFIX aig: <https://w3id.org/aigraph/ontology#>

@@ -82,7 +82,7 @@ def load_table(sizes: list[int], runs: int, timeout: float) -> str:
         data = synth_file(size)
         store = Path(tempfile.mkdtemp(prefix="aigraph-load-bench-"))
 
-        def reset() -> None:
+        def reset(store: Path = store) -> None:
             for sub in ("aigraph", "oxigraph"):
                 shutil.rmtree(store / sub, ignore_errors=True)
 

@@ -22,7 +22,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (  # noqa: E402
-    ROOT, SELECT_JSON, Client, fmt, percentile, start_aigraph, subjects_of, synth_file, table,
+    ROOT,
+    SELECT_JSON,
+    Client,
+    fmt,
+    percentile,
+    start_aigraph,
+    subjects_of,
+    synth_file,
+    table,
 )
 
 

@@ -79,8 +79,8 @@ def test_every_named_graph_has_provenance(small):
     described = {
         str(row["g"])
         for row in store.query(
-            "SELECT ?g WHERE { GRAPH %s { ?g a <http://www.w3.org/ns/prov#Entity> ; "
-            "<https://w3id.org/aigraph/ontology#sourceSentence> ?s } }" % provenance
+            f"SELECT ?g WHERE {{ GRAPH {provenance} {{ ?g a <http://www.w3.org/ns/prov#Entity> ; "
+            "<https://w3id.org/aigraph/ontology#sourceSentence> ?s } }"
         )
     }
     assert len(graphs) > 50

@@ -100,7 +100,7 @@ def info(data: tuple[Path, ...], base: str | None) -> None:
     classes = Counter(o for _, _, o, _ in dataset.quads((None, RDF.type, None, None)))
     click.echo("resources per class:")
     for cls, count in sorted(classes.items(), key=lambda kv: (-kv[1], str(kv[0]))):
-        click.echo(f"  {count:5d}  {dataset.namespace_manager.normalizeUri(cls)}")
+        click.echo(f"  {count:5d}  {dataset.namespace_manager.normalizeUri(str(cls))}")
 
 
 @cli.command()
@@ -124,6 +124,7 @@ def serve(
     from .server import serve as run_server
 
     settings = Settings.from_env(
+        None,
         host=host, port=port, data=tuple(str(p) for p in data) or None, base=base,
         validate=validate_data, engine=engine, query_timeout=query_timeout,
         max_rows=max_rows, threads=threads, **stored,

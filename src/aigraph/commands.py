@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rdflib import Literal
-from rdflib.term import Identifier
+from rdflib.term import Node
 
 from . import content, queries
 from .engine.base import QueryResult
@@ -100,7 +100,7 @@ def table(result: QueryResult) -> str:
     return "\n".join(lines + [note]) + "\n"
 
 
-def cell(term: Identifier | None) -> str:
+def cell(term: Node | None) -> str:
     if term is None:
         return ""
     if isinstance(term, Literal) and term.language:

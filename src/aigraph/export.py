@@ -24,7 +24,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from io import BytesIO
-from typing import Any
+from typing import Any, cast
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
@@ -128,7 +128,7 @@ def canonical_quads(quads: Iterable[Quad], *, union: bool = False) -> list[Quad]
         prefix = f"{digest}.{copies[digest]}."
         copies[digest] += 1
         canonical.extend(
-            tuple(BNode(prefix + t) if isinstance(t, BNode) else t for t in quad)
+            cast(Quad, tuple(BNode(prefix + t) if isinstance(t, BNode) else t for t in quad))
             for quad in labelled
         )
     canonical.sort(key=_quad_key)
@@ -169,7 +169,8 @@ def _canonical_component(nodes: list[BNode], incidence: Mapping[BNode, list[Quad
     colour = _refined_colours(own)
     if colour is None:
         return _rdflib_canonical(quads)
-    return [tuple(BNode(colour[t]) if isinstance(t, BNode) else t for t in q) for q in quads]
+    return [cast(Quad, tuple(BNode(colour[t]) if isinstance(t, BNode) else t for t in q))
+            for q in quads]
 
 
 def _refined_colours(incidence: Mapping[BNode, list[Quad]]) -> dict[BNode, str] | None:
@@ -254,7 +255,7 @@ def _rdflib_canonical(quads: set[Quad]) -> list[Quad]:
     """
     pairs = sorted({(g, p) for _, p, _, g in quads}, key=lambda gp: tuple(map(_term_key, gp)))
     codes = {pair: URIRef(f"urn:x-aigraph:pair:{index}") for index, pair in enumerate(pairs)}
-    decode = {code: pair for pair, code in codes.items()}
+    decode: dict[Node, tuple[Node | None, Node]] = {code: pair for pair, code in codes.items()}
     encoded = Graph(store="SimpleMemory", bind_namespaces="none")
     for s, p, o, g in quads:
         encoded.add((s, codes[(g, p)], o))
@@ -308,7 +309,8 @@ def _dataset(quads: list[Quad], bindings: Mapping[str, str]) -> Dataset:
     dataset.namespace_manager = NamespaceManager(dataset, bind_namespaces="none")
     _bind(dataset, quads, bindings)
     for s, p, o, g in quads:
-        dataset.add((s, p, o, dataset.default_graph if g is None else g))
+        # rdflib's stubs want a Graph; add() also takes a graph name (it resolves it itself).
+        dataset.add((s, p, o, dataset.default_graph if g is None else g))  # type: ignore[arg-type]
     return dataset
 
 
@@ -392,6 +394,7 @@ def _write_jsonld(quads: list[Quad], base: str | None, bindings: Mapping[str, st
         node.setdefault(str(p), []).append(_jsonld_value(o))
     top = graphs.pop(None, {})
     for name, nodes in graphs.items():
+        assert name is not None  # the default graph was popped above
         name_id = _jsonld_id(name)
         holder = top.setdefault(name_id, {"@id": name_id})
         holder["@graph"] = list(nodes.values())

@@ -93,9 +93,9 @@ def _period(run: Run) -> tuple[Literal | None, Literal | None]:
     rows = _rows(run, "SELECT DISTINCT ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o) && "
                       f"DATATYPE(?o) IN ({types}) && "
                       f'REPLACE(STR(?p), "^.*[#/]", "") IN ({names})) }}')
-    values = [r["o"] for r in rows if isinstance(r.get("o"), Literal)]
+    values = [o for r in rows if isinstance(o := r.get("o"), Literal)]
     if not values:
         return None, None
     ordered = sorted(values, key=lambda lit: (str(lit), str(lit.datatype)))
-    return ordered[0], ordered[-1]  # type: ignore[return-value]
+    return ordered[0], ordered[-1]
 

@@ -306,7 +306,7 @@ class Synthesizer:
         b = Block(f"{a.tag}-nodes")
         iris = [f"node:{a.slug}-{slug}" for slug, _, _ in nodes]
         b.add(a.iri, "org:hasUnit", *iris)
-        for iri, entry in zip(iris, nodes):
+        for iri, entry in zip(iris, nodes, strict=True):
             b.described(iri, "aig:RegionalNode", f"{a.name}s nod i {entry[1]}", f"{a.name} node in {entry[2]}")
             b.add(iri, "org:unitOf", a.iri)
             b.add(iri, "schema:location", self.place(b, entry))

@@ -33,7 +33,7 @@ SEVERITIES = ("Info", "Warning", "Violation")
 class Violation:
     """One SHACL validation result, with the source file and line of its focus node."""
 
-    focus: Node
+    focus: Node | None
     focus_display: str
     path: str | None
     value: str | None
@@ -271,8 +271,8 @@ class Names:
             return "[ ]"
         nested = "[ ]"
         for predicate in reversed(predicates[1:]):
-            nested = f"[ {self.iri(predicate)} {nested} ]"
-        return f"{self.iri(root)} {self.iri(predicates[0])} {nested}"
+            nested = f"[ {self.iri(str(predicate))} {nested} ]"
+        return f"{self.iri(root)} {self.iri(str(predicates[0]))} {nested}"
 
     def path(self, node: Node, graph: Graph) -> str:
         """Write a SHACL property path in SPARQL property-path syntax."""

@@ -24,6 +24,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from rdflib import URIRef
+from rdflib.term import Identifier
 
 from ..errors import AigraphError, EngineUnavailable, QueryTimeout, ResultTooLarge
 from .base import Engine, QueryRequest, QueryResult
@@ -309,7 +310,7 @@ def _limit_memory(budget_mb: int) -> None:
 def _result_bytes(result: QueryResult) -> int:
     """Return roughly how many bytes the result's terms take (what the answer will carry)."""
     if result.form in ("construct", "describe"):
-        return sum(len(t) for quad in result.triples for t in quad if t is not None)
+        return sum(len(t) for quad in result.triples for t in quad if isinstance(t, Identifier))
     return sum(len(term) for row in result.rows for term in row.values())
 
 

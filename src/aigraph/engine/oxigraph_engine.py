@@ -126,7 +126,7 @@ def load_dataset(store: ox.Store, dataset: Dataset, *, union_default: bool = Tru
     two graphs would match twice, where rdflib and the SPARQL merge match it once.)
     """
     blanks: dict[BNode, ox.BlankNode] = {}
-    graphs: dict[Node, Any] = {}
+    graphs: dict[Node | None, Any] = {}
     count = 0
 
     def quads() -> Iterator[ox.Quad]:

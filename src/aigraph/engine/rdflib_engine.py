@@ -10,10 +10,10 @@ algebra unless its endpoint IRI is allow-listed.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
 import rdflib.plugins.sparql
 from pyparsing import ParseBaseException, ParseResults
@@ -105,7 +105,8 @@ class RdflibEngine:
             if unselected:
                 raise BadRequest(_unselected_message(unselected))
         spec = _dataset_spec(request.dataset, algebra.get("datasetClause"))
-        ctx = QueryContext(self._dataset, initBindings=bindings)
+        # Variable keys are strs; rdflib's Mapping[str, ...] is just invariant in its key type.
+        ctx = QueryContext(self._dataset, initBindings=cast(Mapping[str, Identifier], bindings))
         if spec.default_graphs is not None:
             ctx.graph = self._merge(spec.default_graphs)
         else:

@@ -79,9 +79,9 @@ class Metrics:
                 f"# TYPE aigraph_{name}_total counter",
                 f"aigraph_{name}_total {counts.get(name, 0)}",
             ]
-        for name, (value, help_text) in gauges.items():
+        for name, (gauge, help_text) in gauges.items():
             lines += [f"# HELP aigraph_{name} {help_text}", f"# TYPE aigraph_{name} gauge",
-                      f"aigraph_{name} {value:g}"]
+                      f"aigraph_{name} {gauge:g}"]
         return "\n".join(lines) + "\n"
 
 

@@ -66,7 +66,7 @@ def stats() -> Response:
     metrics = current_app.extensions["aigraph.metrics"]
     aigraph = core()
     counts = metrics.snapshot()
-    engine_stats = getattr(aigraph.engine, "stats", lambda: {})()
+    engine_stats: dict[str, int] = getattr(aigraph.engine, "stats", lambda: {})()
     return jsonify(
         {
             "engine": aigraph.engine.name,
@@ -87,7 +87,7 @@ def stats() -> Response:
 def metrics() -> Response:
     """Counters, gauges and a latency histogram in the Prometheus text format."""
     aigraph = core()
-    engine_stats = getattr(aigraph.engine, "stats", lambda: {})()
+    engine_stats: dict[str, int] = getattr(aigraph.engine, "stats", lambda: {})()
     metrics_ = current_app.extensions["aigraph.metrics"]
     gauges = {
         "triples_loaded": (aigraph.loaded.triple_count(), "Triples of the loaded dataset."),
