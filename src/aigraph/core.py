@@ -72,8 +72,13 @@ class Aigraph:
         dataset: DatasetSpec | None = None,
         bindings: Mapping[str, Identifier] | None = None,
         max_rows: int | None = None,
+        format: str | None = None,
     ) -> QueryResult:
-        """Run a query with the configured limits, base IRI and dataset."""
+        """Run a query with the configured limits, base IRI and dataset.
+
+        With ``format`` (a ``formats`` offer name) the result comes back already serialised in
+        ``QueryResult.payload``.
+        """
         limit = self.settings.max_rows if max_rows is None else min(max_rows, self.settings.max_rows)
         request = QueryRequest(
             text=text,
@@ -82,13 +87,16 @@ class Aigraph:
             base=self.settings.base.rstrip("/") + "/",
             max_rows=limit,
             timeout=self.settings.query_timeout,
+            format=format,
         )
         return self.engine.query(request)
 
-    def run_named(self, name: str, params: Mapping[str, str] | None = None) -> QueryResult:
+    def run_named(
+        self, name: str, params: Mapping[str, str] | None = None, format: str | None = None
+    ) -> QueryResult:
         """Run a named query with its parameters bound from ``params``."""
         named = queries.lookup(self.named, name)
-        return self.query(named.text, bindings=named.bind(params or {}))
+        return self.query(named.text, bindings=named.bind(params or {}), format=format)
 
     @cached_property
     def version(self) -> str:

@@ -44,10 +44,15 @@ class QueryResult:
     triples: tuple[Quad, ...] = ()
     truncated: bool = False
     limit: int | None = None
+    #: The result already serialised in ``QueryRequest.format`` (then rows/triples are empty).
+    payload: bytes | None = None
+    row_count: int | None = None
 
     @property
     def count(self) -> int:
         """Return the number of rows, or of triples for a graph result."""
+        if self.row_count is not None:
+            return self.row_count
         return len(self.triples) if self.form in ("construct", "describe") else len(self.rows)
 
 
@@ -61,6 +66,8 @@ class QueryRequest:
     base: str | None = None
     max_rows: int | None = None
     timeout: float | None = None
+    #: A ``formats`` offer name: serialise the result in it where the query runs (a worker).
+    format: str | None = None
 
 
 class Engine(Protocol):

@@ -323,6 +323,8 @@ def _answer(engine: Engine, kind: str, payload: Any, max_bytes: int = 0) -> tupl
                     f"the result holds about {size} bytes, over the limit of {max_bytes}; "
                     "narrow the query or add a LIMIT"
                 )
+            if payload.format:
+                result = _serialized(result, payload.format)
             return ("ok", result)
         return ("ok", (engine.name, tuple(engine.graph_names()), engine.triple_count()))
     except MemoryError:
@@ -332,6 +334,27 @@ def _answer(engine: Engine, kind: str, payload: Any, max_bytes: int = 0) -> tupl
         return ("error", type(error), error.args, dict(error.__dict__))
     except Exception:  # noqa: BLE001 - a bug: the parent raises it as a 500 and logs it
         return ("bug", traceback.format_exc())
+
+
+def _serialized(result: QueryResult, format_name: str) -> QueryResult:
+    """Return the result as bytes in ``format_name``, written here rather than in the server.
+
+    The server process then only forwards bytes: no terms to unpickle, and the writing runs in
+    parallel across workers instead of in the one server process.
+    """
+    from .. import formats  # formats imports the engine contract: import it when first needed
+
+    offer = formats.find_offer(format_name, formats.offers_for(result.form))
+    if offer is None:
+        return result
+    return QueryResult(
+        form=result.form,
+        variables=result.variables,
+        truncated=result.truncated,
+        limit=result.limit,
+        payload=formats.serialize(result, offer),
+        row_count=result.count,
+    )
 
 
 def _exit_with_parent(parent: int) -> None:

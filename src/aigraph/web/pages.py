@@ -50,7 +50,7 @@ def named_query(name: str) -> Response:
         )
     note_query(named.text, query_form(named.text))
     offer = choose_offer(query_form(named.text), request.args.getlist("format"))
-    result = core().run_named(name, params)
+    result = core().run_named(name, params, format=offer.name)
     return result_response(result, offer)
 
 

@@ -44,7 +44,7 @@ def endpoint() -> Response:
     form = query_form(parsed.query)
     note_query(parsed.query, form)
     offer = choose_offer(form, parsed.formats)
-    result = core().query(parsed.query, dataset=parsed.dataset)
+    result = core().query(parsed.query, dataset=parsed.dataset, format=offer.name)
     return result_response(result, offer)
 
 
@@ -71,7 +71,9 @@ def choose_offer(form: str, explicit: Sequence[str] = ()) -> formats.Offer:
 
 def result_response(result: QueryResult, offer: formats.Offer) -> Response:
     """Serialise ``result`` in ``offer``, making any truncation visible in headers."""
-    if result.form in ("select", "ask"):
+    if result.payload is not None:
+        body = result.payload  # written by the query worker
+    elif result.form in ("select", "ask"):
         body = formats.serialize_result(result, offer)
     else:
         body = formats.serialize_graph(result.triples, offer)
