@@ -154,7 +154,12 @@ def _client_loop(args: tuple[str, list[tuple[str, str]], float, int]) -> tuple[i
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         text, accept = rng.choice(mix)
-        status, _ = client.query(text, accept)
+        try:
+            status, _ = client.query(text, accept)
+        except OSError:  # a reset connection: count it as a failed request, then reconnect
+            client.close()
+            client = Client(endpoint, timeout=120)
+            status = 0
         done += 1
         failed += status != 200
     client.close()

@@ -166,6 +166,31 @@ def test_kill_during_load_leaves_old_or_new(tmp_path) -> None:
     assert len([p for p in directory.iterdir() if p.name.startswith("data-")]) <= 2
 
 
+def test_full_disk_during_load_leaves_the_store_as_it_was(tmp_path) -> None:
+    """A write that fails for want of space (here: a file-size limit) changes nothing."""
+    import resource
+
+    directory = tmp_path / "s"
+    assert load(directory, *DEFAULT).exit_code == 0
+    big = write_triples(tmp_path / "big.nt", 300_000)
+    before = state(directory)
+
+    def small_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes fail with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4_000_000, 4_000_000))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "aigraph", "load", "--store", str(directory), str(big)],
+        capture_output=True, text=True, preexec_fn=small_disk, timeout=120,
+    )
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert state(directory) == before
+    # The next load (with room) succeeds and cleans up what the failed one left.
+    assert load(directory, big).exit_code == 0
+    assert store.read_info(directory).quads == before[1] + 300_000
+
+
 def serve(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "aigraph", "serve", "--port", "0", *args],
