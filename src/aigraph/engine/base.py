@@ -6,8 +6,9 @@ serialisers in ``formats.py`` and the web layer never know which engine answered
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Literal, Protocol
 
 from rdflib.term import Identifier, Node, URIRef
@@ -96,3 +97,28 @@ def effective_limit(*limits: int | None) -> int | None:
     """Return the smallest of the given row limits, or None if none is set."""
     given = [limit for limit in limits if limit is not None]
     return min(given) if given else None
+
+
+def select_result(variables: tuple[str, ...], rows: Iterable[Row], limit: int | None) -> QueryResult:
+    """Return a SELECT result of at most ``limit`` rows, reading one more to see if it was cut."""
+    taken = list(islice(rows, None if limit is None else limit + 1))
+    cut = limit is not None and len(taken) > limit
+    return QueryResult(
+        form="select",
+        variables=variables,
+        rows=tuple(taken[:limit] if cut else taken),
+        truncated=cut,
+        limit=limit,
+    )
+
+
+def graph_result(form: str, triples: Iterable[Quad], limit: int | None) -> QueryResult:
+    """Return a CONSTRUCT/DESCRIBE result of at most ``limit`` triples, flagging a cut."""
+    taken = list(islice(triples, None if limit is None else limit + 1))
+    cut = limit is not None and len(taken) > limit
+    return QueryResult(
+        form="describe" if form == "describe" else "construct",
+        triples=tuple(taken[:limit] if cut else taken),
+        truncated=cut,
+        limit=limit,
+    )

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from itertools import islice
 from os import PathLike
 from typing import Any
 
@@ -23,7 +22,7 @@ from rdflib.term import Identifier, Node
 
 from ..errors import BadRequest, DataError, EngineUnavailable, QueryRefused, QuerySyntaxError
 from . import guard
-from .base import QueryRequest, QueryResult, effective_limit
+from .base import QueryRequest, QueryResult, effective_limit, graph_result, select_result
 
 _POSITION = re.compile(r"error at (\d+):(\d+): ?(.*)", re.DOTALL)
 _XSD_STRING = str(XSD.string)
@@ -213,28 +212,13 @@ def _result(form: guard.QueryForm, answer: Any, limit: int | None) -> QueryResul
     if isinstance(answer, ox.QueryBoolean):
         return QueryResult(form="ask", boolean=bool(answer), limit=limit)
     if isinstance(answer, ox.QueryTriples):
-        triples = [
+        triples = (
             (to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object), None)
-            for t in islice(answer, None if limit is None else limit + 1)
-        ]
-        cut = limit is not None and len(triples) > limit
-        return QueryResult(
-            form="describe" if form == "describe" else "construct",
-            triples=tuple(triples[:limit] if cut else triples),  # type: ignore[arg-type]
-            truncated=cut,
-            limit=limit,
+            for t in answer
         )
+        return graph_result(form, triples, limit)  # type: ignore[arg-type]
     names = tuple(v.value for v in answer.variables)
-    upto = None if limit is None else limit + 1
-    rows = [_row(solution, names) for solution in islice(answer, upto)]
-    cut = limit is not None and len(rows) > limit
-    return QueryResult(
-        form="select",
-        variables=names,
-        rows=tuple(rows[:limit] if cut else rows),
-        truncated=cut,
-        limit=limit,
-    )
+    return select_result(names, (_row(solution, names) for solution in answer), limit)
 
 
 def _row(solution: ox.QuerySolution, names: tuple[str, ...]) -> Mapping[str, Identifier]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from functools import lru_cache
-from itertools import islice
 from typing import Any, cast
 
 import rdflib.plugins.sparql
@@ -27,7 +26,14 @@ from rdflib.term import Identifier
 
 from ..errors import BadRequest, QueryRefused, QuerySyntaxError
 from . import guard
-from .base import DatasetSpec, QueryRequest, QueryResult, effective_limit
+from .base import (
+    DatasetSpec,
+    QueryRequest,
+    QueryResult,
+    effective_limit,
+    graph_result,
+    select_result,
+)
 
 # Never read a document because a query names it (FROM, FROM NAMED).
 rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
@@ -196,34 +202,20 @@ def _result(parsed: Query, answer: Any, limit: int | None) -> QueryResult:
         return QueryResult(form="ask", boolean=bool(answer["askAnswer"]), limit=limit)
     if kind in ("ConstructQuery", "DescribeQuery"):
         graph: Graph = answer["graph"]
-        triples = list(islice(((s, p, o, None) for s, p, o in graph), _upto(limit)))
-        cut = limit is not None and len(triples) > limit
-        return QueryResult(
-            form="construct" if kind == "ConstructQuery" else "describe",
-            triples=tuple(triples[:limit] if cut else triples),
-            truncated=cut,
-            limit=limit,
-        )
+        form = "construct" if kind == "ConstructQuery" else "describe"
+        return graph_result(form, ((s, p, o, None) for s, p, o in graph), limit)
     variables = tuple(parsed.algebra.PV)
     names = tuple(str(v) for v in variables)
-    rows = []
-    for solution in islice(answer["bindings"], _upto(limit)):
-        row: dict[str, Identifier] = {}
-        for var, name in zip(variables, names, strict=True):
-            value = solution.get(var)
-            if value is not None:
-                row[name] = value
-        rows.append(row)
-    cut = limit is not None and len(rows) > limit
-    return QueryResult(
-        form="select",
-        variables=names,
-        rows=tuple(rows[:limit] if cut else rows),
-        truncated=cut,
-        limit=limit,
-    )
+    rows = (_row(solution, variables, names) for solution in answer["bindings"])
+    return select_result(names, rows, limit)
 
 
-def _upto(limit: int | None) -> int | None:
-    return None if limit is None else limit + 1
-
+def _row(
+    solution: Mapping[Any, Identifier], variables: tuple[Any, ...], names: tuple[str, ...]
+) -> dict[str, Identifier]:
+    row: dict[str, Identifier] = {}
+    for var, name in zip(variables, names, strict=True):
+        value = solution.get(var)
+        if value is not None:
+            row[name] = value
+    return row

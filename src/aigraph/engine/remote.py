@@ -37,7 +37,7 @@ from ..errors import (
 )
 from ..formats import parse_results
 from . import guard
-from .base import DatasetSpec, QueryRequest, QueryResult, effective_limit
+from .base import DatasetSpec, QueryRequest, QueryResult, effective_limit, graph_result
 from .oxigraph_engine import to_rdflib
 
 _POSITION = re.compile(r"(?:error )?at (?:line )?(\d+)(?::| column )(\d+):? ?(.*)", re.DOTALL)
@@ -203,17 +203,10 @@ def _graph_result(form: str, response: Any, limit: int | None) -> QueryResult:
         parsed = list(ox.parse(b"".join(wanted), format=ox.RdfFormat.N_TRIPLES))
     except SyntaxError as exc:
         raise EngineUnavailable(f"the backend sent malformed N-Triples: {exc}") from None
-    cut = limit is not None and len(parsed) > limit
-    triples = tuple(
-        (to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object), None)
-        for t in (parsed[:limit] if cut else parsed)
+    triples = (
+        (to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object), None) for t in parsed
     )
-    return QueryResult(
-        form="describe" if form == "describe" else "construct",
-        triples=triples,  # type: ignore[arg-type]
-        truncated=cut,
-        limit=limit,
-    )
+    return graph_result(form, triples, limit)  # type: ignore[arg-type]
 
 
 def _cut(result: QueryResult, limit: int | None) -> QueryResult:
