@@ -356,3 +356,20 @@ def test_close_stops_the_workers(dataset) -> None:
     assert all(gone(pid) for pid in pids)
     with pytest.raises(EngineUnavailable):
         pool.query(CHEAP)
+
+
+def test_an_engine_crash_past_the_guard_costs_only_its_worker():
+    """With the nesting guard lifted, oxigraph's parser overflows its stack and the process
+    dies: only that query fails (502) and a fresh worker answers the next one."""
+    from aigraph.core import Aigraph
+    from aigraph.errors import EngineUnavailable
+    from aigraph.settings import Settings
+
+    aigraph = Aigraph.open(Settings(executors=1, validate=False, max_nesting=1_000_000))
+    try:
+        with pytest.raises(EngineUnavailable, match="stopped unexpectedly"):
+            aigraph.query("ASK " + "{" * 5000 + "}" * 5000)
+        assert aigraph.query("ASK { ?s ?p ?o }").boolean is True
+        assert aigraph.engine.stats()["crashes"] == 1
+    finally:
+        aigraph.close()
