@@ -15,14 +15,8 @@ from aigraph import graph
 from aigraph.errors import DataError, UsageError
 from aigraph.reports import render
 from aigraph.settings import Settings
-from aigraph.validation import (
-    SourceIndex,
-    UnionGraph,
-    ValidationReport,
-    Violation,
-    turtle_subjects,
-    validate,
-)
+from aigraph.sources import SourceIndex, turtle_subjects
+from aigraph.validation import UnionGraph, ValidationReport, Violation, validate
 
 # rdflib and pySHACL warn about their own use of ConjunctiveGraph and default_context.
 pytestmark = pytest.mark.filterwarnings(
