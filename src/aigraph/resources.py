@@ -10,11 +10,10 @@ the base become local paths so that a copy served anywhere is browsable.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
-from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SH, SKOS, XSD, Namespace
 from rdflib.term import Node
 
@@ -45,7 +44,7 @@ def graph_iri(base: str, slug: str) -> URIRef:
     return URIRef(f"{base.rstrip('/')}/graph/{slug}")
 
 
-def _gid(context: object) -> Node:
+def graph_id(context: object) -> Node:
     return context.identifier if isinstance(context, Graph) else context  # type: ignore[return-value]
 
 
@@ -69,7 +68,7 @@ def exists(dataset: Dataset, iri: URIRef) -> bool:
 def _closure(dataset: Dataset, node: Node, seen: set[Node]) -> Iterator[tuple]:
     """Yield the quads of ``node`` and, recursively, of the blank nodes they lead to."""
     for s, p, o, g in dataset.quads((node, None, None, None)):
-        yield s, p, o, _gid(g)
+        yield s, p, o, graph_id(g)
         if isinstance(o, BNode) and o not in seen:
             seen.add(o)
             yield from _closure(dataset, o, seen)
@@ -79,20 +78,20 @@ def describe(dataset: Dataset, iri: URIRef, base: str) -> Dataset:
     """Return the description of ``iri``: its facts, its neighbours' labels, their provenance."""
     provenance = graph_iri(base, "provenance")
     facts = list(_closure(dataset, iri, set()))
-    facts += [(s, p, o, _gid(g)) for s, p, o, g in dataset.quads((None, None, iri, None))]
+    facts += [(s, p, o, graph_id(g)) for s, p, o, g in dataset.quads((None, None, iri, None))]
     if is_graph_name(dataset, iri):
-        facts += [(s, p, o, _gid(g)) for s, p, o, g in _in_graph(dataset, None, None, iri)]
+        facts += [(s, p, o, graph_id(g)) for s, p, o, g in _in_graph(dataset, None, None, iri)]
     out = Dataset(default_union=True)
     for prefix, namespace in dataset.namespaces():
         out.bind(prefix, namespace, override=True)
     neighbours = {t for s, _, o, _ in facts for t in (s, o) if isinstance(t, URIRef) and t != iri}
     extra: list[tuple[Node, Node, Node, Node]] = [
-        (n, p, o, _gid(g)) for n in neighbours for p in LABELS for _, _, o, g in
+        (n, p, o, graph_id(g)) for n in neighbours for p in LABELS for _, _, o, g in
         dataset.quads((n, p, None, None))
     ]  # fmt: skip
     graphs = {g for *_, g in facts if isinstance(g, URIRef) and g != provenance}
     extra += [
-        (s, p, o, _gid(c)) for g in graphs for s, p, o, c in
+        (s, p, o, graph_id(c)) for g in graphs for s, p, o, c in
         _in_graph(dataset, g, None, provenance)
     ]  # fmt: skip
     for s, p, o, g in facts + extra:
@@ -187,7 +186,7 @@ class View:
     def __init__(self, dataset: Dataset, base: str, lang: str) -> None:
         self.dataset, self.base, self.lang = dataset, base.rstrip("/"), lang
         self.prefixes = {**PREFIXES, "aig": f"{self.base}/ontology#"}
-        self.vocabulary = _vocabulary()
+        self.vocabulary = vocabulary()
 
     def local_path(self, iri: str) -> str | None:
         """Return the path on this server of an IRI minted under the base, else None."""
@@ -266,7 +265,7 @@ class SourceIndex:
         self.order: list[URIRef] = []
 
     def numbers(self, s: Node, p: Node, o: Node) -> tuple[int, ...]:
-        found = sorted({_gid(g) for *_, g in self.view.dataset.quads((s, p, o, None))}, key=str)
+        found = sorted({graph_id(g) for *_, g in self.view.dataset.quads((s, p, o, None))}, key=str)
         out = []
         for graph in found:
             if not isinstance(graph, URIRef):
@@ -346,7 +345,7 @@ def page_model(dataset: Dataset, iri: URIRef, base: str, lang: str) -> ResourceP
 
 
 @lru_cache(maxsize=1)
-def _vocabulary() -> Graph:
+def vocabulary() -> Graph:
     """Return the declarations of the reused vocabularies (for labels of their terms)."""
     graph = Graph()
     path = content.vocabularies_file()
@@ -355,258 +354,5 @@ def _vocabulary() -> Graph:
     return graph
 
 
-def _sorted_terms(terms: Iterable[Term]) -> tuple[Term, ...]:
+def sorted_terms(terms: Iterable[Term]) -> tuple[Term, ...]:
     return tuple(sorted(terms, key=lambda t: t.text.lower()))
-
-
-# -- the ontology -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OntologyTerm:
-    """One term of the ontology as documented: labels, definitions, relations, use in the data."""
-
-    anchor: str
-    iri: str
-    curie: str
-    kind: str  # class | property | concept
-    types: tuple[Term, ...]
-    labels: dict[str, str]
-    definitions: dict[str, str]
-    relations: tuple[tuple[str, tuple[Term, ...]], ...]
-    uses: int
-    examples: tuple[Term, ...]
-
-
-@dataclass(frozen=True)
-class OntologyPage:
-    iri: str
-    labels: dict[str, str]
-    descriptions: dict[str, str]
-    version: str | None
-    version_iri: Term | None
-    license: Term | None
-    prefix: str | None
-    namespace: str
-    classes: tuple[OntologyTerm, ...]
-    properties: tuple[OntologyTerm, ...]
-    concepts: tuple[OntologyTerm, ...]
-    terms: tuple[OntologyTerm, ...] = field(default=())
-
-
-#: Relations shown for each term, by the key of their caption in the pages' strings table.
-_RELATIONS = (
-    ("subclass_of", RDFS.subClassOf), ("subproperty_of", RDFS.subPropertyOf),
-    ("inverse_of", OWL.inverseOf), ("domain", RDFS.domain), ("range", RDFS.range),
-    ("in_scheme", SKOS.inScheme),
-)  # fmt: skip
-
-
-def ontology_model(dataset: Dataset, base: str, lang: str) -> OntologyPage:
-    """Document the ontology: every term with labels, definitions, relations and use."""
-    view = View(dataset, base, lang)
-    document = ontology_document(dataset, base)
-    iri = URIRef(f"{view.base}/ontology")
-    namespace = f"{view.base}/ontology#"
-    usage = _Usage(dataset, graph_iri(base, "ontology"))
-    terms = []
-    for subject in sorted(
-        {s for s in document.subjects() if isinstance(s, URIRef) and s.startswith(namespace)},
-        key=str,
-    ):
-        terms.append(_ontology_term(view, document, usage, subject, namespace))
-
-    def texts(prop: URIRef) -> dict[str, str]:
-        return _texts(document, iri, prop)
-
-    version_iri = document.value(iri, OWL.versionIRI)
-    license_ = document.value(iri, DCTERMS.license)
-    prefix = document.value(iri, URIRef("http://purl.org/vocab/vann/preferredNamespacePrefix"))
-    return OntologyPage(
-        iri=str(iri),
-        labels=texts(DCTERMS.title) or texts(RDFS.label),
-        descriptions=texts(DCTERMS.description),
-        version=str(document.value(iri, OWL.versionInfo) or "") or None,
-        version_iri=view.term(version_iri) if version_iri is not None else None,
-        license=view.term(license_) if license_ is not None else None,
-        prefix=str(prefix) if prefix else None,
-        namespace=namespace,
-        classes=tuple(t for t in terms if t.kind == "class"),
-        properties=tuple(t for t in terms if t.kind == "property"),
-        concepts=tuple(t for t in terms if t.kind == "concept"),
-        terms=tuple(terms),
-    )
-
-
-class _Usage:
-    """Count uses of terms in the data outside the ontology graph."""
-
-    def __init__(self, dataset: Dataset, ontology_graph: URIRef) -> None:
-        self.quads = [
-            (s, p, o) for s, p, o, g in dataset.quads((None, None, None, None))
-            if _gid(g) != ontology_graph
-        ]  # fmt: skip
-
-    def of(self, term: URIRef, kind: str) -> tuple[int, list[URIRef]]:
-        if kind == "class":
-            found = [(s, p, o) for s, p, o in self.quads if p == RDF.type and o == term]
-        elif kind == "property":
-            found = [(s, p, o) for s, p, o in self.quads if p == term]
-        else:
-            found = [(s, p, o) for s, p, o in self.quads if o == term]
-        subjects = sorted({s for s, _, _ in found if isinstance(s, URIRef)}, key=str)
-        return len(found), subjects
-
-
-def _kind(types: set[Node]) -> str:
-    if types & {OWL.Class, RDFS.Class}:
-        return "class"
-    if types & {OWL.ObjectProperty, OWL.DatatypeProperty, RDF.Property, OWL.AnnotationProperty}:
-        return "property"
-    return "concept"
-
-
-def _ontology_term(
-    view: View, document: Graph, usage: _Usage, subject: URIRef, namespace: str
-) -> OntologyTerm:
-    types = set(document.objects(subject, RDF.type))
-    kind = _kind(types)
-    relations = tuple(
-        (key, _sorted_terms(view.term(o) for o in document.objects(subject, prop)))
-        for key, prop in _RELATIONS
-        if (subject, prop, None) in document
-    )
-    uses, examples = usage.of(subject, kind)
-    return OntologyTerm(
-        anchor=str(subject)[len(namespace) :],
-        iri=str(subject),
-        curie=view.curie(str(subject)) or str(subject),
-        kind=kind,
-        types=_sorted_terms(view.term(t) for t in types),
-        labels=_texts(document, subject, RDFS.label),
-        definitions=_texts(document, subject, SKOS.definition),
-        relations=relations,
-        uses=uses,
-        examples=tuple(view.term(s) for s in examples[:4]),
-    )
-
-
-# -- the shapes ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One property shape or SPARQL constraint: what it checks and what it says when it fails."""
-
-    path: str | None
-    constraints: tuple[tuple[str, Term], ...]
-    required: bool
-    messages: dict[str, str]
-    query: str | None = None
-
-
-@dataclass(frozen=True)
-class ShapeDoc:
-    anchor: str
-    iri: str
-    labels: dict[str, str]
-    targets: tuple[tuple[str, Term], ...]
-    rules: tuple[Rule, ...]
-
-
-@dataclass(frozen=True)
-class ShapesPage:
-    labels: dict[str, str]
-    shapes: tuple[ShapeDoc, ...]
-
-
-#: Constraint parameters shown for property shapes, in this order.
-_PARAMETERS = (
-    SH.minCount, SH.maxCount, SH.datatype, SH["class"], SH.nodeKind, SH.node, SH.pattern,
-    SH.flags, SH.minLength, SH.maxLength, SH.minExclusive, SH.minInclusive, SH.maxExclusive,
-    SH.maxInclusive, SH.lessThan, SH.lessThanOrEquals, SH.equals, SH.disjoint, SH.hasValue,
-    SH["in"], SH.languageIn, SH.uniqueLang,
-)  # fmt: skip
-_TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
-
-
-def load_shapes() -> Graph:
-    return Graph().parse(content.shapes_file(), format="turtle")
-
-
-def shapes_model(shapes: Graph, dataset: Dataset, base: str, lang: str) -> ShapesPage:
-    """Document the shapes as a data contract: per target, what is required, and the messages."""
-    view = View(dataset, base, lang)
-    docs = []
-    for shape in sorted(set(shapes.subjects(RDF.type, SH.NodeShape)), key=str):
-        targets = tuple(
-            (view.curie(str(p)) or str(p), view.term(o))
-            for p in _TARGETS for o in sorted(shapes.objects(shape, p), key=str)
-        )  # fmt: skip
-        rules = [_property_rule(view, shapes, p) for p in shapes.objects(shape, SH.property)]
-        rules += [_sparql_rule(shapes, c) for c in shapes.objects(shape, SH.sparql)]
-        docs.append(ShapeDoc(
-            anchor=str(shape).rsplit("#", 1)[-1],
-            iri=str(shape),
-            labels=_texts(shapes, shape, RDFS.label),
-            targets=targets,
-            rules=tuple(sorted(rules, key=lambda r: (r.path is None, not r.required, r.path or ""))),
-        ))  # fmt: skip
-    # Shapes of a kind of resource (sh:targetClass) first: they are the contract for editors.
-    docs.sort(key=lambda d: (any(k != "sh:targetClass" for k, _ in d.targets), d.anchor))
-    ontology = next(iter(shapes.subjects(RDF.type, OWL.Ontology)), None)
-    labels = _texts(shapes, ontology, RDFS.label) if ontology is not None else {}
-    return ShapesPage(labels, tuple(docs))
-
-
-def _texts(graph: Graph, node: Node, prop: URIRef) -> dict[str, str]:
-    return {o.language or "": str(o) for o in graph.objects(node, prop) if isinstance(o, Literal)}
-
-
-def _property_rule(view: View, shapes: Graph, node: Node) -> Rule:
-    constraints = []
-    for param in _PARAMETERS:
-        for value in shapes.objects(node, param):
-            if isinstance(value, BNode) and (value, RDF.first, None) in shapes:
-                text = ", ".join(view.term(v).text for v in Collection(shapes, value))
-                constraints.append((param.fragment, Term(text, "literal")))
-            else:
-                constraints.append((param.fragment, view.term(value)))
-    min_count = shapes.value(node, SH.minCount)
-    return Rule(
-        path=_path_text(view, shapes, shapes.value(node, SH.path)),
-        constraints=tuple(constraints),
-        required=isinstance(min_count, Literal) and int(min_count) >= 1,
-        messages=_texts(shapes, node, SH.message),
-    )
-
-
-def _sparql_rule(shapes: Graph, node: Node) -> Rule:
-    select = shapes.value(node, SH.select)
-    return Rule(
-        None, (), False, _texts(shapes, node, SH.message), str(select).strip() if select else None
-    )
-
-
-def _path_text(view: View, shapes: Graph, path: Node | None) -> str:
-    """Write a SHACL property path in SPARQL property-path syntax."""
-    if path is None:
-        return ""
-    if isinstance(path, URIRef):
-        return view.curie(str(path)) or f"<{path}>"
-    if (path, RDF.first, None) in shapes:
-        return " / ".join(_path_text(view, shapes, p) for p in Collection(shapes, path))
-    alternative = shapes.value(path, SH.alternativePath)
-    if alternative is not None:
-        items = Collection(shapes, alternative)
-        return "(" + " | ".join(_path_text(view, shapes, p) for p in items) + ")"
-    for prop, suffix in (
-        (SH.zeroOrMorePath, "*"),
-        (SH.oneOrMorePath, "+"),
-        (SH.zeroOrOnePath, "?"),
-    ):
-        inner = shapes.value(path, prop)
-        if inner is not None:
-            return f"({_path_text(view, shapes, inner)}){suffix}"
-    inverse = shapes.value(path, SH.inversePath)
-    return f"^{_path_text(view, shapes, inverse)}" if inverse is not None else "?"

@@ -20,7 +20,7 @@ from rdflib.namespace import OWL
 from rdflib.term import Node
 from werkzeug.wrappers import Response
 
-from .. import content, formats, resources
+from .. import content, docs, formats, resources
 from ..errors import NotFound
 from .sparql import LABELS, core
 
@@ -147,7 +147,7 @@ def _ontology(target: Target) -> Response:
     dataset = core().loaded.dataset
     if target.offer is HTML:
         model = _cached(("ontology-model", target.lang),
-                        lambda: resources.ontology_model(dataset, _base(), target.lang))  # fmt: skip
+                        lambda: docs.ontology_model(dataset, _base(), target.lang))  # fmt: skip
         return _answer(target, lambda: _page("ontology.html", target, model=model))
     return _answer(
         target, lambda: _rdf(resources.ontology_document(dataset, _base()), target.offer)
@@ -155,11 +155,11 @@ def _ontology(target: Target) -> Response:
 
 
 def _shapes(target: Target) -> Response:
-    graph = _cached(("shapes-graph",), resources.load_shapes)
+    graph = _cached(("shapes-graph",), docs.load_shapes)
     if target.offer is HTML:
         model = _cached(
             ("shapes-model", target.lang),
-            lambda: resources.shapes_model(graph, core().loaded.dataset, _base(), target.lang),
+            lambda: docs.shapes_model(graph, core().loaded.dataset, _base(), target.lang),
         )
         return _answer(target, lambda: _page("shapes.html", target, model=model))
     if target.offer.name == "turtle":  # the file itself, with its comments
