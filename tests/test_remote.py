@@ -197,3 +197,19 @@ def test_load_to_refuses_a_malformed_file_and_sends_nothing(oxigraph_server, tmp
     assert result.exit_code == 2, result.output
     assert f"{bad}:3:" in result.output
     assert remote.triple_count() == before
+
+
+def test_resource_pages_over_a_backend_match_the_in_memory_ones(backend, core) -> None:
+    """`serve --backend` serves the same resource pages, fetched through the store."""
+    over_store = Aigraph.open(Settings(backend=backend, executors=1, max_rows=10000))
+    try:
+        remote_client = create_app(core=over_store).test_client()
+        local_client = create_app(core=core).test_client()
+        for path in ("/id/organisation/vinnova", "/id/person/martin-svensson"):
+            got = remote_client.get(path, headers={"Accept": "text/html"})
+            want = local_client.get(path, headers={"Accept": "text/html"})
+            assert got.status_code == 200, got.get_data(as_text=True)[:300]
+            assert got.data == want.data, path
+        assert remote_client.get("/id/organisation/nobody").status_code == 404
+    finally:
+        over_store.close()

@@ -102,6 +102,27 @@ def test_statistics_over_a_store_are_those_of_the_data(stored, core) -> None:
     client = create_app(core=stored).test_client()
     void = client.get("/.well-known/void", headers={"Accept": "application/n-triples"})
     assert f'"{core.facts.triples}"'.encode() in void.data, void.data[:500]
+    # Resource and documentation pages come from the store through the engine.
+    page = client.get("/id/organisation/vinnova", headers={"Accept": "text/html"})
+    assert page.status_code == 200, page.get_data(as_text=True)[:500]
+    in_memory = create_app(core=core).test_client()
+    for path in ("/id/organisation/vinnova", "/id/grant/vinnova-ai-innovation-of-sweden-2020-2024",
+                 "/id/person/darja-isaksson", "/graph/grant"):
+        for lang in ("en", "sv"):
+            from_store = client.get(path, query_string={"lang": lang}, headers={"Accept": "text/html"})
+            from_memory = in_memory.get(path, query_string={"lang": lang},
+                                        headers={"Accept": "text/html"})
+            assert from_store.status_code == 200, (path, from_store.get_data(as_text=True)[:300])
+            if path.startswith("/graph/"):  # rows are sorted by subject: blank-node labels differ
+                assert sorted(from_store.data.splitlines()) == sorted(
+                    from_memory.data.splitlines()), path
+            else:
+                assert from_store.data == from_memory.data, path
+    turtle = client.get("/id/grant/vinnova-ai-innovation-of-sweden-2020-2024.ttl")
+    assert turtle.status_code == 200 and b"100000000" in turtle.data
+    assert client.get("/id/organisation/no-such-thing").status_code == 404
+    assert client.get("/ontology", headers={"Accept": "text/html"}).status_code == 200
+    assert client.get("/graph/grant", headers={"Accept": "text/turtle"}).status_code == 200
     # No dump is offered (or catalogued) rather than an empty file posing as the data.
     assert client.get("/dumps/aigraph.nt").status_code == 404
     catalog = client.get("/catalog.nt").get_data(as_text=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from functools import cached_property
 
+from rdflib import Dataset, URIRef
 from rdflib.term import Identifier
 
 from . import content, describe, graph, queries
@@ -123,6 +124,31 @@ class Aigraph:
 
             return facts_by_query(lambda text: self.query(text), self.settings.base)
         return describe.facts(self.loaded.dataset, self.settings.base)
+
+    @property
+    def in_memory(self) -> bool:
+        """Return whether the whole graph is held in memory (not in a store or a backend)."""
+        return not (self.settings.store or self.settings.backend)
+
+    def dataset_around(self, iri: URIRef) -> Dataset:
+        """Return a dataset with everything that describes ``iri`` (for its page)."""
+        if self.in_memory:
+            return self.loaded.dataset
+        from . import neighbourhood
+
+        ontology = URIRef(f"{self.settings.base.rstrip('/')}/graph/ontology")
+        return neighbourhood.around(self.query, iri, ontology)
+
+    @cached_property
+    def ontology_dataset(self) -> Dataset:
+        """Return a dataset holding at least the ontology graph (for the documentation pages)."""
+        if self.in_memory:
+            return self.loaded.dataset
+        from . import neighbourhood
+
+        return neighbourhood.graph(
+            self.query, URIRef(f"{self.settings.base.rstrip('/')}/graph/ontology")
+        )
 
     def close(self) -> None:
         self.engine.close()

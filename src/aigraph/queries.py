@@ -21,7 +21,7 @@ PARAM_KINDS = ("iri", "literal")
 _HEADER = re.compile(r"^#\s*(title|description|param)\s*:\s*(.*?)\s*$", re.IGNORECASE)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 # An absolute IRI: a scheme, then no characters the SPARQL IRIREF production forbids.
-_IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>"{}|^`\\\x00-\x20]*$')
+ABSOLUTE_IRI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>"{}|^`\\\x00-\x20]*$')
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class NamedQuery:
             if value is None or value == "":
                 continue
             if param.kind == "iri":
-                if not _IRI.match(value):
+                if not ABSOLUTE_IRI.match(value):
                     raise BadRequest(
                         f"parameter {param.name!r} must be an absolute IRI, got {value!r}"
                     )

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from flask import Blueprint, current_app, render_template, request
-from rdflib import URIRef
+from rdflib import Dataset, URIRef
 from rdflib.namespace import OWL
 from rdflib.term import Node
 from werkzeug.wrappers import Response
@@ -114,7 +114,8 @@ def _split(path: str) -> tuple[str, formats.Offer | None]:
     stem, dot, ext = path.rpartition(".")
     if not dot or "/" in ext or ext.lower() not in _BY_EXTENSION:
         return path, None
-    if resources.exists(core().loaded.dataset, URIRef(_base() + path)):
+    iri = URIRef(_base() + path)
+    if resources.exists(core().dataset_around(iri), iri):
         return path, None
     return stem, _BY_EXTENSION[ext.lower()]
 
@@ -134,17 +135,17 @@ def _target(path: str, offer: formats.Offer | None) -> Target:
 def _dereference(path: str) -> Response:
     path, offer = _split(path)
     iri = URIRef(_base() + path)
-    dataset = core().loaded.dataset
+    dataset = core().dataset_around(iri)
     if not resources.exists(dataset, iri):
         raise NotFound(f"there is no resource {iri} in this dataset")
     target = _target(path, offer)
     if target.offer is HTML:
-        return _answer(target, lambda: _render_resource(iri, target))
+        return _answer(target, lambda: _render_resource(dataset, iri, target))
     return _answer(target, lambda: _rdf(resources.describe(dataset, iri, _base()), target.offer))
 
 
 def _ontology(target: Target) -> Response:
-    dataset = core().loaded.dataset
+    dataset = core().ontology_dataset
     if target.offer is HTML:
         model = _cached(("ontology-model", target.lang),
                         lambda: docs.ontology_model(dataset, _base(), target.lang))  # fmt: skip
@@ -159,7 +160,7 @@ def _shapes(target: Target) -> Response:
     if target.offer is HTML:
         model = _cached(
             ("shapes-model", target.lang),
-            lambda: docs.shapes_model(graph, core().loaded.dataset, _base(), target.lang),
+            lambda: docs.shapes_model(graph, core().ontology_dataset, _base(), target.lang),
         )
         return _answer(target, lambda: _page("shapes.html", target, model=model))
     if target.offer.name == "turtle":  # the file itself, with its comments
@@ -169,7 +170,7 @@ def _shapes(target: Target) -> Response:
 
 def _version_iris(path: str) -> set[Node]:
     """Return the ontologies whose owl:versionIRI is ``<base><path>``."""
-    return set(core().loaded.dataset.subjects(OWL.versionIRI, URIRef(_base() + path)))
+    return set(core().ontology_dataset.subjects(OWL.versionIRI, URIRef(_base() + path)))
 
 
 def _rdf(source: object, offer: formats.Offer) -> bytes:
@@ -188,8 +189,8 @@ def _prefixes() -> dict[str, str]:
     return _cached(("prefixes",), build)
 
 
-def _render_resource(iri: URIRef, target: Target) -> bytes:
-    model = resources.page_model(core().loaded.dataset, iri, _base(), target.lang)
+def _render_resource(dataset: Dataset, iri: URIRef, target: Target) -> bytes:
+    model = resources.page_model(dataset, iri, _base(), target.lang)
     return _page("resource.html", target, page=model)
 
 
