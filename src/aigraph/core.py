@@ -125,6 +125,15 @@ class Aigraph:
             return facts_by_query(lambda text: self.query(text), self.settings.base)
         return describe.facts(self.loaded.dataset, self.settings.base)
 
+    @cached_property
+    def prefixes(self) -> dict[str, str]:
+        """Return the prefixes the data files declare (not rdflib's generated ``ns1``)."""
+        return {
+            prefix: str(namespace)
+            for prefix, namespace in self.loaded.dataset.namespaces()
+            if prefix and not prefix.startswith(("ns", "_"))
+        }
+
     @property
     def in_memory(self) -> bool:
         """Return whether the whole graph is held in memory (not in a store or a backend)."""

@@ -43,6 +43,13 @@ class Offer:
     names: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     quads: bool = False
+    #: How pages name the format ("N-Triples"); the short name when not given.
+    label: str = ""
+
+    @property
+    def title(self) -> str:
+        """Return the name people read for this format."""
+        return self.label or self.name.upper()
 
     @property
     def format_names(self) -> tuple[str, ...]:
@@ -71,15 +78,18 @@ RESULTS: tuple[Offer, ...] = (
 
 #: RDF graph formats (CONSTRUCT, DESCRIBE, dumps, pages); the first is the default.
 GRAPH: tuple[Offer, ...] = (
-    Offer("turtle", "text/turtle", "ttl", ("ttl", "n3"), ("application/x-turtle", "text/n3")),
-    Offer("nt", "application/n-triples", "nt", ("ntriples", "n-triples"), ("text/plain",)),
+    Offer("turtle", "text/turtle", "ttl", ("ttl", "n3"), ("application/x-turtle", "text/n3"),
+          label="Turtle"),
+    Offer("nt", "application/n-triples", "nt", ("ntriples", "n-triples"), ("text/plain",),
+          label="N-Triples"),
     Offer("jsonld", "application/ld+json", "jsonld", ("json-ld",), ("application/json",),
-          quads=True),
+          quads=True, label="JSON-LD"),
     Offer("rdfxml", "application/rdf+xml", "rdf", ("xml", "rdf", "rdf-xml"),
-          ("application/xml", "text/xml")),
-    Offer("trig", "application/trig", "trig", (), ("application/x-trig",), quads=True),
+          ("application/xml", "text/xml"), label="RDF/XML"),
+    Offer("trig", "application/trig", "trig", (), ("application/x-trig",), quads=True,
+          label="TriG"),
     Offer("nquads", "application/n-quads", "nq", ("nq", "n-quads"), ("text/x-nquads",),
-          quads=True),
+          quads=True, label="N-Quads"),
 )  # fmt: skip
 
 _ALL_OFFERS = RESULTS + GRAPH

@@ -18,13 +18,12 @@ from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SH, SKOS, XSD, Names
 from rdflib.term import Node
 
 from . import content
+from .describe import SAME_AS, WIKIDATA_ENTITY
 from .settings import CANONICAL_BASE
 
 SCHEMA = Namespace("http://schema.org/")
 PROV = Namespace("http://www.w3.org/ns/prov#")
 SHAPES_NS = f"{CANONICAL_BASE}/shapes#"
-WIKIDATA = "http://www.wikidata.org/entity/"
-SAME_AS = (OWL.sameAs, SCHEMA.sameAs, URIRef("https://schema.org/sameAs"))
 LABELS = (RDFS.label, SKOS.prefLabel)
 _DISPLAY = (SKOS.prefLabel, RDFS.label, SCHEMA.name, DCTERMS.title, FOAF.name)
 _LANGS = ("sv", "en")
@@ -36,7 +35,7 @@ PREFIXES = {
     "dcterms": str(DCTERMS), "foaf": str(FOAF), "schema": str(SCHEMA), "prov": str(PROV),
     "org": "http://www.w3.org/ns/org#", "adms": "http://www.w3.org/ns/adms#",
     "vann": "http://purl.org/vocab/vann/", "sh": str(SH), "time": "http://www.w3.org/2006/time#",
-    "aigsh": SHAPES_NS, "wd": WIKIDATA,
+    "aigsh": SHAPES_NS, "wd": WIKIDATA_ENTITY,
 }  # fmt: skip
 
 

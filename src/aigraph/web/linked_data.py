@@ -22,19 +22,18 @@ from werkzeug.wrappers import Response
 
 from .. import content, docs, formats, resources
 from ..errors import NotFound
-from .sparql import LABELS, core
+from .sparql import core
 
 blueprint = Blueprint("linked_data", __name__)
 _T = TypeVar("_T")
 
-HTML = formats.Offer("html", "text/html", "html", (), ("application/xhtml+xml",))
+HTML = formats.Offer("html", "text/html", "html", (), ("application/xhtml+xml",), label="HTML")
 #: What a resource IRI can be negotiated to; without an Accept preference, Turtle.
 OFFERS: tuple[formats.Offer, ...] = (*formats.GRAPH, HTML)
 _BY_EXTENSION = {offer.extension: offer for offer in OFFERS}
 #: The documents linked from every page ("this page as ...").
 DOWNLOADS = ("turtle", "jsonld", "nt", "rdfxml", "trig", "nquads")
 _DOWNLOAD_OFFERS = tuple(o for name in DOWNLOADS for o in formats.GRAPH if o.name == name)
-_LABELS = {**LABELS, "html": "HTML"}
 
 
 @dataclass(frozen=True)
@@ -178,15 +177,7 @@ def _rdf(source: object, offer: formats.Offer) -> bytes:
 
 
 def _prefixes() -> dict[str, str]:
-    def build() -> dict[str, str]:
-        bound = {
-            p: str(n)
-            for p, n in core().loaded.dataset.namespaces()
-            if p and not p.startswith(("ns", "_"))
-        }
-        return {**bound, "aig": _base() + "/ontology#"}
-
-    return _cached(("prefixes",), build)
+    return {**core().prefixes, "aig": _base() + "/ontology#"}
 
 
 def _render_resource(dataset: Dataset, iri: URIRef, target: Target) -> bytes:
@@ -196,7 +187,7 @@ def _render_resource(dataset: Dataset, iri: URIRef, target: Target) -> bytes:
 
 def _page(template: str, target: Target, **values: object) -> bytes:
     downloads = [
-        {"label": _LABELS[offer.name], "href": f"{target.path}.{offer.extension}"}
+        {"label": offer.title, "href": f"{target.path}.{offer.extension}"}
         for offer in _DOWNLOAD_OFFERS
     ]
     html = render_template(template, lang=target.lang, downloads=downloads, **values)

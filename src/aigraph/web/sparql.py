@@ -116,18 +116,13 @@ def page_context(query: str | None = None) -> dict[str, object]:
         "queries": [q.to_dict() for q in aigraph.named.values()],
         "endpoint": "/sparql",
         "default_query": query or DEFAULT_QUERY,
-        "result_formats": [{"name": o.name, "label": LABELS[o.name]} for o in formats.RESULTS],
-        "graph_formats": [{"name": o.name, "label": LABELS[o.name]} for o in formats.GRAPH],
+        "result_formats": [{"name": o.name, "label": o.title} for o in formats.RESULTS],
+        "graph_formats": [{"name": o.name, "label": o.title} for o in formats.GRAPH],
         "lang": request.args.get("lang", "en") if request.args.get("lang") in ("sv", "en") else "en",
         "autorun": query is not None,
         "base": aigraph.settings.base.rstrip("/"),
     }
 
-
-LABELS = {
-    "json": "JSON", "xml": "XML", "csv": "CSV", "tsv": "TSV", "turtle": "Turtle",
-    "nt": "N-Triples", "jsonld": "JSON-LD", "rdfxml": "RDF/XML", "trig": "TriG", "nquads": "N-Quads",
-}
 
 DEFAULT_QUERY = """SELECT ?resource ?label WHERE {
   ?resource rdfs:label ?label .
@@ -139,11 +134,4 @@ LIMIT 50"""
 
 def prefix_block(aigraph: Aigraph) -> str:
     """Return PREFIX lines for the namespaces bound in the data."""
-    lines = []
-    seen = set()
-    for prefix, namespace in sorted(aigraph.loaded.dataset.namespaces()):
-        if not prefix or prefix in seen or prefix.startswith(("ns", "_")):
-            continue
-        seen.add(prefix)
-        lines.append(f"PREFIX {prefix}: <{namespace}>")
-    return "\n".join(lines)
+    return "\n".join(f"PREFIX {p}: <{n}>" for p, n in sorted(aigraph.prefixes.items()))
