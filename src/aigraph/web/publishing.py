@@ -17,11 +17,10 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, request
 from markupsafe import Markup
-from rdflib import Literal, URIRef
-from rdflib.namespace import RDFS, SKOS
+from rdflib import URIRef
 from werkzeug.wrappers import Response
 
-from .. import describe, formats, publish
+from .. import describe, formats, publish, resources
 from ..core import Aigraph
 from ..errors import NotFound, UsageError
 from .sparql import core
@@ -280,7 +279,7 @@ def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
             {
                 "path": publish.local_path(iri, base) or iri,
                 "iri": iri,
-                "label": label_in(aigraph, iri, lang) or labels.get(iri, iri.rsplit("/", 1)[-1]),
+                "label": _label(aigraph, iri, lang) or labels.get(iri, iri.rsplit("/", 1)[-1]),
             }
             for iri in facts.examples
         ],
@@ -292,16 +291,12 @@ def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
     }
 
 
-_LABELS = (RDFS.label, SKOS.prefLabel, URIRef("http://schema.org/name"))
-
-
-def label_in(aigraph: Aigraph, iri: str, lang: str) -> str | None:
-    """Return a label of ``iri`` in ``lang`` from the data, if it has one."""
-    for predicate in _LABELS:
-        for value in aigraph.loaded.dataset.objects(URIRef(iri), predicate):
-            if isinstance(value, Literal) and value.language == lang:
-                return str(value)
-    return None
+def _label(aigraph: Aigraph, iri: str, lang: str) -> str:
+    """Return the label of ``iri`` in ``lang`` (or a plain one) from the data, or ''."""
+    node = URIRef(iri)
+    return resources.View(aigraph.dataset_around(node), aigraph.settings.base, lang).label(
+        node, fallback=False
+    )
 
 
 def _dump_row(dist: describe.Distribution) -> dict[str, Any]:
