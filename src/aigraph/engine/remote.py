@@ -37,7 +37,14 @@ from ..errors import (
 )
 from ..formats import parse_results
 from . import guard
-from .base import DatasetSpec, QueryRequest, QueryResult, effective_limit, graph_result
+from .base import (
+    DatasetSpec,
+    QueryRequest,
+    QueryResult,
+    effective_limit,
+    graph_result,
+    select_result,
+)
 from .oxigraph_engine import to_rdflib
 
 _POSITION = re.compile(r"(?:error )?at (?:line )?(\d+)(?::| column )(\d+):? ?(.*)", re.DOTALL)
@@ -210,8 +217,6 @@ def _graph_result(form: str, response: Any, limit: int | None) -> QueryResult:
 
 
 def _cut(result: QueryResult, limit: int | None) -> QueryResult:
-    if result.form != "select" or limit is None or len(result.rows) <= limit:
-        return QueryResult(result.form, result.variables, result.rows, result.boolean, limit=limit)
-    return QueryResult(
-        "select", result.variables, result.rows[:limit], truncated=True, limit=limit
-    )
+    if result.form != "select":
+        return QueryResult(result.form, boolean=result.boolean, limit=limit)
+    return select_result(result.variables, iter(result.rows), limit)
