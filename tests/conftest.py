@@ -21,7 +21,6 @@ from aigraph.settings import Settings
 from aigraph.web import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT.parent / "shared" / "seeds" / "000_d50864e7ded379e5.txt"
 
 
 @pytest.fixture(scope="session")
@@ -105,11 +104,6 @@ def live_server() -> Iterator[str]:
     server = LiveServer("--max-rows", "1000")
     yield server.url
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def seed_text() -> str:
-    return SEED.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

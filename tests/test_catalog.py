@@ -17,7 +17,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, SH
 from aigraph import content, describe, graph
 from aigraph.settings import CANONICAL_BASE
 
-REFERENCE = Path("/work/shared/reference/dcat-ap")
+REFERENCE = Path(__file__).resolve().parent / "reference" / "dcat-ap"
 SITE = "http://127.0.0.1:8000"
 BASE = CANONICAL_BASE
 SPDX = describe.SPDX

@@ -14,7 +14,7 @@ from rdflib.plugins.sparql import prepareQuery
 from aigraph.graph import load
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTICLE_FILE = ROOT.parent / "shared" / "seeds" / "000_d50864e7ded379e5.txt"
+ARTICLE_FILE = ROOT / "tests" / "reference" / "article" / "press-release.txt"
 BASE = "https://w3id.org/aigraph"
 ID = f"{BASE}/id/"
 AIG = Namespace(f"{BASE}/ontology#")

@@ -14,7 +14,8 @@ from test_catalog import BASE, SITE, load_dataset, make_dumps
 
 SD = describe.SD
 ENDPOINT = "http://127.0.0.1:8765/sparql"
-MANIFEST = Path("/work/shared/reference/w3c-sparql11/service-description/manifest.ttl")
+MANIFEST = (Path(__file__).resolve().parent / "reference" / "w3c-sparql11"
+            / "service-description" / "manifest.ttl")
 DATASET = URIRef(f"{BASE}/dataset")
 
 
