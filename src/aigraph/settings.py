@@ -99,6 +99,30 @@ class Settings:
         (),
         "Endpoint IRIs a SERVICE clause may call (rdflib engine only). Empty: SERVICE is refused.",
     )
+    # -- host names and proxies (web/urls.py, server.py) --
+    public_url: str = _setting(
+        "",
+        "Origin of the site as the public sees it (e.g. `https://data.example.org`); absolute "
+        "URLs in answers are built from it whatever the request's `Host`, and its host name is "
+        "allowed. Empty: URLs are built from the `Host` header of an allowed host.",
+    )
+    allowed_hosts: str = _setting(
+        "",
+        "Host names (any port) a request's `Host` may name, separated by commas or spaces; "
+        "others get 400. `*` allows any. Empty: the listen address, `localhost`, `127.0.0.1`, "
+        "`::1` and the host of `public_url`.",
+    )
+    trusted_proxy: str = _setting(
+        "",
+        "Address of the one reverse proxy whose `X-Forwarded-*` headers are honoured (client "
+        "address, host, scheme, port); `*` trusts any peer. Empty: those headers are dropped.",
+    )
+    trusted_proxy_headers: str = _setting(
+        "x-forwarded-for x-forwarded-host x-forwarded-proto x-forwarded-port",
+        "Which forwarded headers the trusted proxy may set, separated by spaces "
+        "(`forwarded` alone, or any of the `x-forwarded-*`).",
+    )
+    # -- end host names and proxies --
 
     def with_values(self, **values: Any) -> Settings:
         """Return a copy with the given non-None values set, coerced to their field types."""
