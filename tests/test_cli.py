@@ -135,3 +135,53 @@ def test_info_prints_counts(runner):
     result = runner.invoke(cli, ["info"])
     assert result.exit_code == 0, result.output
     assert "triples:" in result.output and "named graphs:" in result.output
+
+
+# --- serve: an address it cannot listen on is one line on stderr and exit 2 --------------------
+
+
+def _serve_fails(*args: str, env: dict[str, str] | None = None) -> str:
+    """Run ``aigraph serve`` as a process that must fail at once; return its stderr."""
+    import os
+
+    done = subprocess.run([sys.executable, "-m", "aigraph", "serve", *args],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **(env or {})})
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "serving" not in done.stdout, done.stdout  # no server on some other port
+    assert "Traceback" not in done.stderr, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), done.stderr
+    return lines[0]
+
+
+def test_serve_on_a_busy_port():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = _serve_fails("--host", "127.0.0.1", "--port", str(port))
+    assert f"127.0.0.1:{port}" in line and "already in use" in line
+
+
+@pytest.mark.parametrize("port", ["99999", "65536", "-1"])
+def test_serve_on_a_port_out_of_range(port):
+    line = _serve_fails("--host", "127.0.0.1", "--port", port)
+    assert f"port {port} is not a TCP port" in line
+
+
+def test_serve_port_out_of_range_from_the_environment():
+    line = _serve_fails(env={"AIGRAPH_HOST": "127.0.0.1", "AIGRAPH_PORT": "99999"})
+    assert "port 99999 is not a TCP port" in line
+
+
+@pytest.mark.parametrize(("host", "expected"), [
+    ("300.1.2.3", "host '300.1.2.3' is not an address to listen on"),
+    ("not a host!", "host 'not a host!' is not an address to listen on"),
+    # A documentation-only address (RFC 5737): valid, but no interface of this machine has it.
+    ("192.0.2.1", "cannot listen on 192.0.2.1:0: the address is not one of this machine's"),
+])
+def test_serve_on_an_invalid_host(host, expected):
+    assert expected in _serve_fails("--host", host, "--port", "0")

@@ -129,7 +129,42 @@ def serve(
         validate=validate_data, engine=engine, query_timeout=query_timeout,
         max_rows=max_rows, threads=threads, **stored,
     )
+    _check_listen_address(settings.host, settings.port)
     run_server(settings)
+
+
+def _check_listen_address(host: str, port: int) -> None:
+    """Fail with one line (exit 2) when ``serve`` cannot listen on ``host:port``.
+
+    Checked before the graph is loaded, with the same address lookup and ``SO_REUSEADDR`` as
+    waitress: a port outside 0-65535 would otherwise be taken modulo 65536 by the socket layer.
+    """
+    import errno
+    import socket
+
+    from .errors import UsageError
+
+    if not 0 <= port <= 65535:
+        raise UsageError(f"port {port} is not a TCP port: use 1-65535, or 0 to pick a free one")
+    try:
+        addresses = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM,
+                                       socket.IPPROTO_TCP, socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise UsageError(f"host {host!r} is not an address to listen on: {reason}") from None
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    reason = "the port is already in use (choose another with --port)"
+                elif exc.errno == errno.EADDRNOTAVAIL:
+                    reason = "the address is not one of this machine's (see --host)"
+                else:
+                    reason = exc.strerror or str(exc)
+                raise UsageError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 @cli.command()
