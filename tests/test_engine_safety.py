@@ -227,20 +227,19 @@ def test_timeout_stops_the_work_and_others_are_served(big_dataset, engine_class)
                 time.sleep(0.02)
 
         helper = threading.Thread(target=cheap_queries)
-        start = time.monotonic()
         helper.start()
         try:
             with pytest.raises(QueryTimeout, match="longer than 1 s and was stopped") as caught:
                 pool.query(QueryRequest(EXPLOSIVE, timeout=1.0))
+            answered_meanwhile = len(answers)
         finally:
             stop.set()
             helper.join()
-        elapsed = time.monotonic() - start
         assert caught.value.status == 503
-        assert elapsed < 10, elapsed
         killed = before - set(pool.worker_pids())
         assert len(killed) == 1 and all(gone(pid) for pid in killed)
-        assert answers and all(answers)
+        # The cheap queries were answered while the expensive one ran (timing: benchmarks/).
+        assert answered_meanwhile > 0 and all(answers), answers
         assert pool.query(CHEAP).boolean is True
         stats = pool.stats()
         assert (stats["timeouts"], stats["restarts"], stats["workers"]) == (1, 1, 2)

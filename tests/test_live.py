@@ -223,6 +223,7 @@ EXPLOSIVE = """SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . 
 
 @pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
 def test_timeout_stops_the_work_and_others_are_served(engine):
+    """Functional only; how fast cheap queries are meanwhile: benchmarks/timeout_isolation.py."""
     import psutil
 
     server = LiveServer("--timeout", "2", "--engine", engine, "--no-validate",
@@ -233,39 +234,47 @@ def test_timeout_stops_the_work_and_others_are_served(engine):
         outcome: dict[str, object] = {}
 
         def explode() -> None:
-            started = time.monotonic()
             outcome["status"], _, outcome["body"] = raw(
                 server.url, "POST", "/sparql", EXPLOSIVE.encode(),
                 {"Content-Type": "application/sparql-query"}, timeout=60)
-            outcome["seconds"] = time.monotonic() - started
 
         thread = threading.Thread(target=explode)
         thread.start()
-        cheap = []
+        cheap, answered_meanwhile = [], []
         time.sleep(0.3)
         while thread.is_alive():
-            started = time.monotonic()
             status, _, _ = raw(server.url, "GET", "/sparql?query=ASK%7B%3Fs%20%3Fp%20%3Fo%7D")
-            cheap.append((status, time.monotonic() - started))
+            cheap.append(status)
+            if thread.is_alive():
+                answered_meanwhile.append(status)
             time.sleep(0.1)
         thread.join()
         assert outcome["status"] == 503, outcome
         body = json.loads(outcome["body"])
         assert body["error"] == "query-timeout" and "2" in body["message"]
-        assert outcome["seconds"] < 10
-        assert cheap and all(status == 200 for status, _ in cheap), cheap
-        # Cheap queries were answered while the explosive one ran (not queued behind it).
-        assert max(seconds for _, seconds in cheap) < 1.5, cheap
-        # The worker that ran it was killed and replaced: no process keeps burning CPU.
-        time.sleep(0.5)
+        assert cheap and all(status == 200 for status in cheap), cheap
+        # Cheap queries were answered while the explosive one still ran (not queued behind it).
+        assert answered_meanwhile and all(s == 200 for s in answered_meanwhile), cheap
+        # The worker that ran it was killed and replaced: its process is gone, the pool is full.
         workers_after = {c.pid for c in process.children(recursive=True)}
-        assert workers_before - workers_after, (workers_before, workers_after)
-        busy = [p.cpu_percent(interval=0.5) for p in process.children(recursive=True)]
-        assert all(cpu < 50 for cpu in busy), busy
+        killed = workers_before - workers_after
+        assert killed, (workers_before, workers_after)
+        assert all(_ended(pid) for pid in killed), killed
+        assert len(workers_after) == len(workers_before), (workers_before, workers_after)
         stats = json.loads(raw(server.url, "GET", "/stats")[2])
         assert stats["timeouts"] == 1
     finally:
         server.stop()
+
+
+def _ended(pid: int) -> bool:
+    """Tell if a process has ended (a zombie nobody reaped yet has ended too)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 def test_bad_data_refuses_to_start(tmp_path):
