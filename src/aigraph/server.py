@@ -21,10 +21,10 @@ from typing import Any
 
 import click
 from flask import Flask
-from waitress.server import create_server
 
 from .core import Aigraph
 from .errors import AigraphError
+from .frontdoor import FrontDoor, create_server, raise_open_files_limit
 from .settings import Settings
 
 log = logging.getLogger("aigraph.server")
@@ -39,12 +39,11 @@ def serve(settings: Settings) -> None:
     app = create_app(core=core)
     server = create_server(
         app,
+        front_door(settings, app),
         host=settings.host,
         port=settings.port,
         threads=settings.threads,
-        # waitress's own limits sit above the app's, so that the app answers 413/431 in the
-        # one error shape; waitress only stops what is far beyond them.
-        max_request_body_size=max(settings.max_body * 64, 64 * 1024 * 1024),
+        connection_limit=connection_limit(settings),
         max_request_header_size=1024 * 1024,
         # A client that sends or reads nothing for this long is disconnected.
         channel_timeout=max(30, int(settings.query_timeout) + 20),
@@ -67,6 +66,33 @@ def serve(settings: Settings) -> None:
     finally:
         app.extensions[EXTENSION].close()
     log.info("stopped")
+
+
+def front_door(settings: Settings, app: Flask) -> FrontDoor:
+    """Return the front door's limits from ``settings``, counting into the app's metrics."""
+    return FrontDoor(
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+        max_body=settings.max_body,
+        max_client_connections=settings.max_client_connections,
+        # A trusted proxy speaks for many clients: only the overall limit applies to it.
+        exempt=frozenset({settings.trusted_proxy} - {"", "*"}),
+        count=app.extensions["aigraph.metrics"].count,
+    )
+
+
+#: Descriptors kept free of client connections: the store, worker pipes, logs, the listener.
+_RESERVED_FILES = 256
+
+
+def connection_limit(settings: Settings) -> int:
+    """Raise the open-files limit, and return ``max_connections`` bounded by it."""
+    files = raise_open_files_limit()
+    room = max(16, files - _RESERVED_FILES - 4 * settings.executors)
+    if settings.max_connections > room:
+        log.warning("max_connections %d is over what the open-files limit (%d) allows; using %d",
+                    settings.max_connections, files, room)
+    return min(settings.max_connections, room)
 
 
 def configure_logging() -> None:

@@ -60,6 +60,29 @@ class Settings:
         4, "Query worker processes; a worker whose query times out or crashes is replaced."
     )
     threads: int = _setting(8, "Request threads of the WSGI server (waitress).")
+    # -- front door (frontdoor.py) --
+    header_timeout: float = _setting(
+        10.0,
+        "Seconds a client has to send a request's complete headers, counted from the "
+        "connection's opening or the end of the previous response (so it also bounds idle "
+        "keep-alive connections); past it the connection is closed.",
+    )
+    body_timeout: float = _setting(
+        30.0,
+        "Seconds a client has to send a request's complete body once its headers are in; "
+        "past it the connection is closed.",
+    )
+    max_connections: int = _setting(
+        10000,
+        "Most open client connections; more wait in the listen backlog. `aigraph serve` "
+        "raises its open-files limit to the hard limit (at most 65536) and stays below it.",
+    )
+    max_client_connections: int = _setting(
+        100,
+        "Most open connections from one client address; more are closed at accept "
+        "(0: no cap).",
+    )
+    # -- end front door --
     max_query_memory: int = _setting(
         1024,
         "MB of memory one query may allocate in its worker process; past it the query is "
