@@ -19,7 +19,7 @@ from aigraph.engine import (
     create_engine,
     guard,
 )
-from aigraph.errors import Forbidden, QueryRefused, QuerySyntaxError, UsageError
+from aigraph.errors import BadRequest, QueryRefused, QuerySyntaxError, UsageError
 from aigraph.settings import Settings
 
 EX = "http://example.org/"
@@ -376,15 +376,17 @@ def test_syntax_error_column_is_mapped_back_through_rewritten_iris(engines) -> N
         "SELECT * { ?s ?p ?o } ; INSERT DATA { <http://a> <http://b> <http://c> }",
     ],
 )
-def test_update_is_forbidden(engine, text: str) -> None:
-    with pytest.raises(Forbidden) as caught:
+def test_update_as_a_query_is_a_bad_request(engine, text: str) -> None:
+    # SPARQL 1.1 Protocol: an update in the query operation is a malformed query (400); the
+    # update operation itself (update=, application/sparql-update) is refused with 403.
+    with pytest.raises(BadRequest) as caught:
         engine.query(QueryRequest(text))
-    assert caught.value.status == 403
-    assert caught.value.message == "SPARQL Update is not allowed: this endpoint is read-only"
+    assert caught.value.status == 400
+    assert caught.value.message == guard.UPDATE_MESSAGE and "'update'" in caught.value.message
 
 
 def test_query_form_refuses_update() -> None:
-    with pytest.raises(Forbidden):
+    with pytest.raises(BadRequest, match="read-only"):
         guard.query_form("PREFIX ex: <http://example.org/>\nINSERT DATA { ex:a ex:b ex:c }")
 
 

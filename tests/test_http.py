@@ -143,8 +143,8 @@ def test_syntax_error_gives_line_and_column(client):
          "nest"),
         ({"method": "GET", "query_string": [("query", COUNT), ("format", "json"),
                                              ("format", "xml")]}, 400, "different formats"),
-        ({"method": "GET", "query_string": {"query": "INSERT DATA { <a:b> <a:c> <a:d> }"}}, 403,
-         "read-only"),
+        ({"method": "GET", "query_string": {"query": "INSERT DATA { <a:b> <a:c> <a:d> }"}}, 400,
+         "'update'"),
     ],
 )
 def test_status_codes_and_error_shape(client, kwargs, status, words):

@@ -1,60 +1,91 @@
-"""Cheap lexical checks run on query text before any engine parses it.
+"""Early, friendly refusals of what the endpoint never runs, decided the way the engine reads.
 
-The guard splits the text into comments, string literals, IRIs, variables and the rest ("code")
-and refuses, in the code only: SPARQL Update, ``SERVICE`` (unless allow-listed) and bracket
-nesting deeper than a limit (pyoxigraph's parser aborts the process on very deep nesting).
+The guard refuses SPARQL Update sent as a query, ``SERVICE`` (unless allow-listed) and nesting
+deeper than a limit (Oxigraph's parser overflows its stack on very deep nesting). It is not
+the only barrier: query workers run without network access (``sandbox.py``). Its decisions
+must still agree with the engine's own parse, or a crafted query could slip past it.
 
-Two facts shape it. First, oxigraph's parser does not need word boundaries after keywords:
-``SERVICE:x {}``, ``1SERVICE <e> {}`` and ``SERVICESILENT:x {}`` all call ``SERVICE``, so the
-check looks for the letters ``service`` anywhere in code, not for a whole word. Second, ``<``
-is either an IRI or "less than", and a parser decides by grammar context; the guard cannot,
-so it returns a rewritten text (``CheckedQuery.text``) for oxigraph in which IRI bodies carry
-no character that could start a comment, string or bracket if they were read as code. The
-guard and the engine then agree on what is code whichever way ``<`` is read.
+How it agrees. ``lexer.SCAN`` follows Oxigraph's terminals exactly, so the guard and the engine
+agree on where every comment, string and IRI starts and ends; what is left (the skeleton) is
+code for both. Two places where a parser reads by context are handled by construction:
+
+- ``<`` is an IRI or "less than". The text given to Oxigraph (``CheckedQuery.text``) writes
+  ``# ' ( ) [ ]`` inside IRIs as ``\\uXXXX`` escapes, so an IRI read as code opens no comment,
+  string or bracket either way.
+- Oxigraph needs no word boundary after a keyword (``1SERVICE``, ``SERVICEsvc:x``) and falls
+  back to ``ex:`` when ``ex:local`` is not a valid IRI, reading the local part as code. So
+  any code word containing ``service`` is refused, and so is any prefixed name containing it
+  that is followed by ``[SILENT] [VarOrIri] {`` (unless it names a graph after GRAPH/FROM).
+
+Everything here is linear in the text and runs in C regular expressions on the skeleton.
+Verdicts are cached for small texts only, within a byte budget.
 """
 
 from __future__ import annotations
 
-import functools
+import operator
 import re
+import threading
+from array import array
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cached_property
+from itertools import accumulate, islice
 
-from ..errors import BadRequest, Forbidden, QueryRefused, QuerySyntaxError
+from ..errors import BadRequest, QueryRefused, QuerySyntaxError
+from . import lexer
 from .base import QueryForm
 
-UPDATE_MESSAGE = "SPARQL Update is not allowed: this endpoint is read-only"
+UPDATE_MESSAGE = (
+    "this is SPARQL Update, not a query: updates go in an 'update' parameter or an "
+    "application/sparql-update body, and this endpoint is read-only"
+)
 SERVICE_MESSAGE = "SERVICE is not allowed: this endpoint never calls other endpoints"
 
-_NAME = r"[\w\u00B7\u0300-\u036F\u203F\u2040]"
-_LOCAL = rf"(?:{_NAME}|[:\-]|%[0-9A-Fa-f]{{2}}|\\[_~.\-!$&'()*+,;=/?#@%])"
-_TOKENS = re.compile(
-    r"""
-      (?P<comment>\#[^\r\n]*)
-    | (?P<string>(?:\"\"\"(?:(?:\"|\"\")?(?:[^\"\\]|\\.))*\"\"\"
-                  | '''(?:(?:'|'')?(?:[^'\\]|\\.))*'''
-                  | \"(?:[^\"\\\r\n]|\\.)*\"
-                  | '(?:[^'\\\r\n]|\\.)*')
-                 (?:@[A-Za-z0-9\-]+)?)
-    | (?P<iri><[^<>\"{}|^`\x00-\x20]*>)
-    | (?P<var>[?$]""" + _NAME + r"""+)
-    | (?P<pname>(?:[^\W\d_](?:[\w.\-\u00B7]*[\w\-\u00B7])?)?:"""
-    + rf"(?:{_LOCAL}(?:(?:{_LOCAL}|\.)*{_LOCAL})?)?)",
-    re.VERBOSE | re.DOTALL,
+_RUN = f"[{lexer.RUN_CHARS}]"
+_WORD = r"[\w\-]"
+_BEFORE = r"(?<![\w\-:%])"
+_UPDATE = re.compile(
+    rf"{_BEFORE}(?:INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY)(?!{_WORD}|:)",
+    re.IGNORECASE,
+)
+_FORM = re.compile(rf"{_BEFORE}(SELECT|ASK|CONSTRUCT|DESCRIBE)(?!{_WORD}|:)", re.IGNORECASE)
+_FROM = re.compile(rf"{_BEFORE}FROM(?!{_WORD}|:)", re.IGNORECASE)
+#: Any run containing "service"; those with a colon are prefixed names.
+_SERVICE_RUN = re.compile(rf"(?<!{_RUN}){_RUN}*?service{_RUN}*+", re.IGNORECASE)
+#: What follows SERVICE: SILENT, then an endpoint (a name; variables and IRIs are spaces), then {.
+_SERVICE_TAIL = re.compile(
+    rf"\s*+(?:SILENT(?!{_RUN})\s*+)?(?:{_RUN}*:{_RUN}*\s*+)?\{{", re.IGNORECASE
+)
+_GRAPH_NAME_BEFORE = re.compile(rf"(?<!{_RUN})(?:GRAPH|FROM|NAMED)\s*+$", re.IGNORECASE)
+_NOT_BRACKETS = re.compile(r"[^{}()\[\]]++")
+_BANG_RUN = re.compile(r"!(?:\s*+!)*+")
+_TRIPLE_TERM = re.compile(r"<(?=<)")
+_QUOTE = re.compile(r"['\"]")
+_SPACE = r"(?:[ \t\r\n]++|\#[^\r\n]*+)*+"
+_PROLOGUE = re.compile(
+    rf"{_SPACE}(?:(?:BASE|PREFIX(?:{_SPACE}[^\s:]*+:)?+){_SPACE}{lexer.IRI}{_SPACE})*+",
+    re.IGNORECASE,
 )
 _UNICODE_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 _RDFLIB_ESCAPE = re.compile(r"\\u([0-9a-f]{4}(?:[0-9a-f]{4})?)", re.IGNORECASE)
-_UPDATE = re.compile(
-    r"(?<![\w:])(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY)(?![\w:])", re.IGNORECASE
-)
-_FORM = re.compile(r"(?<![\w:])(SELECT|ASK|CONSTRUCT|DESCRIBE)(?![\w:])", re.IGNORECASE)
-_PROLOGUE = re.compile(r"(?:\s*(?:BASE|PREFIX)\s*<\s*>)*\s*", re.IGNORECASE)
-_SERVICE = re.compile("service", re.IGNORECASE)
-_RUN = re.compile(r"[\w.\-:%\\\u00B7\u0300-\u036F\u203F\u2040]+")
-_GRAPH_NAME_KEYWORDS = {"graph", "from", "named"}
 #: IRI characters that would open a comment, string or bracket if the IRI were read as code.
 _RISKY_IN_IRI = re.compile(r"[#'()\[\]]")
-_OPERAND_END = re.compile(r"[\w\"')>]")
+_BRACKET_STEP = bytes.maketrans(b"{([})]", b"\x01\x01\x01\xff\xff\xff")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the guard learnt from one text's skeleton (small: the text is not kept)."""
+
+    update: bool
+    form: QueryForm | None
+    depth: int
+    #: Code words containing "service" (a SERVICE keyword) and prefixed names used like one.
+    services: int
+    has_from: bool
+    bad_quote: bool
 
 
 @dataclass(frozen=True)
@@ -62,20 +93,31 @@ class CheckedQuery:
     """A query the guard let through, with what it learnt about it."""
 
     form: QueryForm
-    #: The text to give oxigraph: the query with risky IRI characters written as escapes.
-    text: str
+    source: str
     #: The SERVICE endpoints the query calls (all in the allow-list).
     services: tuple[str, ...] = ()
     #: Whether the query has FROM or FROM NAMED clauses.
     has_dataset_clause: bool = False
-    #: (offset in ``text``, characters added before it) for each rewrite, to map positions back.
-    shifts: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def text(self) -> str:
+        """Return the text to give Oxigraph: risky IRI characters written as escapes."""
+        return self._rewritten[0]
+
+    @property
+    def shifts(self) -> tuple[tuple[int, int], ...]:
+        """Return (offset in ``text``, characters added before it) for each rewrite."""
+        return self._rewritten[1]
+
+    @cached_property
+    def _rewritten(self) -> tuple[str, tuple[tuple[int, int], ...]]:
+        return _rewrite(self.source)
 
     def original_position(self, line: int, column: int) -> tuple[int, int]:
         """Map a 1-based line and column in ``text`` back to the query as the user wrote it."""
         if not self.shifts:
             return line, column
-        line_start = _offset(self.text, line, 1)
+        line_start = _offset(self.text, line)
         moved = _added(self.shifts, line_start + column - 1) - _added(self.shifts, line_start)
         return line, max(1, column - moved)
 
@@ -86,52 +128,130 @@ def check(
     """Refuse what the endpoint never runs; return the query form and the text to run."""
     if not isinstance(text, str):
         raise BadRequest("the query must be text")
-    # The same text is checked by the web layer, the server and the worker, and named or
-    # repeated queries come back often: remember the verdict on texts that pass.
-    return _check(text, max_nesting, tuple(service_allowlist))
-
-
-@functools.lru_cache(maxsize=2048)
-def _check(text: str, max_nesting: int, service_allowlist: tuple[str, ...]) -> CheckedQuery:
-    if "\x00" in text:
-        raise BadRequest("the query contains a NUL character")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise BadRequest("the query is not valid Unicode text") from exc
-    scan = _Scan(text)
+    facts = facts_of(text)
+    _refuse(text, facts, max_nesting, service_allowlist)
     # rdflib replaces \\uXXXX escapes everywhere before it parses: check that reading too.
     for expanded in _expansions(text):
-        _refuse(_Scan(expanded), max_nesting, service_allowlist)
-    services = _refuse(scan, max_nesting, service_allowlist)
-    form = scan.form()
-    has_from = "from" in scan.bare_words()
-    rewritten, shifts = scan.rewritten()
-    return CheckedQuery(form, rewritten, services, has_from, shifts)
+        _refuse(expanded, _facts(expanded), max_nesting, service_allowlist, lenient=True)
+    services = _allowed_services(text, service_allowlist) if facts.services else ()
+    return CheckedQuery(_form(text, facts), text, services, facts.has_from)
 
 
-@functools.lru_cache(maxsize=2048)
 def query_form(text: str) -> QueryForm:
     """Return the form of the query: the first of SELECT, ASK, CONSTRUCT, DESCRIBE.
 
-    Raise ``Forbidden`` for SPARQL Update and ``QuerySyntaxError`` if there is no query form.
+    Raise ``BadRequest`` for SPARQL Update and ``QuerySyntaxError`` if there is no query form.
     """
-    scan = _Scan(text)
-    if _UPDATE.search(scan.names):
-        raise Forbidden(UPDATE_MESSAGE)
-    return scan.form()
+    facts = facts_of(text)
+    if facts.update:
+        raise BadRequest(UPDATE_MESSAGE)
+    return _form(text, facts)
 
 
-def _refuse(scan: _Scan, max_nesting: int, allowlist: Collection[str]) -> tuple[str, ...]:
-    if _UPDATE.search(scan.names):
-        raise Forbidden(UPDATE_MESSAGE)
-    depth = scan.max_depth()
-    if depth > max_nesting:
+def facts_of(text: str) -> Facts:
+    """Return the facts of ``text``, from the byte-bounded cache when it is small."""
+    if "\x00" in text:
+        raise BadRequest("the query contains a NUL character")
+    found = _CACHE.get(text)
+    if found is None:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise BadRequest("the query is not valid Unicode text") from exc
+        found = _facts(text)
+        _CACHE.put(text, found)
+    return found
+
+
+def _facts(text: str) -> Facts:
+    code = lexer.skeleton(text)
+    form = _FORM.search(code)
+    return Facts(
+        update=_UPDATE.search(code) is not None,
+        form=form.group(1).lower() if form else None,  # type: ignore[arg-type]
+        depth=_depth(code),
+        services=_service_count(code),
+        has_from=_FROM.search(code) is not None,
+        bad_quote=_QUOTE.search(code) is not None,
+    )
+
+
+def _refuse(
+    text: str, facts: Facts, max_nesting: int, allowlist: Collection[str], lenient: bool = False
+) -> None:
+    if facts.bad_quote and not lenient:
+        line, column = _bad_quote_position(text)
+        raise QuerySyntaxError("this quote starts no valid string", line=line, column=column)
+    if facts.update:
+        raise BadRequest(UPDATE_MESSAGE)
+    if facts.depth > max_nesting:
         raise QueryRefused(
-            f"the query nests brackets {depth} deep; the limit is {max_nesting}",
+            f"the query nests brackets {facts.depth} deep; the limit is {max_nesting}",
             limit=max_nesting,
         )
-    return scan.services(allowlist)
+    if facts.services and not allowlist:
+        raise QueryRefused(SERVICE_MESSAGE)
+
+
+def _form(text: str, facts: Facts) -> QueryForm:
+    if facts.form is None:
+        at = _PROLOGUE.match(text)
+        line, column = _line_col(text, at.end() if at else 0)
+        raise QuerySyntaxError(
+            "expected SELECT, ASK, CONSTRUCT or DESCRIBE", line=line, column=column
+        )
+    return facts.form
+
+
+def _service_count(code: str) -> int:
+    """Count code words with "service" and prefixed names that could be read as SERVICE."""
+    count = 0
+    for found in _SERVICE_RUN.finditer(code):
+        if ":" not in found.group():
+            count += 1
+        elif _SERVICE_TAIL.match(code, found.end()) and not _GRAPH_NAME_BEFORE.search(
+            code, max(0, found.start() - 64), found.start()
+        ):
+            count += 1
+    return count
+
+
+def _depth(code: str) -> int:
+    """Return how deep the code nests: brackets, runs of ``!`` and ``<<`` triple terms."""
+    brackets = _NOT_BRACKETS.sub("", code)
+    bangs = max(map(len, _BANG_RUN.findall(code)), default=0)
+    extra = bangs + len(_TRIPLE_TERM.findall(code))
+    opening = brackets.count("{") + brackets.count("(") + brackets.count("[")
+    if not opening:
+        return extra
+    steps = array("b", brackets.encode("ascii").translate(_BRACKET_STEP))
+    # Depth with unmatched closers ignored: the running sum minus its lowest point so far.
+    lowest = islice(accumulate(accumulate(steps), min, initial=0), 1, None)
+    return max(map(operator.sub, accumulate(steps), lowest), default=0) + extra
+
+
+def _allowed_services(text: str, allowlist: Collection[str]) -> tuple[str, ...]:
+    """Return the endpoints of ``SERVICE <iri>`` clauses; refuse any other use of SERVICE."""
+    code = lexer.SCAN.sub(lambda m: " " * len(m.group()), text)  # positions as in text
+    iris = {m.start(): m.group()[1:-1] for m in lexer.SCAN.finditer(text) if m.lastgroup == "iri"}
+    called: list[str] = []
+    for found in _SERVICE_RUN.finditer(code):
+        if ":" in found.group() and not _SERVICE_TAIL.match(code, found.end()):
+            continue
+        endpoint = None
+        if found.group().lower() == "service":
+            after = _ENDPOINT.match(text, found.end())
+            endpoint = iris.get(after.end()) if after else None
+        if endpoint is None or endpoint not in allowlist:
+            raise QueryRefused(
+                "SERVICE is only allowed as SERVICE <iri> with an IRI of the allow-list: "
+                + ", ".join(sorted(allowlist))
+            )
+        called.append(endpoint)
+    return tuple(called)
+
+
+_ENDPOINT = re.compile(r"\s*+(?:SILENT\s*+)?", re.IGNORECASE)
 
 
 def _expansions(text: str) -> list[str]:
@@ -140,152 +260,43 @@ def _expansions(text: str) -> list[str]:
 
     def chars(match: re.Match[str]) -> str:
         code = int(match.group(1) or match.group(2) or "0", 16)
-        return chr(code) if code <= 0x10FFFF else " "
+        return chr(code) if code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else " "
 
     found = {_UNICODE_ESCAPE.sub(chars, text), _RDFLIB_ESCAPE.sub(chars, text)}
-    return [t for t in found if t != text]
+    return [t.replace("\x00", " ") for t in found if t != text]
 
 
-class _Scan:
-    """The query split into tokens: ``code`` has comments, strings, IRIs and variables blanked,
-    ``names`` also has prefixed names blanked."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.iris: list[tuple[int, int]] = []
-        code: list[str] = []
-        names: list[str] = []
-        nesting: list[str] = []
-        last = 0
-        for match in _TOKENS.finditer(text):
-            start, end = match.span()
-            gap = text[last:start]
-            code.append(gap)
-            names.append(gap)
-            nesting.append(gap)
-            kind = match.lastgroup
-            token = match.group()
-            if kind == "pname":
-                code.append(token)
-            else:
-                if kind == "iri":
-                    self.iris.append((start, end))
-                code.append(_blank(token, kind))
-            names.append(_blank(token, kind))
-            # Brackets in IRIs count too: a parser may read "<" as "less than" and them as code.
-            nesting.append(token if kind == "iri" else _blank(token, kind))
-            last = end
-        for part in (code, names, nesting):
-            part.append(text[last:])
-        self.code = "".join(code)
-        self.names = "".join(names)
-        self.nesting = "".join(nesting)
-
-    def form(self) -> QueryForm:
-        found = _FORM.search(self.names)
-        if found is None:
-            at = _PROLOGUE.match(self.names)
-            line, column = _line_col(self.text, at.end() if at else 0)
-            raise QuerySyntaxError(
-                "expected SELECT, ASK, CONSTRUCT or DESCRIBE", line=line, column=column
-            )
-        return found.group(1).lower()  # type: ignore[return-value]
-
-    def bare_words(self) -> str:
-        return self.names.lower()
-
-    def max_depth(self) -> int:
-        depth = deepest = 0
-        for char in self.nesting:
-            if char in "{([":
-                depth += 1
-                deepest = max(deepest, depth)
-            elif char in "})]" and depth:
-                depth -= 1
-        return deepest
-
-    def services(self, allowlist: Collection[str]) -> tuple[str, ...]:
-        """Return the SERVICE endpoints; refuse any not in ``allowlist`` or not an IRI."""
-        called: list[str] = []
-        for found in _SERVICE.finditer(self.code):
-            run = _RUN.match(self.code, _run_start(self.code, found.start()))
-            assert run is not None
-            colon = run.group().find(":")
-            after_colon = colon != -1 and found.start() > run.start() + colon
-            if after_colon or (colon != -1 and not self._opens_group(run)):
-                continue  # inside a prefixed name, or a prefixed name not used as SERVICE
-            called.append(self._endpoint(found, run, allowlist))
-        return tuple(called)
-
-    def _opens_group(self, run: re.Match[str]) -> bool:
-        """Tell if a prefixed name starting with "service" could be ``SERVICE :x {``."""
-        follows = self.code[run.end() :].lstrip()
-        before = self.code[: run.start()].split()
-        previous = before[-1].lower() if before else ""
-        return follows.startswith("{") and previous not in _GRAPH_NAME_KEYWORDS
-
-    def _endpoint(
-        self, found: re.Match[str], run: re.Match[str], allowlist: Collection[str]
-    ) -> str:
-        if not allowlist:
-            raise QueryRefused(SERVICE_MESSAGE)
-        rest = self.code[run.end() :]
-        if found.start() == run.start() and run.end() == found.end():
-            stripped = rest.lstrip()
-            if stripped[:6].lower() == "silent" and not _RUN.match(stripped[6:7] or " "):
-                stripped = stripped[6:].lstrip()
-            at = len(self.code) - len(stripped)
-            for start, end in self.iris:
-                if start == at and self.text[start + 1 : end - 1] in allowlist:
-                    return self.text[start + 1 : end - 1]
-        raise QueryRefused(
-            "SERVICE is only allowed as SERVICE <iri> with an IRI of the allow-list: "
-            + ", ".join(sorted(allowlist))
-        )
-
-    def rewritten(self) -> tuple[str, tuple[tuple[int, int], ...]]:
-        """Return the text with risky IRI characters escaped, and where characters were added."""
-        parts: list[str] = []
-        shifts: list[tuple[int, int]] = []
-        last = added = 0
-        for start, end in self.iris:
-            body = self.text[start + 1 : end - 1]
-            if not _RISKY_IN_IRI.search(body) or not self._may_be_less_than(start, body):
-                continue
-            for index, char in enumerate(body, start + 1):
-                if _RISKY_IN_IRI.match(char):
-                    shifts.append((index + added + 6, added + 5))
-                    added += 5
-            parts.append(self.text[last : start + 1])
-            parts.append(_RISKY_IN_IRI.sub(lambda m: f"\\u{ord(m.group()):04X}", body))
-            last = end - 1
-        if not parts:
-            return self.text, ()
-        parts.append(self.text[last:])
-        return "".join(parts), tuple(shifts)
-
-    def _may_be_less_than(self, start: int, body: str) -> bool:
-        if any(c in body for c in "'()[]"):
-            return True  # rare in real IRIs: always escape
-        before = self.code[:start].rstrip()
-        inside = before.count("(") > before.count(")")
-        return inside and bool(before) and bool(_OPERAND_END.match(before[-1]))
+def _rewrite(text: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Write risky IRI characters as ``\\uXXXX``; return the text and where it grew."""
+    parts: list[str] = []
+    shifts: list[tuple[int, int]] = []
+    last = added = 0
+    for token in lexer.SCAN.finditer(text):
+        if token.lastgroup != "iri" or not _RISKY_IN_IRI.search(token.group()):
+            continue
+        start, end = token.span()
+        for index in range(start + 1, end - 1):
+            if _RISKY_IN_IRI.match(text, index):
+                shifts.append((index + added + 6, added + 5))
+                added += 5
+        parts.append(text[last:start])
+        parts.append(_RISKY_IN_IRI.sub(lambda m: f"\\u{ord(m.group()):04X}", token.group()))
+        last = end
+    if not parts:
+        return text, ()
+    parts.append(text[last:])
+    return "".join(parts), tuple(shifts)
 
 
-def _blank(token: str, kind: str | None) -> str:
-    """Replace a token by spaces of the same length, keeping newlines and its delimiters."""
-    inner = re.sub(r"[^\r\n]", " ", token)
-    if kind == "string":
-        return '"' + inner[1:-1] + '"' if len(token) > 1 else inner
-    if kind == "iri":
-        return "<" + inner[1:-1] + ">"
-    return inner
-
-
-def _run_start(code: str, index: int) -> int:
-    while index > 0 and _RUN.match(code[index - 1]):
-        index -= 1
-    return index
+def _bad_quote_position(text: str) -> tuple[int, int]:
+    last = 0
+    for token in lexer.SCAN.finditer(text):
+        quote = _QUOTE.search(text, last, token.start())
+        if quote:
+            return _line_col(text, quote.start())
+        last = token.end()
+    quote = _QUOTE.search(text, last)
+    return _line_col(text, quote.start() if quote else last)
 
 
 def _line_col(text: str, offset: int) -> tuple[int, int]:
@@ -302,11 +313,47 @@ def _added(shifts: tuple[tuple[int, int], ...], offset: int) -> int:
     return total
 
 
-def _offset(text: str, line: int, column: int) -> int:
+def _offset(text: str, line: int) -> int:
     start = 0
     for _ in range(line - 1):
         found = text.find("\n", start)
         if found == -1:
             break
         start = found + 1
-    return start + column - 1
+    return start
+
+
+class _FactsCache:
+    """A least-recently-used cache of ``Facts`` for texts of at most ``max_text`` characters,
+    holding at most ``budget`` characters of texts in all."""
+
+    def __init__(self, budget: int = 4_000_000, max_text: int = 65_536) -> None:
+        self.budget = budget
+        self.max_text = max_text
+        self.size = 0
+        self._entries: OrderedDict[str, Facts] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, text: str) -> Facts | None:
+        if len(text) > self.max_text:
+            return None
+        with self._lock:
+            found = self._entries.get(text)
+            if found is not None:
+                self._entries.move_to_end(text)
+            return found
+
+    def put(self, text: str, facts: Facts) -> None:
+        if len(text) > self.max_text:
+            return
+        with self._lock:
+            if text in self._entries:
+                return
+            self._entries[text] = facts
+            self.size += len(text)
+            while self.size > self.budget:
+                old, _ = self._entries.popitem(last=False)
+                self.size -= len(old)
+
+
+_CACHE = _FactsCache()
