@@ -155,6 +155,30 @@ class ResultTooLarge(AigraphError):
     kind = "query-too-large"
 
 
+class Overloaded(AigraphError):
+    """Every query worker is busy and the wait queue is full; the client may retry later."""
+
+    status = 503
+    exit_code = 3
+    kind = "overloaded"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TooManyQueries(AigraphError):
+    """The client already has as many queries running as it may; it may retry later."""
+
+    status = 429
+    exit_code = 3
+    kind = "too-many-queries"
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class EngineUnavailable(AigraphError):
     """The query engine failed or could not be reached (a crashed worker, a remote store)."""
 

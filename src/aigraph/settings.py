@@ -59,7 +59,26 @@ class Settings:
     executors: int = _setting(
         4, "Query worker processes; a worker whose query times out or crashes is replaced."
     )
-    threads: int = _setting(8, "Request threads of the WSGI server (waitress).")
+    threads: int = _setting(
+        16,
+        "Request threads of the WSGI server (waitress). Queries hold at most `executors` + "
+        "`max_queued_queries` of them, so requests that need no worker always find one.",
+    )
+    # -- fair scheduling (web/admission.py, engine/isolated.py) --
+    max_queued_queries: int = _setting(
+        8,
+        "Queries that may wait for a busy query worker; more get 503 with `Retry-After`. "
+        "At most `threads` - `executors` - 2 wait, whatever this says.",
+    )
+    max_client_queries: int = _setting(
+        2,
+        "Queries one client (source address; an IPv6 /64) may have running, waiting or "
+        "streaming at once; more get 429 with `Retry-After` (0: no per-client limit).",
+    )
+    retry_after: int = _setting(
+        2, "Seconds a client turned away with 429 or 503 is asked to wait (`Retry-After`)."
+    )
+    # -- end fair scheduling --
     # -- front door (frontdoor.py) --
     header_timeout: float = _setting(
         10.0,
@@ -90,8 +109,8 @@ class Settings:
     )
     max_result_bytes: int = _setting(
         50_000_000,
-        "Largest result (bytes of its terms) a query may return; a bigger one is refused with "
-        "503 (0: unbounded).",
+        "Largest result a query may return, in bytes as serialised (in the answer's format); "
+        "a bigger one is refused with 503 before any byte is sent (0: unbounded).",
     )
     shutdown_grace: float = _setting(
         10.0, "Seconds `aigraph serve` waits for in-flight requests after SIGTERM before exiting."

@@ -47,12 +47,28 @@ def create_engine(settings: Settings, dataset: Dataset) -> IsolatedEngine:
         timeout=settings.query_timeout,
         check=engine.check,
         bounds=bounds(settings),
+        max_waiting=max_waiting(settings),
+        retry_after=settings.retry_after,
     )
 
 
 def bounds(settings: Settings) -> Bounds:
     """Return the per-query memory and result-size bounds of ``settings``."""
     return Bounds(memory_mb=settings.max_query_memory, result_bytes=settings.max_result_bytes)
+
+
+#: Request threads never held by queries waiting for a worker (for /healthz, pages, ...).
+SPARE_THREADS = 2
+
+
+def max_waiting(settings: Settings) -> int:
+    """Return how many queries may wait for a worker before the next is turned away (503).
+
+    Each waiting query holds a request thread, and so does each running one: at most
+    ``threads - executors - SPARE_THREADS`` may wait, so some threads always stay free.
+    """
+    room = max(0, settings.threads - settings.executors - SPARE_THREADS)
+    return min(settings.max_queued_queries, room)
 
 
 # -- store/backend engines (store.py, engine/remote.py) --
@@ -81,6 +97,8 @@ def _create_store_engine(settings: Settings) -> IsolatedEngine:
         timeout=settings.query_timeout,
         check=check_query,
         bounds=bounds(settings),
+        max_waiting=max_waiting(settings),
+        retry_after=settings.retry_after,
     )
 
 

@@ -6,7 +6,7 @@ serialisers in ``formats.py`` and the web layer never know which engine answered
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Literal, Protocol
@@ -34,6 +34,23 @@ class DatasetSpec:
     named_graphs: tuple[URIRef, ...] | None = None
 
 
+class ByteStream(Protocol):
+    """A serialised result arriving in chunks: iterate it once, then close it."""
+
+    #: Total bytes the stream carries (known before the first one is sent).
+    size: int
+
+    def __iter__(self) -> Iterator[bytes]: ...
+
+    def close(self) -> None:
+        """Stop reading; whatever produced the bytes is released or stopped."""
+        ...
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once, when the stream ends or is closed."""
+        ...
+
+
 @dataclass(frozen=True)
 class QueryResult:
     """The answer to one query, with its form and whether the row limit cut it."""
@@ -47,6 +64,8 @@ class QueryResult:
     limit: int | None = None
     #: The result already serialised in ``QueryRequest.format`` (then rows/triples are empty).
     payload: bytes | None = None
+    #: A large serialised result, streamed from where it was written instead of ``payload``.
+    stream: ByteStream | None = None
     row_count: int | None = None
 
     @property

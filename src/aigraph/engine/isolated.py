@@ -19,14 +19,14 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from typing import Any
 
 from rdflib import URIRef
-from rdflib.term import Identifier
 
-from ..errors import AigraphError, EngineUnavailable, QueryTimeout, ResultTooLarge
+from ..errors import AigraphError, EngineUnavailable, Overloaded, QueryTimeout, ResultTooLarge
+from . import stream
 from .base import Engine, QueryRequest, QueryResult
 
 #: Parent ends of every worker pipe in this process; a new worker closes its copies of them,
@@ -47,10 +47,16 @@ class IsolatedEngine:
         *,
         check: Callable[[str], object] | None = None,
         bounds: Bounds | None = None,
+        max_waiting: int | None = None,
+        retry_after: int = 1,
     ) -> None:
         if workers < 1:
             raise ValueError("an isolated engine needs at least one worker")
         self._factory = factory
+        # Queries waiting for a worker each hold a request thread: past this many, shed load.
+        self._max_waiting = max_waiting
+        self._retry_after = retry_after
+        self._waiting = 0
         self._bounds = bounds or Bounds()
         self._timeout = timeout
         self._check = check
@@ -89,11 +95,14 @@ class IsolatedEngine:
         return self._quads
 
     def stats(self) -> dict[str, int]:
-        """Return counters: queries, errors, timeouts, crashes, restarts, workers, idle."""
+        """Return counters: queries, errors, timeouts, crashes, restarts, shed, streams,
+        workers, idle and waiting."""
         with self._lock:
             counts = {k: self._counts[k] for k in ("queries", "errors", "timeouts", "crashes")}
-            counts["restarts"] = self._counts["restarts"]
+            for name in ("restarts", "shed", "streams"):
+                counts[name] = self._counts[name]
             counts["workers"] = len(self._workers)
+            counts["waiting"] = self._waiting
         counts["idle"] = self._idle.qsize()
         return counts
 
@@ -123,10 +132,7 @@ class IsolatedEngine:
     def _run(self, message: tuple[str, Any], deadline: float, limit: float) -> Any:
         if self._closed:
             raise EngineUnavailable("the query engine is closed")
-        try:
-            worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            raise QueryTimeout(f"no query worker became free within {limit:g} s") from None
+        worker = self._take(deadline, limit)
         try:
             reply = worker.call(message, deadline)
         except _WorkerTimeout:
@@ -146,8 +152,67 @@ class IsolatedEngine:
                 f"the query needed more than the memory limit of {self._bounds.memory_mb} MB "
                 "and was stopped; narrow it or add a LIMIT"
             )
+        if reply[0] == "stream":
+            return self._stream(worker, reply[1], reply[2], limit)
         self._idle.put(worker)
         return _unwrap(reply)
+
+    def _take(self, deadline: float, limit: float) -> _Worker:
+        """Return a free worker, waiting for one if the wait queue has room."""
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            full = self._max_waiting is not None and self._waiting >= self._max_waiting
+            self._counts["shed"] += full
+            self._waiting += not full
+        if full:
+            raise Overloaded(
+                "every query worker is busy and the queue of waiting queries is full; "
+                f"retry in {self._retry_after} s",
+                retry_after=self._retry_after,
+            )
+        try:
+            return self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise QueryTimeout(f"no query worker became free within {limit:g} s") from None
+        finally:
+            with self._lock:
+                self._waiting -= 1
+
+    def _stream(self, worker: _Worker, head: QueryResult, size: int, limit: float) -> QueryResult:
+        """Return ``head`` with a stream of the ``size`` bytes ``worker`` is sending.
+
+        The worker stays out of the pool until every byte is read (then it is reused) or the
+        stream is closed early (then it is stopped: it must never be reused mid-answer). A
+        worker that sends nothing for ``limit`` seconds is stopped too.
+        """
+        self._count("streams")
+        crashed = False
+
+        def read() -> bytes:
+            nonlocal crashed
+            try:
+                return worker.receive_bytes(time.monotonic() + limit)
+            except _WorkerTimeout:
+                raise QueryTimeout(f"the result stopped arriving for {limit:g} s") from None
+            except _WorkerDied as died:
+                crashed = True
+                raise EngineUnavailable(f"the query worker stopped mid-answer ({died})") from None
+
+        def done(complete: bool) -> None:
+            if complete and not crashed:
+                try:
+                    worker.call(None, time.monotonic() + limit)  # the worker's closing ("end",)
+                except (_WorkerTimeout, _WorkerDied):
+                    complete = False
+            if complete and not crashed:
+                self._idle.put(worker)
+            else:
+                self._replace(worker, crashed=crashed)
+
+        return replace(head, stream=stream.ResultStream(size, read, done))
 
     def _replace(self, worker: _Worker, *, crashed: bool) -> None:
         worker.kill()
@@ -199,14 +264,24 @@ class _Worker:
         self.pid: int = process.pid
         self.ready = False
 
-    def call(self, message: tuple[str, Any], deadline: float) -> tuple[Any, ...]:
-        """Send one message and wait for its reply until ``deadline``."""
+    def call(self, message: tuple[str, Any] | None, deadline: float) -> tuple[Any, ...]:
+        """Send one message (None: none) and wait for its reply until ``deadline``."""
         try:
             if not self.ready:
                 self._receive(deadline)  # the worker's engine is built before it says "ready"
                 self.ready = True
-            self.conn.send(message)
+            if message is not None:
+                self.conn.send(message)
             return self._receive(deadline)
+        except (EOFError, OSError) as exc:
+            raise _WorkerDied(self._how_it_died()) from exc
+
+    def receive_bytes(self, deadline: float) -> bytes:
+        """Return the next piece of a streamed answer, waiting until ``deadline``."""
+        try:
+            if not self.conn.poll(max(0.0, deadline - time.monotonic())):
+                raise _WorkerTimeout
+            return self.conn.recv_bytes()
         except (EOFError, OSError) as exc:
             raise _WorkerDied(self._how_it_died()) from exc
 
@@ -288,7 +363,7 @@ def _serve(
             kind, payload = conn.recv()
         except (EOFError, OSError):
             return
-        reply = _answer(engine, kind, payload, bounds.result_bytes)
+        reply = _answer(engine, kind, payload, bounds.result_bytes, conn)
         try:
             conn.send(reply)
         except (EOFError, OSError):
@@ -307,25 +382,22 @@ def _limit_memory(budget_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
 
-def _result_bytes(result: QueryResult) -> int:
-    """Return roughly how many bytes the result's terms take (what the answer will carry)."""
-    if result.form in ("construct", "describe"):
-        return sum(len(t) for quad in result.triples for t in quad if isinstance(t, Identifier))
-    return sum(len(term) for row in result.rows for term in row.values())
+def _answer(
+    engine: Engine, kind: str, payload: Any, max_bytes: int = 0, conn: Connection | None = None
+) -> tuple[Any, ...]:
+    """Answer one message; a large serialised answer is streamed through ``conn`` first."""
+    reply = _reply(engine, kind, payload, max_bytes)
+    if conn is not None and reply[0] == "ok" and isinstance(reply[1], QueryResult):
+        result = reply[1]
+        if result.payload is not None and len(result.payload) > stream.CHUNK:
+            return stream.send(conn, result)
+    return reply
 
 
-def _answer(engine: Engine, kind: str, payload: Any, max_bytes: int = 0) -> tuple[Any, ...]:
+def _reply(engine: Engine, kind: str, payload: Any, max_bytes: int) -> tuple[Any, ...]:
     try:
         if kind == "query":
-            result = engine.query(payload)
-            if max_bytes and (size := _result_bytes(result)) > max_bytes:
-                raise ResultTooLarge(
-                    f"the result holds about {size} bytes, over the limit of {max_bytes}; "
-                    "narrow the query or add a LIMIT"
-                )
-            if payload.format:
-                result = _serialized(result, payload.format)
-            return ("ok", result)
+            return ("ok", stream.bounded(engine.query(payload), payload.format, max_bytes))
         return ("ok", (engine.name, tuple(engine.graph_names()), engine.triple_count()))
     except MemoryError:
         # The interpreter is not to be trusted after a MemoryError: the parent replaces us.
@@ -334,27 +406,6 @@ def _answer(engine: Engine, kind: str, payload: Any, max_bytes: int = 0) -> tupl
         return ("error", type(error), error.args, dict(error.__dict__))
     except Exception:  # noqa: BLE001 - a bug: the parent raises it as a 500 and logs it
         return ("bug", traceback.format_exc())
-
-
-def _serialized(result: QueryResult, format_name: str) -> QueryResult:
-    """Return the result as bytes in ``format_name``, written here rather than in the server.
-
-    The server process then only forwards bytes: no terms to unpickle, and the writing runs in
-    parallel across workers instead of in the one server process.
-    """
-    from .. import formats  # formats imports the engine contract: import it when first needed
-
-    offer = formats.find_offer(format_name, formats.offers_for(result.form))
-    if offer is None:
-        return result
-    return QueryResult(
-        form=result.form,
-        variables=result.variables,
-        truncated=result.truncated,
-        limit=result.limit,
-        payload=formats.serialize(result, offer),
-        row_count=result.count,
-    )
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -13,7 +13,7 @@ from flask import Flask, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from ..errors import AigraphError, Forbidden, QueryTimeout
+from ..errors import AigraphError, Forbidden, Overloaded, QueryTimeout, TooManyQueries
 
 log = logging.getLogger("aigraph.web")
 
@@ -71,10 +71,17 @@ def _aigraph_error(exc: AigraphError) -> Response:
         g.query_info = {**g.get("query_info", {}), "timed_out": True}
     if isinstance(exc, Forbidden):
         current_app.extensions["aigraph.metrics"].count("rejected_updates")
-    if exc.status >= 500 and not isinstance(exc, QueryTimeout):
+    if isinstance(exc, Overloaded | TooManyQueries):
+        # Load shedding is the server working as designed: counted, not logged as an error.
+        current_app.extensions["aigraph.metrics"].count("shed")
+    elif exc.status >= 500 and not isinstance(exc, QueryTimeout):
         log.error("%s: %s", exc.kind, exc.message)
     details = {k: v for k, v in exc.details.items() if v is not None} or None
-    return error_response(exc.status, exc.kind, exc.message, details)
+    response = error_response(exc.status, exc.kind, exc.message, details)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _http_error(exc: HTTPException) -> Response:

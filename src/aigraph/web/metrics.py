@@ -90,6 +90,7 @@ _COUNTERS = {
     "timeouts": "Queries stopped at the time limit.",
     "truncated": "Results cut at the row limit.",
     "rejected_updates": "SPARQL Update requests refused (read-only).",
+    "shed": "Queries turned away for load: 429 (client's share) or 503 (queue full).",
     "errors": "Requests answered with an error status.",
     "reloads": "Successful data reloads (SIGHUP).",
 }

@@ -12,12 +12,13 @@ from ..engine.guard import query_form
 from ..errors import BadRequest
 from .openapi import openapi
 from .sparql import (
+    admission,
+    answer,
     choose_offer,
     core,
     note_query,
     page_context,
     prefers_html,
-    result_response,
 )
 
 blueprint = Blueprint("pages", __name__)
@@ -50,13 +51,12 @@ def named_query(name: str) -> Response:
         )
     note_query(named.text, query_form(named.text))
     offer = choose_offer(query_form(named.text), request.args.getlist("format"))
-    result = core().run_named(name, params, format=offer.name)
-    return result_response(result, offer)
+    return answer(lambda: core().run_named(name, params, format=offer.name), offer)
 
 
 @blueprint.get("/healthz")
 def healthz() -> Response:
-    """Liveness: the process answers and holds a graph."""
+    """Liveness: the process answers and holds a graph (never waits for a query worker)."""
     return jsonify({"status": "ok", "triples": core().loaded.triple_count()})
 
 
@@ -94,6 +94,10 @@ def metrics() -> Response:
         "in_flight_requests": (metrics_.in_flight, "Requests being answered now."),
         "worker_restarts": (engine_stats.get("restarts", 0),
                             "Query worker processes replaced after a timeout or crash."),
+        "queries_in_progress": (admission().in_progress(),
+                                "Endpoint and named queries running, waiting or streaming."),
+        "queries_waiting": (engine_stats.get("waiting", 0),
+                            "Queries waiting for a free query worker."),
         "uptime_seconds": (time.time() - metrics_.started, "Seconds since the app started."),
     }
     return Response(metrics_.prometheus(gauges), mimetype="text/plain; version=0.0.4")

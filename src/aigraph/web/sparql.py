@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from flask import Blueprint, current_app, g, render_template, request
 from werkzeug.wrappers import Response
@@ -12,6 +12,7 @@ from .. import formats, protocol
 from ..core import Aigraph
 from ..engine.base import QueryResult
 from ..engine.guard import query_form
+from .admission import Admission
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -44,8 +45,41 @@ def endpoint() -> Response:
     form = query_form(parsed.query)
     note_query(parsed.query, form)
     offer = choose_offer(form, parsed.formats)
-    result = core().query(parsed.query, dataset=parsed.dataset, format=offer.name)
-    return result_response(result, offer)
+    text = parsed.query
+    return answer(lambda: core().query(text, dataset=parsed.dataset, format=offer.name), offer)
+
+
+def admission() -> Admission:
+    """Return the app's per-client admission (made on first use)."""
+    found: Admission | None = current_app.extensions.get("aigraph.admission")
+    if found is None:
+        settings = core().settings
+        made = Admission(settings.max_client_queries, settings.retry_after)
+        found = current_app.extensions.setdefault("aigraph.admission", made)
+    return found
+
+
+def answer(run: Callable[[], QueryResult], offer: formats.Offer) -> Response:
+    """Run a query within the client's share and answer it in ``offer``.
+
+    The client's share is held until the answer is complete: a streamed answer keeps it
+    until the last byte is sent or the client goes away.
+    """
+    release = admission().enter(request.remote_addr)
+    result: QueryResult | None = None
+    try:
+        result = run()
+        response = result_response(result, offer)
+    except BaseException:
+        if result is not None and result.stream is not None:
+            result.stream.close()
+        release()
+        raise
+    if result.stream is None:
+        release()
+    else:
+        result.stream.on_close(release)
+    return response
 
 
 def note_query(text: str, form: str) -> None:
@@ -71,13 +105,14 @@ def choose_offer(form: str, explicit: Sequence[str] = ()) -> formats.Offer:
 
 def result_response(result: QueryResult, offer: formats.Offer) -> Response:
     """Serialise ``result`` in ``offer``, making any truncation visible in headers."""
-    if result.payload is not None:
-        body = result.payload  # written by the query worker
-    elif result.form in ("select", "ask"):
-        body = formats.serialize_result(result, offer)
+    if result.stream is not None:
+        # A large answer, forwarded piece by piece as the query worker sends it: never
+        # gathered here (no implicit conversion to a list, for a length or anything else).
+        response = Response(result.stream, content_type=offer.content_type)
+        response.implicit_sequence_conversion = False
+        response.content_length = result.stream.size
     else:
-        body = formats.serialize_graph(result.triples, offer)
-    response = Response(body, content_type=offer.content_type)
+        response = Response(payload(result, offer), content_type=offer.content_type)
     response.headers["Vary"] = "Accept"
     current_app.extensions["aigraph.metrics"].count("queries")
     g.query_info = {**g.get("query_info", {}), "rows": result.count, "truncated": result.truncated}
@@ -86,6 +121,15 @@ def result_response(result: QueryResult, offer: formats.Offer) -> Response:
         response.headers["X-Aigraph-Truncated"] = "true"
         response.headers["X-Aigraph-Row-Limit"] = str(result.limit)
     return response
+
+
+def payload(result: QueryResult, offer: formats.Offer) -> bytes:
+    """Return the bytes of a result that is not streamed."""
+    if result.payload is not None:
+        return result.payload  # written by the query worker
+    if result.form in ("select", "ask"):
+        return formats.serialize_result(result, offer)
+    return formats.serialize_graph(result.triples, offer)
 
 
 def service_description(explicit: Sequence[str]) -> Response:

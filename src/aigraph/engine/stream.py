@@ -1,0 +1,173 @@
+"""Answers written in a query worker, bounded in bytes, and sent to the client in chunks.
+
+The worker writes the whole answer in its own memory (bounded by its memory limit and by
+``max_result_bytes``, checked before anything is sent, so an over-limit answer is still a clean
+error), then sends it through its pipe in ``CHUNK``-byte pieces. The server process forwards
+each piece as it arrives and never holds more than one of them per response.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from multiprocessing.connection import Connection
+
+from rdflib import XSD, Literal, URIRef
+from rdflib.term import Identifier
+
+from ..errors import ResultTooLarge
+from .base import QueryResult
+
+#: Bytes per piece sent through a worker's pipe; an answer up to this size travels in one message.
+CHUNK = 64 * 1024
+
+
+def send(conn: Connection, result: QueryResult) -> tuple[str]:
+    """Send ``result.payload`` in pieces after a header with everything else; worker side."""
+    assert result.payload is not None
+    body = memoryview(result.payload)
+    try:
+        conn.send(("stream", replace(result, payload=None), len(body)))
+        for start in range(0, len(body), CHUNK):
+            conn.send_bytes(body, start, min(CHUNK, len(body) - start))
+    except (EOFError, OSError):
+        pass  # the server went away or gave up on us: the next send fails too and we exit
+    return ("end",)
+
+
+class ResultStream:
+    """The server side of one streamed answer: iterate it once, then close it.
+
+    ``read`` returns the next piece (or raises when the worker stalls or dies); ``done`` is
+    told whether every byte arrived, so the worker can be reused, or must be stopped because
+    it is still mid-answer. Closing early, or dropping the stream unread, stops the worker.
+    """
+
+    def __init__(
+        self, size: int, read: Callable[[], bytes], done: Callable[[bool], None]
+    ) -> None:
+        self.size = size
+        self._read = read
+        self._done: Callable[[bool], None] | None = done
+        self._left = size
+        self._callbacks: list[Callable[[], None]] = []
+        self._lock = threading.Lock()
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self._left > 0:
+            try:
+                chunk = self._read()
+            except BaseException:
+                self._finish()
+                raise
+            self._left -= len(chunk)
+            yield chunk
+        self._finish()
+
+    def on_close(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once, when the stream ends or is closed."""
+        with self._lock:
+            if self._done is not None:
+                self._callbacks.append(callback)
+                return
+        callback()
+
+    def close(self) -> None:
+        """Release the worker: back to the pool if every byte was read, else stopped."""
+        self._finish()
+
+    def __del__(self) -> None:
+        # A stream dropped unread (an error after the response was built) must not leak its
+        # worker; at interpreter exit the pool may be gone already.
+        try:
+            self._finish()
+        except Exception:  # noqa: BLE001, S110 - nothing left to tell
+            pass
+
+    def _finish(self) -> None:
+        with self._lock:
+            done, self._done = self._done, None
+            callbacks, self._callbacks = self._callbacks, []
+        if done is None:
+            return
+        try:
+            done(self._left <= 0)
+        finally:
+            for callback in callbacks:
+                callback()
+
+
+def bounded(result: QueryResult, format_name: str | None, max_bytes: int) -> QueryResult:
+    """Return ``result``, serialised in ``format_name`` if given, within ``max_bytes`` (0: any).
+
+    Raises ``ResultTooLarge`` for an answer over the limit: early if it cannot fit in any
+    format, else once written. Without a format, the terms are what travel, so they count.
+    """
+    if not format_name:
+        if max_bytes and (size := term_bytes(result)) > max_bytes:
+            raise _too_large(f"holds about {size} bytes", max_bytes)
+        return result
+    if max_bytes and (least := least_bytes(result)) > max_bytes:
+        raise _too_large(f"takes at least {least} bytes", max_bytes)
+    written = serialized(result, format_name)
+    if max_bytes and written.payload and (size := len(written.payload)) > max_bytes:
+        raise _too_large(f"is {size} bytes in {format_name}", max_bytes)
+    return written
+
+
+def serialized(result: QueryResult, format_name: str) -> QueryResult:
+    """Return the result as bytes in ``format_name``, written here rather than in the server.
+
+    The server process then only forwards bytes: no terms to unpickle, and the writing runs in
+    parallel across workers instead of in the one server process.
+    """
+    from .. import formats  # formats imports the engine contract: import it when first needed
+
+    offer = formats.find_offer(format_name, formats.offers_for(result.form))
+    if offer is None:
+        return result
+    return QueryResult(
+        form=result.form,
+        variables=result.variables,
+        truncated=result.truncated,
+        limit=result.limit,
+        payload=formats.serialize(result, offer),
+        row_count=result.count,
+    )
+
+
+def _too_large(size: str, max_bytes: int) -> ResultTooLarge:
+    return ResultTooLarge(
+        f"the result {size}, over the limit of {max_bytes} bytes (max_result_bytes); "
+        "narrow the query or add a LIMIT"
+    )
+
+
+def term_bytes(result: QueryResult) -> int:
+    """Return roughly how many bytes the result's terms take (what an unwritten answer carries)."""
+    if result.form in ("construct", "describe"):
+        return sum(len(t) for quad in result.triples for t in quad if isinstance(t, Identifier))
+    return sum(len(term) for row in result.rows for term in row.values())
+
+
+def least_bytes(result: QueryResult) -> int:
+    """Return a lower bound of the size of ``result`` in any serialisation format.
+
+    Every results format writes each IRI and literal of each row in full; every graph format
+    writes the text of each plain string literal of each distinct triple at least once
+    (IRIs may be abbreviated, other literals put in a short form). Escaping only adds to it.
+    """
+    if result.form in ("construct", "describe"):
+        objects = {(s, p, o) for s, p, o, _ in result.triples}
+        return sum(len(o) for _, _, o in objects if isinstance(o, Literal) and _plain_string(o))
+    return sum(
+        len(term)
+        for row in result.rows
+        for term in row.values()
+        if isinstance(term, URIRef | Literal)
+    )
+
+
+def _plain_string(term: Literal) -> bool:
+    return term.datatype is None or term.datatype == XSD.string
