@@ -153,7 +153,9 @@ def live_server_process():
 
 
 def test_killed_worker_fails_only_its_own_requests():
-    server = LiveServer("--no-validate", env={"AIGRAPH_EXECUTORS": "2"})
+    # Four concurrent clients from one address: lift the per-client share (2 by default).
+    server = LiveServer("--no-validate", env={"AIGRAPH_EXECUTORS": "2",
+                                              "AIGRAPH_MAX_CLIENT_QUERIES": "4"})
     try:
         statuses: list[int] = []
         lock = threading.Lock()
