@@ -23,7 +23,6 @@ Verdicts are cached for small texts only, within a byte budget.
 
 from __future__ import annotations
 
-import operator
 import re
 import threading
 from array import array
@@ -31,7 +30,7 @@ from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import accumulate, islice
+from itertools import accumulate
 
 from ..errors import BadRequest, QueryRefused, QuerySyntaxError
 from . import lexer
@@ -44,23 +43,34 @@ UPDATE_MESSAGE = (
 SERVICE_MESSAGE = "SERVICE is not allowed: this endpoint never calls other endpoints"
 
 _RUN = f"[{lexer.RUN_CHARS}]"
-_WORD = r"[\w\-]"
-_BEFORE = r"(?<![\w\-:%])"
-_UPDATE = re.compile(
-    rf"{_BEFORE}(?:INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY)(?!{_WORD}|:)",
-    re.IGNORECASE,
-)
-_FORM = re.compile(rf"{_BEFORE}(SELECT|ASK|CONSTRUCT|DESCRIBE)(?!{_WORD}|:)", re.IGNORECASE)
-_FROM = re.compile(rf"{_BEFORE}FROM(?!{_WORD}|:)", re.IGNORECASE)
-#: Any run containing "service"; those with a colon are prefixed names.
-_SERVICE_RUN = re.compile(rf"(?<!{_RUN}){_RUN}*?service{_RUN}*+", re.IGNORECASE)
+
+
+def _keywords(*words: str, capture: bool = False) -> re.Pattern[str]:
+    """Match whole lower-case keywords; each branch starts with a letter, so search is fast."""
+    group = "({})" if capture else "{}"
+    branches = (rf"{group.format(w)}(?<![\w\-:%]{w})(?![\w\-:])" for w in words)
+    return re.compile("|".join(branches))
+
+
+# These run on the lower-cased skeleton.
+_UPDATE = _keywords("insert", "delete", "load", "clear", "drop", "create", "add", "move", "copy")
+_FORM = _keywords("select", "ask", "construct", "describe", capture=True)
+_FROM = _keywords("from")
+_NO_COLON = _RUN.replace(":", "")
+#: Any run of the skeleton containing "service"; those with a colon are prefixed names.
+_SERVICE_RUN = re.compile(rf"(?<!{_RUN}){_RUN}*?service{_RUN}*+")
+#: A code word containing "service": a SERVICE keyword, glued to other letters or not.
+_SERVICE_WORD = re.compile(rf"(?<!{_RUN}){_NO_COLON}*?service{_NO_COLON}*+(?!{_RUN})")
 #: What follows SERVICE: SILENT, then an endpoint (a name; variables and IRIs are spaces), then {.
-_SERVICE_TAIL = re.compile(
-    rf"\s*+(?:SILENT(?!{_RUN})\s*+)?(?:{_RUN}*:{_RUN}*\s*+)?\{{", re.IGNORECASE
-)
-_GRAPH_NAME_BEFORE = re.compile(rf"(?<!{_RUN})(?:GRAPH|FROM|NAMED)\s*+$", re.IGNORECASE)
+_TAIL = rf"\s*+(?:silent(?!{_RUN})\s*+)?(?:{_NO_COLON}*+:{_RUN}*+\s*+)?\{{"
+_SERVICE_TAIL = re.compile(_TAIL)
+#: A prefixed name containing "service" followed by what could make it a SERVICE clause.
+_SERVICE_NAME = re.compile(rf"(?<!{_RUN}){_RUN}*?service{_RUN}*+(?={_TAIL})")
+_GRAPH_NAME_BEFORE = re.compile(rf"(?<!{_RUN})(?:graph|from|named)\s*+$")
 _NOT_BRACKETS = re.compile(r"[^{}()\[\]]++")
-_BANG_RUN = re.compile(r"!(?:\s*+!)*+")
+_BANG_RUN = re.compile(r"!{8,}")
+_CHUNK = 4096
+_SPACES = re.compile(r"\s++")
 _TRIPLE_TERM = re.compile(r"<(?=<)")
 _QUOTE = re.compile(r"['\"]")
 _SPACE = r"(?:[ \t\r\n]++|\#[^\r\n]*+)*+"
@@ -81,7 +91,8 @@ class Facts:
 
     update: bool
     form: QueryForm | None
-    depth: int
+    #: Opening brackets, ``!`` and ``<<`` in code: a bound on the depth, cheap to count.
+    openers: int
     #: Code words containing "service" (a SERVICE keyword) and prefixed names used like one.
     services: int
     has_from: bool
@@ -152,6 +163,8 @@ def facts_of(text: str) -> Facts:
     """Return the facts of ``text``, from the byte-bounded cache when it is small."""
     if "\x00" in text:
         raise BadRequest("the query contains a NUL character")
+    if getattr(_LAST, "text", None) is text:  # a large text checked twice by one request
+        return _LAST.facts  # type: ignore[no-any-return]
     found = _CACHE.get(text)
     if found is None:
         try:
@@ -160,18 +173,20 @@ def facts_of(text: str) -> Facts:
             raise BadRequest("the query is not valid Unicode text") from exc
         found = _facts(text)
         _CACHE.put(text, found)
+        _LAST.text, _LAST.facts = text, found
     return found
 
 
 def _facts(text: str) -> Facts:
     code = lexer.skeleton(text)
-    form = _FORM.search(code)
+    low = code.lower()
+    form = _FORM.search(low)
     return Facts(
-        update=_UPDATE.search(code) is not None,
-        form=form.group(1).lower() if form else None,  # type: ignore[arg-type]
-        depth=_depth(code),
-        services=_service_count(code),
-        has_from=_FROM.search(code) is not None,
+        update=_UPDATE.search(low) is not None,
+        form=next(g for g in form.groups() if g) if form else None,  # type: ignore[misc]
+        openers=sum(map(code.count, "{([!")) + code.count("<<"),
+        services=_service_count(low),
+        has_from=_FROM.search(low) is not None,
         bad_quote=_QUOTE.search(code) is not None,
     )
 
@@ -184,9 +199,11 @@ def _refuse(
         raise QuerySyntaxError("this quote starts no valid string", line=line, column=column)
     if facts.update:
         raise BadRequest(UPDATE_MESSAGE)
-    if facts.depth > max_nesting:
+    if facts.openers > max_nesting and (
+        (depth := _depth(lexer.skeleton(text), max_nesting)) > max_nesting
+    ):
         raise QueryRefused(
-            f"the query nests brackets {facts.depth} deep; the limit is {max_nesting}",
+            f"the query nests brackets at least {depth} deep; the limit is {max_nesting}",
             limit=max_nesting,
         )
     if facts.services and not allowlist:
@@ -204,35 +221,49 @@ def _form(text: str, facts: Facts) -> QueryForm:
 
 
 def _service_count(code: str) -> int:
-    """Count code words with "service" and prefixed names that could be read as SERVICE."""
-    count = 0
-    for found in _SERVICE_RUN.finditer(code):
-        if ":" not in found.group():
-            count += 1
-        elif _SERVICE_TAIL.match(code, found.end()) and not _GRAPH_NAME_BEFORE.search(
-            code, max(0, found.start() - 64), found.start()
-        ):
-            count += 1
-    return count
+    """Count (at least one, if any) code words with "service" and prefixed names that could
+    be read as SERVICE."""
+    if "service" not in code:
+        return 0
+    if _SERVICE_WORD.search(code):
+        return 1
+    for found in _SERVICE_NAME.finditer(code):
+        before = code[max(0, found.start() - 64) : found.start()]
+        if not _GRAPH_NAME_BEFORE.search(before):
+            return 1
+    return 0
 
 
-def _depth(code: str) -> int:
-    """Return how deep the code nests: brackets, runs of ``!`` and ``<<`` triple terms."""
+def _depth(code: str, limit: int) -> int:
+    """Return a bound on how deep a parser recurses (brackets, ``!`` runs, ``<<`` terms), or a
+    number over ``limit`` as soon as it is sure to be over.
+
+    The bracket depth is the highest running count of open brackets. A closer with nothing
+    open is a syntax error where a parser stops, so what follows it is never parsed deeper.
+    """
+    bare = _SPACES.sub("", code)
+    if "!!" not in bare:
+        bangs = int("!" in bare)
+    else:  # a long run is rare: count it exactly only then
+        bangs = 7 if "!" * 8 not in bare else max(map(len, _BANG_RUN.findall(bare)))
+    extra = bangs + code.count("<<") + code.count("<<<")
     brackets = _NOT_BRACKETS.sub("", code)
-    bangs = max(map(len, _BANG_RUN.findall(code)), default=0)
-    extra = bangs + len(_TRIPLE_TERM.findall(code))
-    opening = brackets.count("{") + brackets.count("(") + brackets.count("[")
-    if not opening:
-        return extra
-    steps = array("b", brackets.encode("ascii").translate(_BRACKET_STEP))
-    # Depth with unmatched closers ignored: the running sum minus its lowest point so far.
-    lowest = islice(accumulate(accumulate(steps), min, initial=0), 1, None)
-    return max(map(operator.sub, accumulate(steps), lowest), default=0) + extra
+    running = deepest = 0
+    for start in range(0, len(brackets), _CHUNK):
+        chunk = brackets[start : start + _CHUNK]
+        opening = chunk.count("{") + chunk.count("(") + chunk.count("[")
+        if running + opening + extra > limit:
+            steps = array("b", chunk.encode("ascii").translate(_BRACKET_STEP))
+            deepest = max(deepest, running + max(accumulate(steps)))
+            if deepest + extra > limit:
+                break
+        running = max(0, running + 2 * opening - len(chunk))
+    return deepest + extra
 
 
 def _allowed_services(text: str, allowlist: Collection[str]) -> tuple[str, ...]:
     """Return the endpoints of ``SERVICE <iri>`` clauses; refuse any other use of SERVICE."""
-    code = lexer.SCAN.sub(lambda m: " " * len(m.group()), text)  # positions as in text
+    code = lexer.SCAN.sub(lambda m: " " * len(m.group()), text).lower()  # offsets as in text
     iris = {m.start(): m.group()[1:-1] for m in lexer.SCAN.finditer(text) if m.lastgroup == "iri"}
     called: list[str] = []
     for found in _SERVICE_RUN.finditer(code):
@@ -357,3 +388,6 @@ class _FactsCache:
 
 
 _CACHE = _FactsCache()
+#: The last text each thread checked (one per thread: a bounded cost), for texts too large
+#: for the cache that the web layer and the engine both check.
+_LAST = threading.local()

@@ -50,10 +50,17 @@ SCAN = re.compile(
     rf"|(?P<escape>{LOCAL_ESCAPE})"
     rf"|(?P<langtag>{LANGTAG})"
 )
+#: The same alternatives in the same order without groups: the same matches, found faster
+#: (the regular expression engine can then skip to the characters that start a match).
+_SCAN_FLAT = re.compile(
+    "|".join(
+        (COMMENT, STRING_LONG1, STRING_LONG2, STRING1, STRING2, IRI, VAR, LOCAL_ESCAPE, LANGTAG)
+    )
+)
 #: One code token of the skeleton: a word, number, keyword or prefixed name.
 RUN_CHARS = NAME_CHARS + ".:%"
 
 
 def skeleton(text: str) -> str:
     """Return ``text`` with every comment, string, IRI, variable and name escape as a space."""
-    return SCAN.sub(" ", text)
+    return _SCAN_FLAT.sub(" ", text)
