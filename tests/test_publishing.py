@@ -17,6 +17,7 @@ from rdflib import Graph
 
 from aigraph import publish
 from aigraph.cli import cli
+from aigraph.web import create_app
 
 DUMPS = {
     "ttl": ("turtle", "text/turtle"),
@@ -113,7 +114,9 @@ def test_caching_headers_and_conditional_requests(client, core, path):
     etag = first.headers["ETag"]
     assert etag.startswith('"') and etag == f'"{publish.etag(first.data)}"'  # strong
     assert first.headers["Last-Modified"] == core.last_modified
-    assert first.headers["Cache-Control"] == "public, max-age=3600"
+    # Descriptions embed URLs built from Host (no public_url here): private; dumps: public.
+    shared = "public" if path.startswith("/dumps/") else "private"
+    assert first.headers["Cache-Control"] in (f"{shared}, max-age=3600", f"max-age=3600, {shared}")
     assert client.get(path).data == first.data
     for headers in (
         {"If-None-Match": etag},
@@ -182,7 +185,9 @@ def test_void_is_turtle_by_default_and_parses(client):
     assert any("dumps/aigraph.ttl" in str(o) for o in void.objects())
 
 
-def test_catalog_download_urls_follow_the_host(client):
+def test_catalog_download_urls_follow_an_allowed_host(core):
+    settings = core.settings.with_values(allowed_hosts="data.example.net")
+    client = create_app(settings, core=core).test_client()
     response = client.get("/catalog.nt", base_url="https://data.example.net")
     text = response.get_data(as_text=True)
     assert "<https://data.example.net/dumps/aigraph.ttl>" in text
@@ -354,7 +359,8 @@ def static_site(tmp_path_factory) -> Path:
     return outdir
 
 
-def test_publish_writes_the_site(static_site: Path, client):
+def test_publish_writes_the_site(static_site: Path, core):
+    client = create_app(core.settings.with_values(public_url=SITE), core=core).test_client()
     expected = [
         "index.html",
         "index.sv.html",

@@ -189,7 +189,9 @@ class View:
 
     def local_path(self, iri: str) -> str | None:
         """Return the path on this server of an IRI minted under the base, else None."""
-        if iri.startswith(self.base + "/"):
+        # A path starting with "//" or "/\\" would be a link to another host.
+        off_site = (self.base + "//", self.base + "/\\")
+        if iri.startswith(self.base + "/") and not iri.startswith(off_site):
             return iri[len(self.base) :]
         if iri.startswith(SHAPES_NS):
             return "/shapes#" + iri[len(SHAPES_NS) :]

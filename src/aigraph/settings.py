@@ -151,8 +151,8 @@ class Settings:
     allowed_hosts: str = _setting(
         "",
         "Host names (any port) a request's `Host` may name, separated by commas or spaces; "
-        "others get 400. `*` allows any. Empty: the listen address, `localhost`, `127.0.0.1`, "
-        "`::1` and the host of `public_url`.",
+        "others get 400. `*` allows any. Empty: the listen address, `localhost`, `127.0.0.1` "
+        "and `::1`. The host of `public_url` is always allowed.",
     )
     trusted_proxy: str = _setting(
         "",

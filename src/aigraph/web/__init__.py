@@ -11,10 +11,11 @@ import uuid
 from flask import Flask, current_app, g, request
 from werkzeug.wrappers import Response
 
+from .. import logs
 from ..core import Aigraph
 from ..errors import HeadersTooLarge
 from ..settings import Settings
-from . import errors, linked_data, pages, publishing, sparql
+from . import errors, linked_data, pages, publishing, sparql, urls
 from .metrics import Metrics
 
 EXTENSION = "aigraph"
@@ -24,7 +25,11 @@ access_log = logging.getLogger("aigraph.access")
 
 
 def create_app(settings: Settings | None = None, core: Aigraph | None = None) -> Flask:
-    """Build the web app over ``core`` (opened from ``settings`` when not given)."""
+    """Build the web app over ``core`` (opened from ``settings`` when not given).
+
+    With both given, ``core`` answers the queries and ``settings`` says how the site is
+    addressed (``public_url``, ``allowed_hosts``).
+    """
     if core is None:
         core = Aigraph.open(settings or Settings.from_env())
     app = Flask(__name__)
@@ -32,6 +37,9 @@ def create_app(settings: Settings | None = None, core: Aigraph | None = None) ->
     app.config["JSON_SORT_KEYS"] = False
     app.extensions[EXTENSION] = core
     app.extensions["aigraph.metrics"] = Metrics()
+    app.extensions[urls.EXTENSION] = urls.HostPolicy.from_settings(settings or core.settings)
+    app.jinja_env.globals["local_path"] = urls.local_path
+    logs.install()
     app.before_request(_start_request)
     app.after_request(_finish_request)
     errors.register(app)
@@ -45,6 +53,23 @@ def create_app(settings: Settings | None = None, core: Aigraph | None = None) ->
 #: Most bytes of request headers taken; larger ones get a 431 in the one error shape.
 MAX_HEADER_BYTES = 32 * 1024
 
+#: Scripts and styles only from this site, no inline script, no plugins, no framing, forms
+#: only to this site. The pages keep their JavaScript in ``static/`` and their settings in a
+#: ``<script type="application/json">`` data block, which is never executed.
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+#: Other sites learn at most this site's origin, never a page's URL (which may hold a query).
+REFERRER_POLICY = "strict-origin-when-cross-origin"
+
 
 _REQUEST_IDS = itertools.count(1)
 _PROCESS_TAG = uuid.uuid4().hex[:8]
@@ -55,17 +80,24 @@ def _new_request_id() -> str:
     return f"{_PROCESS_TAG}-{next(_REQUEST_IDS):x}"
 
 
-def _start_request() -> None:
+def _start_request() -> Response | None:
     g.started = time.perf_counter()
     current_app.extensions["aigraph.metrics"].begin()
     incoming = request.headers.get("X-Request-Id", "")
     g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else None
     g.request_id = g.request_id or _new_request_id()
+    if not urls.host_allowed():
+        return errors.error_response(
+            400, "host-not-allowed",
+            "this server does not answer to the host name in the Host header "
+            "(see the allowed_hosts and public_url settings)",
+        )
     size = sum(len(k) + len(str(v)) for k, v in request.headers.items())
     if size > MAX_HEADER_BYTES:
         raise HeadersTooLarge(
             f"the request headers are {size} bytes, over the limit of {MAX_HEADER_BYTES}"
         )
+    return None
 
 
 def _finish_request(response: Response) -> Response:
@@ -90,4 +122,8 @@ def _finish_request(response: Response) -> Response:
         "X-Request-Id, X-Aigraph-Truncated, X-Aigraph-Row-Limit, Content-Location, ETag"
     )
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["Referrer-Policy"] = REFERRER_POLICY
+    response.headers["X-Frame-Options"] = "DENY"
+    urls.uncache_host_answers(response)
     return response

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 from .. import queries
 from ..engine.guard import query_form
 from ..errors import BadRequest
+from . import urls
 from .openapi import openapi
 from .sparql import (
     admission,
@@ -30,7 +31,7 @@ def query_list() -> Response:
     listed = []
     for named in core().named.values():
         item = named.to_dict()
-        item["url"] = url_for("pages.named_query", name=named.name, _external=True)
+        item["url"] = urls.public_base() + url_for("pages.named_query", name=named.name)
         listed.append(item)
     if prefers_html():
         html = render_template("queries.html", **page_context(), queries_listed=listed)
@@ -105,4 +106,4 @@ def metrics() -> Response:
 
 @blueprint.get("/openapi.json")
 def openapi_json() -> Response:
-    return jsonify(openapi(request.host_url.rstrip("/")))
+    return jsonify(openapi(urls.public_base()))

@@ -23,6 +23,7 @@ from werkzeug.wrappers import Response
 from .. import describe, formats, publish, resources
 from ..core import Aigraph
 from ..errors import NotFound, UsageError
+from . import urls
 from .sparql import core
 
 blueprint = Blueprint("publishing", __name__)
@@ -85,7 +86,7 @@ def publication() -> Publication:
 
 
 def site_url() -> str:
-    return request.host_url.rstrip("/")
+    return urls.public_base()
 
 
 def data_date() -> date:
@@ -375,7 +376,8 @@ def publish_site(aigraph: Aigraph, outdir: Any, site: str) -> publish.SiteReport
     if urlsplit(site).path not in ("", "/") or not urlsplit(site).netloc:
         raise UsageError(f"--site must be an origin such as https://example.org, not {site!r}")
     site = site.rstrip("/")
-    client = create_app(core=aigraph).test_client()
+    # The copy's URLs are the site's, and the requests below name it as their Host.
+    client = create_app(aigraph.settings.with_values(public_url=site), core=aigraph).test_client()
 
     def fetch(url: str, accept: str) -> publish.Fetched:
         answer = client.get(url, base_url=site, headers={"Accept": accept})

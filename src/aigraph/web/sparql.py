@@ -12,6 +12,7 @@ from .. import formats, protocol
 from ..core import Aigraph
 from ..engine.base import QueryResult
 from ..engine.guard import query_form
+from . import urls
 from .admission import Admission
 
 blueprint = Blueprint("sparql", __name__)
@@ -139,7 +140,7 @@ def service_description(explicit: Sequence[str]) -> Response:
     from .. import describe
 
     offer = choose_offer("describe", explicit)
-    endpoint_url = request.base_url
+    endpoint_url = urls.absolute(request.path)
     graph = describe.service_description(
         core().facts, endpoint_url=endpoint_url, base=core().settings.base
     )

@@ -25,8 +25,11 @@
   var config = JSON.parse(configElement.textContent);
   var S = config.strings || {};
 
-  // IRIs of this dataset open on the server the page came from (it dereferences them).
-  function localHref(iri) {
+  // The link target of a result IRI, or null when it must stay text. IRIs of this dataset
+  // open on the server the page came from (it dereferences them); other http(s) IRIs are
+  // links as they are; any other scheme (javascript:, data:, file:, ...) is never a link.
+  // A local path never starts with '//' or '/\', which would lead to another host.
+  function iriHref(iri) {
     var base = config.base || '';
     if (base && iri.indexOf(base + '/') === 0) {
       return iri.slice(base.length);
@@ -127,7 +130,8 @@
     }
     if (term.type === 'uri') {
       var short = shorten(term.value, prefixes);
-      return el('a', { href: localHref(term.value), 'class': 'iri', title: term.value },
+      var href = iriHref(term.value);
+      return el(href === null ? 'span' : 'a', { href: href, 'class': 'iri', title: term.value },
         [short === null ? term.value : short]);
     }
     if (term.type === 'bnode') {
