@@ -22,6 +22,7 @@ from typing import Any
 import click
 from flask import Flask
 
+from . import logs
 from .core import Aigraph
 from .errors import AigraphError
 from .frontdoor import FrontDoor, create_server, raise_open_files_limit
@@ -48,6 +49,7 @@ def serve(settings: Settings) -> None:
         # A client that sends or reads nothing for this long is disconnected.
         channel_timeout=max(30, int(settings.query_timeout) + 20),
         clear_untrusted_proxy_headers=True,
+        **proxy_adjustments(settings),
         ident="aigraph",
     )
     lifecycle = Lifecycle(app, server, settings)
@@ -95,8 +97,29 @@ def connection_limit(settings: Settings) -> int:
     return min(settings.max_connections, room)
 
 
+def proxy_adjustments(settings: Settings) -> dict[str, Any]:
+    """Return waitress's trusted-proxy options: none unless ``trusted_proxy`` is set.
+
+    With them, waitress takes the client address, host, scheme and port from the forwarded
+    headers of that one peer (rewriting ``REMOTE_ADDR``, ``Host`` and the URL scheme); from
+    any other peer those headers are removed before the app sees the request.
+    """
+    if not settings.trusted_proxy:
+        return {}
+    return {
+        "trusted_proxy": settings.trusted_proxy,
+        "trusted_proxy_count": 1,
+        "trusted_proxy_headers": settings.trusted_proxy_headers,
+    }
+
+
 def configure_logging() -> None:
-    """Log to stderr: the access log as bare JSON lines, everything else with a prefix."""
+    """Log to stderr: the access log as bare JSON lines, everything else with a prefix.
+
+    Every record is escaped (``logs``): no client text can start a line or send a terminal
+    escape; warnings are logged too, as one escaped line each.
+    """
+    logs.capture_warnings()
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
