@@ -6,7 +6,8 @@
 
 Both create ``.venv`` (and refresh it when ``pyproject.toml`` changes) before running.
 ``test`` also installs Debian's ``chromium`` and ``chromium-driver`` for the browser tests when
-they are missing and it runs as root.
+they are missing and it runs as root, and the Comunica Linked Data client for its tests
+(``npm ci`` in ``tests/comunica``; Debian's ``nodejs`` and ``npm`` first when they are missing).
 """
 
 from __future__ import annotations
@@ -60,6 +61,35 @@ def ensure_chromium() -> None:
     )
 
 
+def ensure_comunica() -> None:
+    """Install the Comunica test client (``npm ci`` in tests/comunica) when missing or stale.
+
+    Node.js and npm come from Debian's ``nodejs`` and ``npm`` when missing and run as root.
+    """
+    folder = ROOT / "tests" / "comunica"
+    lock = folder / "package-lock.json"
+    stamp = folder / "node_modules" / ".aigraph-installed"
+    want = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if stamp.is_file() and stamp.read_text() == want:
+        return
+    if not (shutil.which("node") and shutil.which("npm")):
+        if not shutil.which("apt-get") or os.geteuid() != 0:
+            sys.exit(
+                "run.py: the Linked Data client tests need Node.js and npm; install them with: "
+                "sudo apt-get install nodejs npm"
+            )
+        print("run.py: installing nodejs and npm with apt-get", flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "nodejs", "npm"], check=True, env=env)
+    print(f"run.py: installing the Comunica test client into {folder / 'node_modules'}", flush=True)
+    npm = shutil.which("npm") or "npm"
+    subprocess.run(
+        [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], check=True, cwd=folder
+    )
+    stamp.write_text(want)
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("serve", "test"):
         print(__doc__)
@@ -70,6 +100,7 @@ def main(argv: list[str]) -> int:
         os.execv(str(BIN / "aigraph"), [str(BIN / "aigraph"), "serve", *rest])
     ensure_venv("[test]")
     ensure_chromium()
+    ensure_comunica()
     os.chdir(ROOT)
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest])
 

@@ -395,3 +395,29 @@ def test_graph_results_serialise_through_export() -> None:
         assert data == serialize_graph(expected, graph_offer)
         back = Graph().parse(data=data, format=rdflib_format)
         assert isomorphic(back, expected), graph_offer.name
+
+
+def test_graph_results_get_readable_prefixes() -> None:
+    """Well-known vocabularies by their usual prefix, other namespaces by a word of their IRI."""
+    schema, aig = "http://schema.org/", "https://w3id.org/aigraph/ontology#"
+    triples = (
+        (URIRef(EX + "a"), URIRef(schema + "name"), Literal("a"), None),
+        (URIRef(EX + "a"), URIRef(aig + "hostedBy"), URIRef(EX + "b"), None),
+        (URIRef(EX + "b"), URIRef("http://vocab.example.net/terms/v2#size"), Literal(2), None),
+        (URIRef(EX + "b"), URIRef("http://www.w3.org/ns/dcat#keyword"), Literal("k"), None),
+    )
+    turtle = serialize_graph(triples, GRAPH[0]).decode()
+    prefixes = {line.split()[1] for line in turtle.splitlines() if line.startswith("@prefix")}
+    assert {"schema:", "aig:", "dcat:", "v2:"} <= prefixes, turtle
+    assert not [p for p in prefixes if p[:2] == "ns" and p[2:-1].isdigit()], turtle
+    xml = serialize_graph(triples, find_offer("rdfxml", GRAPH)).decode()  # type: ignore[arg-type]
+    assert 'xmlns:schema="http://schema.org/"' in xml and "xmlns:ns1" not in xml, xml
+    # Given prefixes win over a graph's own, which win over the well-known ones.
+    graph = Graph(bind_namespaces="none")
+    graph.bind("s", schema)
+    graph.bind("ex", EX)
+    for s, p, o, _ in triples:
+        graph.add((s, p, o))
+    chosen = serialize_graph(graph, GRAPH[0], prefixes={"sdo": schema}).decode()
+    assert "@prefix sdo: <http://schema.org/>" in chosen and "@prefix s:" not in chosen, chosen
+    assert "@prefix ex: <http://example.org/>" in chosen, chosen

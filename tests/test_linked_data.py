@@ -7,6 +7,7 @@ drives a real headless Chromium like ``test_browser.py``.
 from __future__ import annotations
 
 import html
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -324,6 +325,61 @@ def test_pages_follow_a_rebased_dataset():
         assert not [h for h in page.links if h.startswith("http://example.org/kg")]
     finally:
         aigraph.close()
+
+
+# -- clients that read only the default graph, and prefixes ---------------------------------------
+
+
+@pytest.mark.parametrize("name", ["trig", "nquads", "jsonld"])
+@pytest.mark.parametrize("path", [VINNOVA, GRANT, "/graph/grant"])
+def test_quad_formats_show_every_statement_in_the_default_graph(client, name, path):
+    """A client that reads the default graph sees what Turtle shows; graphs keep provenance."""
+    offer = formats.find_offer(name, formats.GRAPH)
+    assert offer is not None
+    quads = Dataset()
+    quads.parse(data=client.get(path, headers={"Accept": offer.media_type}).data,
+                format=RDFLIB_FORMATS[name])  # fmt: skip
+    turtle = Graph().parse(data=client.get(path, headers={"Accept": "text/turtle"}).data)
+    assert len(quads.default_graph) == len(turtle) > 0
+    assert isomorphic(quads.default_graph, turtle)
+    named = {g.identifier for g in quads.graphs() if g.identifier != quads.default_graph.identifier}
+    assert URIRef(f"{BASE}/graph/provenance") in named
+    in_graphs = Graph()
+    for s, p, o, g in quads.quads((None, None, None, None)):
+        if g != quads.default_graph.identifier:
+            in_graphs.add((s, p, o))
+    assert isomorphic(in_graphs, turtle), "every statement also sits in the graph it comes from"
+
+
+_GENERATED_PREFIX = re.compile(rb"(@prefix|PREFIX|xmlns:)\s*ns\d+")
+_CONSTRUCT = (
+    "CONSTRUCT { ?s ?p ?o } WHERE { GRAPH <https://w3id.org/aigraph/graph/grant> { ?s ?p ?o } }"
+)
+
+
+@pytest.mark.parametrize(
+    "path, expected",
+    [
+        ("/dumps/aigraph.ttl", [b"@prefix aig:", b"@prefix schema:", b"@prefix dcterms:",
+                                b"@prefix orgn:"]),
+        ("/dumps/aigraph.trig", [b"@prefix aig:", b"@prefix prov:"]),
+        ("/dumps/aigraph.rdf", [b'xmlns:aig="', b'xmlns:schema="']),
+        ("/catalog.ttl", [b"@prefix dcat:", b"@prefix dct:", b"@prefix vcard:", b"@prefix spdx:",
+                          b"@prefix foaf:"]),
+        ("/catalog.rdf", [b'xmlns:dcat="', b'xmlns:dct="']),
+        ("/.well-known/void.ttl", [b"@prefix void:", b"@prefix dct:", b"@prefix aig:"]),
+        (VINNOVA + ".ttl", [b"@prefix aig:", b"@prefix orgn:", b"@prefix schema:"]),
+        ("/sparql?query=" + _CONSTRUCT, [b"@prefix aig:", b"@prefix schema:"]),
+    ],
+)  # fmt: skip
+def test_documents_use_the_data_and_vocabulary_prefixes(client, path, expected):
+    """No rdflib-generated ns1:, ns2:, ...: the data's own prefixes and the usual ones."""
+    response = client.get(path, headers={"Accept": "text/turtle", "Accept-Encoding": "identity"})
+    assert response.status_code == 200, response.data[:300]
+    head = response.data[:6000]
+    assert not _GENERATED_PREFIX.search(response.data), head.decode()
+    for prefix in expected:
+        assert prefix in head, (prefix, head.decode())
 
 
 # -- a real browser -----------------------------------------------------------------------------

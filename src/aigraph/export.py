@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from io import BytesIO
@@ -29,7 +30,7 @@ from typing import Any, cast
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.compare import to_canonical_graph
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID, ConjunctiveGraph
-from rdflib.namespace import OWL, RDF, RDFS, XSD, NamespaceManager
+from rdflib.namespace import OWL, RDF, RDFS, XSD, NamespaceManager, split_uri
 from rdflib.plugins.serializers.trig import TrigSerializer
 from rdflib.plugins.serializers.turtle import _GEN_QNAME_FOR_DT, TurtleSerializer
 from rdflib.term import Node
@@ -37,6 +38,7 @@ from rdflib.term import Node
 from aigraph.engine.base import Quad
 from aigraph.errors import NotAcceptable, UsageError
 from aigraph.formats import GRAPH, Offer, find_offer
+from aigraph.settings import CANONICAL_BASE
 
 #: Media type and file extension of each export format, from the one GRAPH table.
 MEDIA_TYPES: Mapping[str, str] = {offer.name: offer.media_type for offer in GRAPH}
@@ -50,6 +52,35 @@ STANDARD_PREFIXES: Mapping[str, str] = {
     "rdfs": str(RDFS),
     "xsd": str(XSD),
 }
+#: Prefixes of aigraph's and well-known vocabularies, for namespaces neither the caller nor
+#: the graph names (query results carry no prefixes of their own).
+WELL_KNOWN_PREFIXES: Mapping[str, str] = {
+    **STANDARD_PREFIXES,
+    "aig": f"{CANONICAL_BASE}/ontology#",
+    "adms": "http://www.w3.org/ns/adms#",
+    "dc": "http://purl.org/dc/elements/1.1/",
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "dcatap": "http://data.europa.eu/r5r/",
+    "dcterms": "http://purl.org/dc/terms/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "formats": "http://www.w3.org/ns/formats/",
+    "locn": "http://www.w3.org/ns/locn#",
+    "odrl": "http://www.w3.org/ns/odrl/2/",
+    "org": "http://www.w3.org/ns/org#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "schema": "http://schema.org/",
+    "sd": "http://www.w3.org/ns/sparql-service-description#",
+    "sh": "http://www.w3.org/ns/shacl#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "spdx": "http://spdx.org/rdf/terms#",
+    "time": "http://www.w3.org/2006/time#",
+    "vann": "http://purl.org/vocab/vann/",
+    "vcard": "http://www.w3.org/2006/vcard/ns#",
+    "void": "http://rdfs.org/ns/void#",
+    "wd": "http://www.wikidata.org/entity/",
+}
+#: Prefixes rdflib makes up (``ns1``, ``schema1`` beside ``schema``): never taken from a graph.
+_GENERATED = re.compile(r"ns\d+|_.*|.*\D\d+")
 
 
 def export(dataset: Graph, fmt: str, *, prefixes: Mapping[str, str] | None = None) -> bytes:
@@ -73,9 +104,30 @@ def serialize_quads(
 ) -> bytes:
     """Serialise quads (graph None = default graph) or an rdflib graph/dataset in ``offer``."""
     quads = canonical_quads(_quads_of(source), union=not offer.quads)
-    bindings = {**STANDARD_PREFIXES, **(prefixes or {})}
+    own = graph_prefixes(source) if isinstance(source, Graph) else {}
+    bindings = choose_prefixes(prefixes or {}, own, WELL_KNOWN_PREFIXES)
     writer = _WRITERS[offer.name]
     return writer(quads, base, bindings)
+
+
+def graph_prefixes(graph: Graph) -> dict[str, str]:
+    """Return the prefixes bound in ``graph``, leaving out those rdflib generated."""
+    return {
+        prefix: str(namespace)
+        for prefix, namespace in graph.namespaces()
+        if prefix and not _GENERATED.fullmatch(prefix)
+    }
+
+
+def choose_prefixes(*layers: Mapping[str, str]) -> dict[str, str]:
+    """Merge prefix tables, earlier layers first: one prefix per namespace and vice versa."""
+    chosen: dict[str, str] = {}
+    for layer in layers:
+        for prefix in sorted(layer):
+            namespace = layer[prefix]
+            if prefix not in chosen and namespace not in chosen.values():
+                chosen[prefix] = namespace
+    return chosen
 
 
 def _quads_of(source: Graph | Iterable[Quad]) -> Iterable[Quad]:
@@ -275,19 +327,42 @@ def _graph(quads: list[Quad], bindings: Mapping[str, str]) -> Graph:
 
 
 def _bind(graph: Graph, quads: list[Quad], bindings: Mapping[str, str]) -> None:
-    """Bind the given prefixes, then generate ns1, ns2, ... in sorted order for the rest.
+    """Bind the given prefixes, then a prefix named after its namespace for each other one.
 
-    rdflib would otherwise invent prefixes in whatever order it meets predicates.
+    Predicates and classes need a prefix in Turtle and RDF/XML; rdflib would otherwise invent
+    ``ns1``, ``ns2``, ... in whatever order it meets them.
     """
     for prefix in sorted(bindings):
         graph.bind(prefix, bindings[prefix], override=True, replace=True)
     manager = graph.namespace_manager
+    bound = {str(namespace) for _, namespace in manager.namespaces()}
+    taken = {prefix for prefix, _ in manager.namespaces()}
     needed = {p for _, p, _, _ in quads} | {o for _, p, o, _ in quads if p == RDF.type}
     for iri in sorted(t for t in needed if isinstance(t, URIRef)):
         try:
-            manager.compute_qname_strict(iri, generate=True)
+            namespace = split_uri(iri)[0]
         except ValueError:  # not splittable into a QName; written as a full IRI
-            pass
+            continue
+        if namespace not in bound:
+            prefix = _prefix_for(namespace, taken)
+            graph.bind(prefix, namespace, override=True, replace=True)
+            bound.add(namespace)
+            taken.add(prefix)
+
+
+def _prefix_for(namespace: str, taken: set[str]) -> str:
+    """Name a namespace by the last word of its path, else of its host name.
+
+    ``https://w3id.org/aigraph/ontology#`` is ``ontology``, ``http://example.org/`` ``example``.
+    """
+    host, _, path = namespace.split("://", 1)[-1].partition("/")
+    words = re.findall(r"[A-Za-z]\w*", host)[:-1] + re.findall(r"[A-Za-z][A-Za-z0-9]*", path)
+    stem = next((w.lower() for w in reversed(words) if w.lower() not in ("www", "ns")), "vocab")
+    prefix, number = stem, 1
+    while prefix in taken:
+        number += 1
+        prefix = f"{stem}{number}"
+    return prefix
 
 
 def _write_lines(text: str) -> bytes:

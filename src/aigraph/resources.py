@@ -74,7 +74,12 @@ def _closure(dataset: Dataset, node: Node, seen: set[Node]) -> Iterator[tuple]:
 
 
 def describe(dataset: Dataset, iri: URIRef, base: str) -> Dataset:
-    """Return the description of ``iri``: its facts, its neighbours' labels, their provenance."""
+    """Return the description of ``iri``: its facts, its neighbours' labels, their provenance.
+
+    Every statement is in the default graph, so that a client reading only the default graph
+    of a TriG, N-Quads or JSON-LD document sees the whole description (what Turtle shows), and
+    also in the named graph it comes from, where its provenance applies.
+    """
     provenance = graph_iri(base, "provenance")
     facts = list(_closure(dataset, iri, set()))
     facts += [(s, p, o, graph_id(g)) for s, p, o, g in dataset.quads((None, None, iri, None))]
@@ -95,6 +100,7 @@ def describe(dataset: Dataset, iri: URIRef, base: str) -> Dataset:
     ]  # fmt: skip
     for s, p, o, g in facts + extra:
         out.add((s, p, o, g))
+        out.add((s, p, o, out.default_graph))  # type: ignore[arg-type]
     return out
 
 
