@@ -33,6 +33,7 @@ class Page(HTMLParser):
         self.links: list[tuple[str, str]] = []
         self.scripts: list[dict[str, str | None]] = []
         self.handlers: list[str] = []
+        self.meta: dict[str, str | None] = {}
         self.feed(html)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -43,6 +44,11 @@ class Page(HTMLParser):
                 self.links.append((tag, value))
         if tag == "script":
             self.scripts.append(dict(attrs))
+        if tag == "meta":
+            found = dict(attrs)
+            key = found.get("http-equiv") or found.get("name")
+            if key:
+                self.meta[key.lower()] = found.get("content")
 
 
 def directives(policy: str) -> dict[str, list[str]]:
@@ -114,6 +120,11 @@ def test_every_html_page_has_a_strict_csp_and_no_inline_script(client):
             if script.get("src"):
                 assert not urlsplit(script["src"]).netloc, (path, script)
         assert not page.handlers, (path, page.handlers)
+        # The page carries the policy itself too, for static copies served without headers.
+        in_page = directives(page.meta.get("content-security-policy") or "")
+        in_header = directives(response.headers["Content-Security-Policy"])
+        assert in_page == {k: v for k, v in in_header.items() if k != "frame-ancestors"}, path
+        assert page.meta.get("referrer") == response.headers["Referrer-Policy"], path
         assert not [link for _, link in page.links if link.strip().lower().startswith(
             ("javascript:", "data:text", "vbscript:"))], path
         assert not [link for _, link in page.links if off_site(link)], path

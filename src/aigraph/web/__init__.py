@@ -39,6 +39,8 @@ def create_app(settings: Settings | None = None, core: Aigraph | None = None) ->
     app.extensions["aigraph.metrics"] = Metrics()
     app.extensions[urls.EXTENSION] = urls.HostPolicy.from_settings(settings or core.settings)
     app.jinja_env.globals["local_path"] = urls.local_path
+    app.jinja_env.globals["page_policy"] = PAGE_POLICY
+    app.jinja_env.globals["referrer_policy"] = REFERRER_POLICY
     logs.install()
     app.before_request(_start_request)
     app.after_request(_finish_request)
@@ -67,6 +69,9 @@ CONTENT_SECURITY_POLICY = "; ".join((
     "form-action 'self'",
     "frame-ancestors 'none'",
 ))
+#: The same policy in each page's ``<meta>``, for copies made by ``aigraph publish`` that a
+#: static host serves without headers (``frame-ancestors`` only works as a header).
+PAGE_POLICY = CONTENT_SECURITY_POLICY.replace("; frame-ancestors 'none'", "")
 #: Other sites learn at most this site's origin, never a page's URL (which may hold a query).
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 
