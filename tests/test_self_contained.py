@@ -5,6 +5,7 @@ folder). The files the tests check against are vendored under ``tests/reference/
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,8 @@ THIS = Path(__file__).resolve()
 #: Folders and files whose text is checked.
 CHECKED = ["src", "tests", "benchmarks", ".ci", "run.py", "pyproject.toml",
            ".pre-commit-config.yaml", ".pre-commit-hooks.yaml"]
-SKIPPED_DIRS = {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis"}
+SKIPPED_DIRS = {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis",
+                "node_modules", ".venv"}
 
 #: Text that names a place outside the checkout, each with what it stands for. System paths
 #: every machine has (``/usr/bin/chromium``, ``/etc/passwd`` in the security tests, ``/tmp``)
@@ -25,10 +27,14 @@ OUTSIDE = {
     "a home folder": re.compile(r"(?<![\w.:/-])/(?:home|root|Users)/\w"),
     "a mounted volume": re.compile(r"(?<![\w.:/-])/mnt/\w"),
     "the user's home": re.compile(r"""["']~/|Path\.home\(\)|expanduser\("""),
-    "a folder beside the checkout": re.compile(r"""\.\./shared|["'](?:\.\./|\.\.["'])"""),
+    "a folder beside the checkout": re.compile(r"\.\./shared\b"),
     "the parent of the repository root": re.compile(r"\b(?:ROOT|REPO|REPOSITORY)\.parent\b"),
     "a folder named shared beside the checkout": re.compile(r"""["']shared["']\s*/"""),
 }
+
+#: In Python and shell files (run from the repository root), any path that starts by going up.
+GOING_UP = re.compile(r"""["'](?:\.\./|\.\.["'])""")
+SCRIPTS = {".py", ".sh", ""}
 
 #: ``Path(__file__)`` walked up with ``.parent`` / ``.parents[n]``, optionally via a name.
 FILE_PATH = re.compile(
@@ -39,15 +45,18 @@ NAME_UP = r"\b{name}(?P<up>(?:\.parent\b)+)|\b{name}\.parents\[(?P<n>\d+)\]"
 
 
 def checked_files() -> list[Path]:
-    files = []
-    for entry in CHECKED:
-        path = ROOT / entry
-        if path.is_file():
-            files.append(path)
-        elif path.is_dir():
-            files += [p for p in sorted(path.rglob("*")) if p.is_file()
-                      and not SKIPPED_DIRS.intersection(p.relative_to(ROOT).parts)]
-    return files
+    """Return the files to check: in a git checkout, those git does not ignore."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *CHECKED],
+        cwd=ROOT, capture_output=True, check=False)
+    if listed.returncode == 0 and listed.stdout:
+        paths = [ROOT / name for name in listed.stdout.decode().split("\0") if name]
+    else:  # not a git checkout (an unpacked source archive): every file but caches
+        paths = [ROOT / entry for entry in CHECKED if (ROOT / entry).is_file()]
+        paths += [p for entry in CHECKED if (ROOT / entry).is_dir()
+                  for p in sorted((ROOT / entry).rglob("*"))]
+    return [p for p in paths if p.is_file()
+            and not SKIPPED_DIRS.intersection(p.relative_to(ROOT).parts)]
 
 
 def text_of(path: Path) -> str | None:
@@ -85,6 +94,9 @@ def problems_in(path: Path, text: str) -> list[str]:
         for what, pattern in OUTSIDE.items():
             if pattern.search(line):
                 found.append(f"{path.relative_to(ROOT)}:{number}: {what}: {line.strip()}")
+        if path.suffix in SCRIPTS and GOING_UP.search(line):
+            found.append(f"{path.relative_to(ROOT)}:{number}: a path above the repository root: "
+                         f"{line.strip()}")
     if path.suffix == ".py":
         found += [f"{path.relative_to(ROOT)}: walks above the repository: {walk}"
                   for walk in escaping_file_paths(path, text)]
