@@ -351,3 +351,12 @@ def test_curl_chunked_upload_within_the_limit_is_answered(server):
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["boolean"] is True, done.stdout
+
+
+def test_clients_are_counted_by_ipv4_address_or_ipv6_64():
+    from aigraph.frontdoor import client_key
+
+    assert client_key("127.0.0.2") == "127.0.0.2"
+    assert client_key("::ffff:192.0.2.7") == "192.0.2.7"
+    assert client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")

@@ -4,8 +4,8 @@
   connection's opening, or from the end of the previous response) and its body within
   ``body_timeout`` seconds after the headers: total time, not inactivity, so a byte every few
   seconds does not keep a connection alive. Late connections are closed.
-- Each source address may hold ``max_client_connections`` connections; more are closed at
-  accept, before any byte is read.
+- Each client (an IPv4 address, an IPv6 /64) may hold ``max_client_connections`` connections;
+  more are closed at accept, before any byte is read.
 - The event loop uses ``poll()`` (no 1024-descriptor ceiling) and the overall connection limit
   is high; ``raise_open_files_limit`` lifts the process's descriptor limit to match.
 - The body limit is checked from ``Content-Length`` as soon as the headers are in: an oversized
@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import json
 import logging
 import resource
@@ -209,7 +210,7 @@ class FrontDoorChannel(HTTPChannel):
         super().__init__(server, sock, addr, adj, map=map)
         #: When the current header phase began: the connection opened or a response ended.
         self.waiting_since = time.monotonic()
-        self.client = str(addr[0])
+        self.client = client_key(str(addr[0]))
         with server.count_lock:
             server.per_client[self.client] += 1
         self.counted = True
@@ -293,7 +294,7 @@ class FrontDoorServer(TcpWSGIServer):
             if accepted is None:
                 return
             conn, addr = accepted
-            if self._over_cap(str(addr[0])):
+            if self._over_cap(client_key(str(addr[0]))):
                 _reset(conn)
                 continue
             try:
@@ -337,6 +338,20 @@ class FrontDoorServer(TcpWSGIServer):
             else:
                 front.timed_out += 1
                 channel.will_close = True
+
+
+def client_key(host: str) -> str:
+    """Return what one client is counted as: its IPv4 address, or its IPv6 /64."""
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        # One IPv6 host is usually given a whole /64: count the /64 as one client.
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def _reset(conn: socket.socket) -> None:

@@ -25,7 +25,7 @@ from flask import Flask
 from . import logs
 from .core import Aigraph
 from .errors import AigraphError
-from .frontdoor import FrontDoor, create_server, raise_open_files_limit
+from .frontdoor import FrontDoor, client_key, create_server, raise_open_files_limit
 from .settings import Settings
 
 log = logging.getLogger("aigraph.server")
@@ -78,7 +78,7 @@ def front_door(settings: Settings, app: Flask) -> FrontDoor:
         max_body=settings.max_body,
         max_client_connections=settings.max_client_connections,
         # A trusted proxy speaks for many clients: only the overall limit applies to it.
-        exempt=frozenset({settings.trusted_proxy} - {"", "*"}),
+        exempt=frozenset({client_key(settings.trusted_proxy)} - {"", "*"}),
         count=app.extensions["aigraph.metrics"].count,
     )
 

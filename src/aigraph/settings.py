@@ -98,8 +98,8 @@ class Settings:
     )
     max_client_connections: int = _setting(
         100,
-        "Most open connections from one client address; more are closed at accept "
-        "(0: no cap).",
+        "Most open connections from one client (an IPv4 address, an IPv6 /64); more are "
+        "closed at accept (0: no cap).",
     )
     # -- end front door --
     max_query_memory: int = _setting(
