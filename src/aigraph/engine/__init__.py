@@ -53,8 +53,19 @@ def create_engine(settings: Settings, dataset: Dataset) -> IsolatedEngine:
 
 
 def bounds(settings: Settings) -> Bounds:
-    """Return the per-query memory and result-size bounds of ``settings``."""
-    return Bounds(memory_mb=settings.max_query_memory, result_bytes=settings.max_result_bytes)
+    """Return the per-query bounds of ``settings`` and what its workers' sandbox allows.
+
+    Only workers that must call out keep the network: the remote-backend engine's (they talk
+    to the backend) and the rdflib engine's when SERVICE endpoints are allow-listed. An
+    on-disk store is the one extra directory a worker may read.
+    """
+    calls_services = settings.engine == "rdflib" and bool(settings.service_allowlist)
+    return Bounds(
+        memory_mb=settings.max_query_memory,
+        result_bytes=settings.max_result_bytes,
+        network=bool(settings.backend) or calls_services,
+        readable=(str(settings.store),) if settings.store and not settings.backend else (),
+    )
 
 
 #: Request threads never held by queries waiting for a worker (for /healthz, pages, ...).

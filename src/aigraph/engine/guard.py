@@ -23,11 +23,12 @@ Verdicts are cached for small texts only, within a byte budget.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate
@@ -140,12 +141,31 @@ def check(
     if not isinstance(text, str):
         raise BadRequest("the query must be text")
     facts = facts_of(text)
+    if _UNGUARDED:
+        return CheckedQuery(facts.form or "select", text, (), facts.has_from)
     _refuse(text, facts, max_nesting, service_allowlist)
     # rdflib replaces \\uXXXX escapes everywhere before it parses: check that reading too.
     for expanded in _expansions(text):
         _refuse(expanded, _facts(expanded), max_nesting, service_allowlist, lenient=True)
     services = _allowed_services(text, service_allowlist) if facts.services else ()
     return CheckedQuery(_form(text, facts), text, services, facts.has_from)
+
+
+_UNGUARDED = False
+
+
+@contextlib.contextmanager
+def unguarded() -> Iterator[None]:
+    """Let every query through the guard (tests only: shows what the sandbox stops alone).
+
+    Query workers forked inside the block inherit it.
+    """
+    global _UNGUARDED
+    _UNGUARDED = True
+    try:
+        yield
+    finally:
+        _UNGUARDED = False
 
 
 def query_form(text: str) -> QueryForm:

@@ -9,6 +9,7 @@ worker takes its place. Workers exit when the server process dies.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import queue
@@ -26,7 +27,7 @@ from typing import Any
 from rdflib import URIRef
 
 from ..errors import AigraphError, EngineUnavailable, Overloaded, QueryTimeout, ResultTooLarge
-from . import stream
+from . import sandbox, stream
 from .base import Engine, QueryRequest, QueryResult
 
 #: Parent ends of every worker pipe in this process; a new worker closes its copies of them,
@@ -329,10 +330,17 @@ def _unwrap(reply: tuple[Any, ...]) -> Any:
 
 @dataclass(frozen=True)
 class Bounds:
-    """What one query may take in a worker: memory (MB) and result size (bytes); 0 = unbounded."""
+    """What one query may take in a worker: memory (MB) and result size (bytes); 0 = unbounded.
+
+    Workers run in a kernel sandbox (``sandbox.confine``): no network unless ``network`` (only
+    the remote-backend engine needs it), and only ``readable`` (besides Python's own files)
+    may be read, never written.
+    """
 
     memory_mb: int = 0
     result_bytes: int = 0
+    network: bool = False
+    readable: tuple[str, ...] = ()
 
 
 def _serve(
@@ -342,9 +350,16 @@ def _serve(
     inherited: list,
     bounds: Bounds,
 ) -> None:
-    """Worker main loop: build the engine, then answer one message at a time."""
+    """Worker main loop: confine itself, build the engine, then answer one message at a time."""
     for end in inherited:
         end.close()
+    try:  # first, while this process has one thread: every later thread inherits it
+        confined = sandbox.confine(network=bounds.network, readable=bounds.readable)
+    except OSError as exc:
+        conn.send(("fatal", f"the query worker could not be sandboxed: {exc}"))
+        return
+    if confined.missing and len(inherited) == 1:  # the pool's first worker says it once
+        logging.getLogger("aigraph.sandbox").warning("SANDBOX INCOMPLETE: %s", confined.describe())
     # The server decides when workers stop; its own signal handlers are not ours.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)

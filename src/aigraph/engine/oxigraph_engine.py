@@ -82,7 +82,7 @@ class OxigraphEngine:
         except RuntimeError as exc:
             raise BadRequest(_runtime_message(str(exc))) from exc
         except OSError as exc:
-            raise EngineUnavailable(f"the oxigraph store failed: {exc}") from exc
+            raise _os_error(exc) from None
 
     def graph_names(self) -> Sequence[URIRef]:
         """Return the IRIs of the named graphs, sorted."""
@@ -251,4 +251,27 @@ def _runtime_message(message: str) -> str:
     unselected = re.search(r"does not contains variable (\?\S+) in its SELECT projection", message)
     if unselected:
         return f"cannot bind {unselected.group(1)}: the query does not select it"
-    return message.splitlines()[0][:300] if message else "the query failed"
+    return scrub(message.splitlines()[0][:300]) if message else "the query failed"
+
+
+#: What oxigraph says when a SERVICE call fails: it must not reach the client as such, or
+#: the endpoint would tell open ports from closed ones and echo other servers' answers.
+_NETWORK_ERROR = re.compile(
+    r"https?://|returned by|payload|connect|lookup|address|resolve|os error (?:13|1[01]\d)\b"
+    r"|timed out|refused|unreachable|network|socket|tls|certificate|dns",
+    re.IGNORECASE,
+)
+_URL = re.compile(r"\b[a-z][a-z0-9+.-]*://\S*", re.IGNORECASE)
+_HOST_PORT = re.compile(r"\[?[\w.:-]+\]?:\d{1,5}\b|\b\d{1,3}(?:\.\d{1,3}){3}\b")
+
+
+def scrub(message: str) -> str:
+    """Remove URLs, host names with ports and IP addresses from an engine's message."""
+    return _HOST_PORT.sub("<address>", _URL.sub("<url>", message))
+
+
+def _os_error(exc: OSError) -> Exception:
+    """Map an engine I/O error to a message naming no host, port or remote answer."""
+    if _NETWORK_ERROR.search(str(exc)):
+        return QueryRefused(guard.SERVICE_MESSAGE)
+    return EngineUnavailable(f"the oxigraph store failed: {scrub(str(exc).splitlines()[0])}")

@@ -24,7 +24,7 @@ from rdflib.plugins.sparql.processor import prepareQuery
 from rdflib.plugins.sparql.sparql import Query, QueryContext
 from rdflib.term import Identifier
 
-from ..errors import BadRequest, QueryRefused, QuerySyntaxError
+from ..errors import BadRequest, EngineUnavailable, QueryRefused, QuerySyntaxError
 from . import guard
 from .base import (
     DatasetSpec,
@@ -39,6 +39,7 @@ from .base import (
 rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False
 
 _UNKNOWN_PREFIX = re.compile(r"Unknown namespace prefix : (\S*)")
+_SERVICE_FAILED = "a SERVICE endpoint of the allow-list did not answer the query"
 
 
 class RdflibEngine:
@@ -83,6 +84,14 @@ class RdflibEngine:
             return _result(parsed, answer, limit)
         except RecursionError as exc:
             raise QueryRefused("the query is nested too deeply to evaluate") from exc
+        except OSError:
+            # Only an allow-listed SERVICE call reaches the network; its failure is told the
+            # same way whatever the cause, naming no host, port or answer.
+            raise EngineUnavailable(_SERVICE_FAILED) from None
+        except Exception as exc:  # noqa: BLE001 - rdflib reports a SERVICE's bad status so
+            if str(exc).startswith("Service"):
+                raise EngineUnavailable(_SERVICE_FAILED) from None
+            raise
 
     def graph_names(self) -> Sequence[URIRef]:
         """Return the IRIs of the named graphs, sorted."""

@@ -1,0 +1,224 @@
+"""Query workers cannot reach the network, whatever the guard lets through: the kernel stops
+them. And what a failed outside call says names no host, port or remote answer."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import platform
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rdflib import Dataset
+
+from aigraph.engine import (
+    IsolatedEngine,
+    OxigraphEngine,
+    QueryRequest,
+    RdflibEngine,
+    guard,
+    sandbox,
+)
+from aigraph.engine.isolated import Bounds
+from aigraph.errors import AigraphError
+from aigraph.settings import Settings
+
+SECRET_BODY = "secret-body-5d81e2"
+
+
+class Listener:
+    """A loopback HTTP server that records connections and answers 500 with a secret body."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.2)
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/sparql"
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.connections += 1
+            try:
+                conn.settimeout(2)
+                conn.recv(65536)
+                body = SECRET_BODY.encode()
+                conn.sendall(
+                    b"HTTP/1.1 500 Oops\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+                    b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+                )
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.server.close()
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    server = Listener()
+    yield server
+    server.close()
+
+
+def service_query(url: str) -> str:
+    return f"SELECT * {{ BIND(1 AS ?one) SERVICE <{url}> {{ ?s ?p ?o }} }}"
+
+
+def engines(url: str) -> list:
+    """Both engines, each configured to run SERVICE <url> if nothing else stopped it."""
+    return [OxigraphEngine(Dataset()), RdflibEngine(Dataset(), service_allowlist={url})]
+
+
+def run(pool: IsolatedEngine, text: str) -> AigraphError | None:
+    try:
+        pool.query(QueryRequest(text))
+    except AigraphError as error:
+        return error
+    return None
+
+
+def test_this_machine_has_a_sandbox() -> None:
+    """On Linux (x86-64, AArch64) the network is always taken from query workers."""
+    assert platform.system() == "Linux"
+    found = sandbox.status()
+    assert found.no_network and found.landlock >= 1, found
+    assert "no network (seccomp)" in found.describe()
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["oxigraph", "rdflib"])
+def test_without_the_guard_the_kernel_stops_service(listener: Listener, index: int) -> None:
+    engine = engines(listener.url)[index]
+    with guard.unguarded(), IsolatedEngine(lambda: engine, workers=1) as pool:
+        error = run(pool, service_query(listener.url))
+    time.sleep(0.3)
+    assert listener.connections == 0
+    assert error is not None and error.status in (400, 502), error
+    assert_says_nothing_of(error, listener)
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["oxigraph", "rdflib"])
+def test_the_listener_sees_calls_from_a_worker_with_network(listener: Listener, index) -> None:
+    """The control: the same worker with the network kept does call the listener."""
+    engine = engines(listener.url)[index]
+    with guard.unguarded(), IsolatedEngine(
+        lambda: engine, workers=1, bounds=Bounds(network=True)
+    ) as pool:
+        error = run(pool, service_query(listener.url))
+    deadline = time.monotonic() + 5
+    while not listener.connections and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert listener.connections >= 1
+    assert error is not None
+    assert_says_nothing_of(error, listener)
+
+
+def assert_says_nothing_of(error: AigraphError, listener: Listener) -> None:
+    said = str(error.to_dict())
+    for secret in (SECRET_BODY, str(listener.port), "127.0.0.1", "Oops", "500"):
+        assert secret not in said, said
+
+
+def test_failed_calls_look_alike_whatever_the_port(listener: Listener) -> None:
+    """An open port that answers 500, a closed port and an unknown host give the same error,
+    so the endpoint cannot be used to scan ports (checked unsandboxed, in this process)."""
+    closed = socket.create_server(("127.0.0.1", 0))
+    closed_url = f"http://127.0.0.1:{closed.getsockname()[1]}/x"
+    closed.close()
+    urls = (listener.url, closed_url, "http://no-such-host.invalid/x")
+    said = set()
+    with guard.unguarded():
+        for url in urls:
+            with pytest.raises(AigraphError) as caught:
+                OxigraphEngine(Dataset()).query(QueryRequest(service_query(url)))
+            said.add((caught.value.status, caught.value.message))
+            assert_says_nothing_of(caught.value, listener)
+    assert listener.connections >= 1 and len(said) == 1, said
+
+
+def _probe_confined(conn, readable: str, secret: str, inherited: socket.socket) -> None:
+    """In a child: confine, then try what a compromised engine might try."""
+    outcome: dict[str, str] = {}
+    sandbox.confine(readable=[readable])
+
+    def attempt(name: str, action) -> None:
+        try:
+            action()
+            outcome[name] = "allowed"
+        except OSError as exc:
+            outcome[name] = type(exc).__name__
+
+    attempt("inet", lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM).close())
+    attempt("inet6", lambda: socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).close())
+    attempt("unix", lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).close())
+    attempt("inherited", lambda: socket.socket(fileno=os.dup(inherited.fileno())).getsockname())
+    attempt("read-allowed", lambda: Path(readable, "ok.txt").read_text())
+    attempt("read-secret", lambda: Path(secret).read_text())
+    attempt("write", lambda: Path(readable, "new.txt").write_text("x"))
+    conn.send(outcome)
+    conn.close()
+
+
+def test_a_confined_process_has_no_network_and_reads_only_what_it_may(tmp_path: Path) -> None:
+    allowed = tmp_path / "store"
+    allowed.mkdir()
+    (allowed / "ok.txt").write_text("ok")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("secret")
+    listening = socket.create_server(("127.0.0.1", 0))  # a server socket the child inherits
+    mp = multiprocessing.get_context("fork")
+    parent, child = mp.Pipe()
+    process = mp.Process(
+        target=_probe_confined, args=(child, str(allowed), str(secret), listening)
+    )
+    process.start()
+    try:
+        assert parent.poll(20)
+        outcome = parent.recv()
+    finally:
+        process.join(10)
+        listening.close()
+    assert outcome == {
+        "inet": "PermissionError",
+        "inet6": "PermissionError",
+        "unix": "allowed",
+        "inherited": "OSError",  # replaced by /dev/null: not a socket any more
+        "read-allowed": "allowed",
+        "read-secret": "PermissionError",
+        "write": "PermissionError",
+    }
+
+
+def test_only_workers_that_call_out_keep_the_network() -> None:
+    from aigraph.engine import bounds
+
+    assert not bounds(Settings()).network
+    assert not bounds(Settings(engine="oxigraph", service_allowlist=("http://a.example/",))).network
+    assert bounds(Settings(engine="rdflib", service_allowlist=("http://a.example/",))).network
+    assert bounds(Settings(backend="http://127.0.0.1:1/sparql")).network
+
+
+@pytest.mark.parametrize("arch", ["x86_64", "aarch64"])
+def test_filter_program_denies_sockets_by_family(arch: str) -> None:
+    program = sandbox.filter_program(arch)
+    assert program[-1] == (0x06, 0, 0, 0x00050000 | 13)  # otherwise: EACCES
+    assert (0x15, 0, 1, socket.AF_UNIX) in program  # AF_UNIX: allowed
+    assert program[2] == (0x06, 0, 0, 0x80000000)  # a foreign architecture: killed
