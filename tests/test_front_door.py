@@ -360,3 +360,27 @@ def test_clients_are_counted_by_ipv4_address_or_ipv6_64():
     assert client_key("::ffff:192.0.2.7") == "192.0.2.7"
     assert client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
     assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+
+
+def test_the_trusted_proxy_is_not_capped_per_client():
+    live = LiveServer("--no-validate", env={"AIGRAPH_MAX_CLIENT_CONNECTIONS": "2",
+                                            "AIGRAPH_TRUSTED_PROXY": "127.0.0.7"})
+    held: list[socket.socket] = []
+    try:
+        held = [connect(live.url, "127.0.0.7") for _ in range(3)]
+        held[2].sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        reply, _ = read_all(held[2], timeout=LIVENESS)
+        assert reply.startswith(b"HTTP/1.1 200"), reply[:200]
+        others = [connect(live.url, "127.0.0.8") for _ in range(2)]
+        held += others
+        try:
+            third = connect(live.url, "127.0.0.8")
+        except ConnectionResetError:
+            pass
+        else:
+            held.append(third)
+            assert is_closed(third, timeout=LIVENESS), "the cap did not apply to 127.0.0.8"
+    finally:
+        for sock in held:
+            sock.close()
+        live.stop()
