@@ -166,7 +166,14 @@ def page_context(query: str | None = None) -> dict[str, object]:
         "lang": request.args.get("lang", "en") if request.args.get("lang") in ("sv", "en") else "en",
         "autorun": query is not None,
         "base": aigraph.settings.base.rstrip("/"),
+        "name_prefixes": name_prefixes(aigraph),
     }
+
+
+def name_prefixes(aigraph: Aigraph) -> dict[str, str]:
+    """Return the data's prefixes for its own resources (``orgn:``), to shorten result IRIs."""
+    base = aigraph.settings.base.rstrip("/") + "/"
+    return {p: n for p, n in sorted(aigraph.prefixes.items()) if n.startswith(base)}
 
 
 DEFAULT_QUERY = """SELECT ?resource ?label WHERE {
@@ -178,5 +185,15 @@ LIMIT 50"""
 
 
 def prefix_block(aigraph: Aigraph) -> str:
-    """Return PREFIX lines for the namespaces bound in the data."""
-    return "\n".join(f"PREFIX {p}: <{n}>" for p, n in sorted(aigraph.prefixes.items()))
+    """Return PREFIX lines for the vocabularies the data is written in.
+
+    A prefix the data declares is offered when its namespace is that of a predicate or class
+    of the data (the names queries are written with): not rdflib's stock prefixes, not the
+    namespaces of the resources themselves.
+    """
+    used = set(aigraph.facts.vocabularies)
+    chosen: dict[str, str] = {}
+    for prefix, namespace in sorted(aigraph.prefixes.items()):
+        if namespace in used and namespace not in chosen.values():
+            chosen[prefix] = namespace
+    return "\n".join(f"PREFIX {p}: <{n}>" for p, n in chosen.items())

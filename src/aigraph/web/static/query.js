@@ -293,6 +293,15 @@
 
   /* ---------------------------------------------------------------- running */
 
+  /* Scroll the results' heading to the top of the window unless enough of them is in view
+   * already (their top in the upper part of the window). */
+  function revealOutput() {
+    var top = output.getBoundingClientRect().top;
+    if ((top < 0 || top > window.innerHeight * 0.6) && output.scrollIntoView) {
+      output.scrollIntoView({ block: 'start' });
+    }
+  }
+
   /* Run the editor's query; `reveal` scrolls the results into view once they are shown. */
   function run(reveal) {
     var query = editor.value;
@@ -309,7 +318,8 @@
     results.setAttribute('aria-busy', 'true');
     form.classList.add('running');
     setStatus([text('running', 'Running…')]);
-    var prefixes = declaredPrefixes(query);
+    // Result IRIs are shortened with the query's prefixes, else the data's own (orgn:, ...).
+    var prefixes = Object.assign({}, config.namePrefixes || {}, declaredPrefixes(query));
     var started = performance.now();
     var response;
 
@@ -380,8 +390,8 @@
         inFlight = null;
         results.removeAttribute('aria-busy');
         form.classList.remove('running');
-        if (reveal === true && output.scrollIntoView) {
-          output.scrollIntoView({ block: 'nearest' });
+        if (reveal === true) {
+          revealOutput();
         }
       }
     });
@@ -404,7 +414,7 @@
 
   form.addEventListener('submit', function (event) {
     event.preventDefault();
-    run();
+    run(true);
   });
 
   editor.addEventListener('input', function () {
@@ -416,7 +426,7 @@
   editor.addEventListener('keydown', function (event) {
     if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
-      run();
+      run(true);
     }
   });
 
