@@ -28,6 +28,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -62,6 +63,7 @@ STAND_INS = {
     "more/extra.trig": PREFIXES + 'ex:g { ex:other ex:label "another thing" . }\n',
 }
 LINKED = ("data", "ontology", "queries")
+COMMAND_TIMEOUT = 240  # seconds; a command that takes longer fails
 
 SHELL_BLOCK = re.compile(r"^```(?:sh|bash|console|shell)[ \t]*\n(.*?)^```", re.S | re.M)
 LOCAL_PORT = re.compile(r"\b(?:127\.0\.0\.1|localhost):(\d+)")
@@ -180,15 +182,27 @@ class Block:
 
     def run_to_end(self, shown: str, where: str) -> None:
         before = snapshot(self.folder)
-        done = subprocess.run(["bash", "-c", shown], cwd=self.folder, env=self.env,
-                              capture_output=True, text=True, timeout=600)
-        output = done.stdout + done.stderr
-        assert done.returncode == 0, f"{where}\nexit {done.returncode}:\n{output[-4000:]}"
+        # Output goes to files, not pipes: a leftover child holding a pipe cannot hang the test.
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            process = subprocess.Popen(["bash", "-c", shown], cwd=self.folder, env=self.env,
+                                       stdout=out, stderr=err, text=True, start_new_session=True)
+            try:
+                code: int | None = process.wait(COMMAND_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                code = None
+            leftovers = end_group(process.pid)
+            out.seek(0)
+            err.seek(0)
+            stdout = out.read()
+            output = stdout + err.read()
+        assert code is not None, f"{where}\ndid not end in {COMMAND_TIMEOUT} s:\n{output[-4000:]}"
+        assert code == 0, f"{where}\nexit {code}:\n{output[-4000:]}"
+        assert not leftovers, f"{where}\nleft processes running after it ended: {leftovers}"
         assert "Traceback" not in output, f"{where}\n{output[-4000:]}"
         written = {p for p, size in snapshot(self.folder).items() if size and before.get(p) != size}
         assert output.strip() or written, f"{where}\nprinted nothing and wrote no file"
-        problem = nonsense(shown, done.stdout)
-        assert not problem, f"{where}\n{problem}:\n{done.stdout[-4000:]}"
+        problem = nonsense(shown, stdout)
+        assert not problem, f"{where}\n{problem}:\n{stdout[-4000:]}"
 
     def run_server(self, shown: str, where: str) -> None:
         process = self.start(shown)
@@ -288,6 +302,38 @@ def stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(10)
+    end_group(process.pid)
+
+
+def end_group(group: int) -> list[str]:
+    """Return the processes of a session this test started that still run, after ending them.
+
+    Child processes get a few seconds to end with their parent before they are killed.
+    """
+    import psutil
+
+    def alive() -> list[psutil.Process]:
+        found = []
+        for process in psutil.process_iter(["pid", "status"]):
+            try:
+                if os.getpgid(process.pid) == group and process.status() != psutil.STATUS_ZOMBIE:
+                    found.append(process)
+            except (OSError, psutil.Error):
+                continue
+        return found
+
+    deadline = time.monotonic() + 10
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    remaining = alive()
+    shown = []
+    for process in remaining:
+        try:
+            shown.append(f"{process.pid} {' '.join(process.cmdline())[:120]}")
+            process.kill()
+        except psutil.Error:
+            continue
+    return shown
 
 
 # -- tests ----------------------------------------------------------------------------------------
