@@ -32,9 +32,12 @@
   function iriHref(iri) {
     var base = config.base || '';
     if (base && iri.indexOf(base + '/') === 0) {
-      return iri.slice(base.length);
+      var path = iri.slice(base.length);
+      if (!/^\/[\/\\]/.test(path)) {
+        return path;
+      }
     }
-    return iri;
+    return /^https?:\/\/[^\/\\]/i.test(iri) ? iri : null;
   }
   var output = document.getElementById('output');
   var statusLine = document.getElementById('status');
