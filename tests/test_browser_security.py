@@ -281,3 +281,16 @@ def test_the_live_server_sends_the_policy(live_server: str):
     request = urllib.request.Request(f"{live_server}/sparql", headers={"Accept": BROWSER})
     with urllib.request.urlopen(request, timeout=30) as answer:
         assert_strict_headers(answer, "/sparql")
+
+
+def test_a_bound_javascript_iri_is_text(watched: WebDriver, live_server: str):
+    query = ('SELECT ?x ?y { BIND(IRI("javascript:alert(1)") AS ?x) '
+             'BIND(IRI("http://example.org/y") AS ?y) }')
+    watched.get(f"{live_server}/sparql?query={quote(query)}")
+    wait_for_results(watched)
+    (row,) = watched.find_elements(By.CSS_SELECTOR, "#results tbody tr")
+    first, second = row.find_elements(By.CSS_SELECTOR, "td")
+    assert first.text == "javascript:alert(1)" and not first.find_elements(By.CSS_SELECTOR, "a")
+    link = second.find_element(By.CSS_SELECTOR, "a")
+    assert link.get_dom_attribute("href") == "http://example.org/y"
+    assert violations(watched) == [], violations(watched)
