@@ -382,6 +382,56 @@ def test_documents_use_the_data_and_vocabulary_prefixes(client, path, expected):
         assert prefix in head, (prefix, head.decode())
 
 
+# -- the landing page ---------------------------------------------------------------------------
+
+
+def _main_resources(client) -> list[str]:
+    page = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
+    listed = page.split('class="examples-list"', 1)[1].split("</ul>", 1)[0]
+    return re.findall(r'href="([^"?]+)', listed)
+
+
+def test_landing_page_lists_the_main_organisations(client):
+    listed = _main_resources(client)
+    for path in (VINNOVA, "/id/organisation/lindholmen-science-park",
+                 "/id/organisation/ai-innovation-of-sweden", GRANT):  # fmt: skip
+        assert path in listed, listed
+    assert listed.index(VINNOVA) < listed.index(GRANT), "organisations come first"
+
+
+def test_landing_page_over_a_store_offers_no_empty_downloads(tmp_path):
+    """A store-backed server has no dumps: the page says so rather than showing an empty table."""
+    from click.testing import CliRunner
+
+    from aigraph.cli import cli
+    from aigraph.core import Aigraph
+    from aigraph.web import create_app
+
+    directory = tmp_path / "store"
+    loaded = CliRunner().invoke(cli, ["load", "--store", str(directory),
+                                      *map(str, graph.default_paths())])  # fmt: skip
+    assert loaded.exit_code == 0, loaded.output
+    aigraph = Aigraph.open(Settings(store=str(directory), executors=1))
+    try:
+        client = create_app(core=aigraph).test_client()
+        page = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
+        downloads = page.split('id="downloads"', 1)[1].split("</section>", 1)[0]
+        assert "<table" not in downloads and "/dumps/" not in downloads, downloads
+        assert "SPARQL" in downloads, downloads
+        assert VINNOVA in _main_resources(client)
+        in_memory = client.get("/dumps/aigraph.ttl")
+        assert in_memory.status_code == 404
+    finally:
+        aigraph.close()
+
+
+def test_landing_page_in_memory_lists_every_dump(client):
+    page = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
+    downloads = page.split('id="downloads"', 1)[1].split("</section>", 1)[0]
+    for ext in ("ttl", "nt", "jsonld", "rdf", "trig", "nq"):
+        assert f'href="/dumps/aigraph.{ext}"' in downloads, ext
+
+
 # -- a real browser -----------------------------------------------------------------------------
 
 def test_browser_switches_the_resource_page_to_swedish(browser, live_server):

@@ -9,7 +9,7 @@ the base become local paths so that a copy served anywhere is browsable.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -19,6 +19,7 @@ from rdflib.term import Node
 
 from . import content
 from .describe import SAME_AS, WIKIDATA_ENTITY
+from .engine.base import QueryResult
 from .settings import CANONICAL_BASE
 
 SCHEMA = Namespace("http://schema.org/")
@@ -349,6 +350,41 @@ def page_model(dataset: Dataset, iri: URIRef, base: str, lang: str) -> ResourceP
         statements=statements,
         provenance=provenance,
     )
+
+
+#: The kinds of resource a visitor starts from, in the order the landing page lists them.
+MAIN_KINDS = (
+    ("http://www.w3.org/ns/org#FormalOrganization", "http://www.w3.org/ns/org#Organization"),
+    (str(SCHEMA.MonetaryGrant),),
+    (str(SCHEMA.Person),),
+)
+_MAIN = """SELECT ?r ?class (COUNT(?x) AS ?n) WHERE {
+  VALUES ?class { CLASSES }
+  ?r a ?class FILTER(STRSTARTS(STR(?r), SPACE))
+  { ?r ?p ?x } UNION { ?x ?p ?r }
+} GROUP BY ?r ?class"""
+
+
+def main_resources(
+    run: Callable[[str], QueryResult], base: str, per_kind: int = 5
+) -> tuple[str, ...]:
+    """Return the organisations, grants and people under ``<base>/id/``, most linked first.
+
+    ``run`` answers a SPARQL query (the engine), so this works whatever holds the data.
+    """
+    classes = [c for kind in MAIN_KINDS for c in kind]
+    space = Literal(f"{base.rstrip('/')}/id/").n3()
+    text = _MAIN.replace("CLASSES", " ".join(f"<{c}>" for c in classes)).replace("SPACE", space)
+    links: list[dict[str, int]] = [{} for _ in MAIN_KINDS]
+    for row in run(text).rows:
+        kind = next(i for i, classes in enumerate(MAIN_KINDS) if str(row["class"]) in classes)
+        iri, count = str(row["r"]), int(str(row["n"]))
+        links[kind][iri] = max(links[kind].get(iri, 0), count)
+    out: list[str] = []
+    for found in links:
+        ranked = sorted(found.items(), key=lambda item: (-item[1], item[0]))
+        out += [iri for iri, _ in ranked[:per_kind] if iri not in out]
+    return tuple(out)
 
 
 @lru_cache(maxsize=1)

@@ -282,7 +282,7 @@ def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
                 "iri": iri,
                 "label": _label(aigraph, iri, lang) or labels.get(iri, iri.rsplit("/", 1)[-1]),
             }
-            for iri in facts.examples
+            for iri in _main_resources(aigraph)
         ],
         "dumps": [_dump_row(d) for d in describe.distributions(dumps.raw())],
         "gz_sizes": {d.ext: len(d.gzipped) for d in dumps.by_ext.values()},
@@ -290,6 +290,12 @@ def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
         "modified": data_date().isoformat(),
         "schema_json": Markup(_script_json(schema)),
     }
+
+
+def _main_resources(aigraph: Aigraph) -> list[str]:
+    """Return the organisations, grants and people, then the most described resources."""
+    found = list(resources.main_resources(aigraph.query, aigraph.settings.base))
+    return found + [iri for iri in aigraph.facts.examples if iri not in found]
 
 
 def _label(aigraph: Aigraph, iri: str, lang: str) -> str:
