@@ -6,6 +6,7 @@ A query worker writes the answer, refuses it (503 ``query-too-large``) if it is 
 
 from __future__ import annotations
 
+import gc
 import http.client
 import json
 import os
@@ -75,6 +76,19 @@ def test_a_stream_closed_early_stops_its_worker(pool) -> None:
     result.stream.close()  # the client went away: the worker is mid-answer, never reused
     assert pool.worker_pids() != [pid]
     assert pool.query(QueryRequest("ASK {}", format="json")).payload == b'{"head":{},"boolean":true}'
+
+
+def test_a_stream_dropped_unread_does_not_leak_its_worker(pool) -> None:
+    [pid] = pool.worker_pids()
+    result = pool.query(QueryRequest(wide_query(3, 8), format="json"))
+    assert result.stream is not None
+    del result
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while pool.worker_pids() == [pid] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pool.worker_pids() != [pid]
+    assert pool.query(QueryRequest("ASK {}")).boolean is True
 
 
 def test_a_stalled_stream_is_stopped_at_the_time_limit(pool) -> None:

@@ -12,6 +12,10 @@ import threading
 import time
 from urllib.parse import urlsplit
 
+import pytest
+
+from aigraph.errors import TooManyQueries
+from aigraph.web.admission import Admission, client_key
 from conftest import LiveServer
 
 # A cartesian product over every triple: CPU-bound for hours in constant memory.
@@ -130,3 +134,21 @@ def test_a_full_wait_queue_answers_503_and_keeps_threads_free():
         assert request(server.url, "127.0.0.3", "POST", "/sparql", "ASK {}").status == 200
     finally:
         server.stop()
+
+
+def test_clients_are_told_apart_by_address_and_ipv6_by_its_64():
+    assert client_key("2001:db8:1:2:aaaa::1") == client_key("2001:db8:1:2:bbbb::2")
+    assert client_key("2001:db8:1:2::1") == "2001:db8:1:2::/64"
+    assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
+    assert client_key("::ffff:10.0.0.1") == client_key("10.0.0.1") == "10.0.0.1"
+    admission = Admission(per_client=1, retry_after=3)
+    release = admission.enter("10.0.0.1")
+    with pytest.raises(TooManyQueries) as caught:
+        admission.enter("::ffff:10.0.0.1")
+    assert (caught.value.status, caught.value.retry_after) == (429, 3)
+    admission.enter("10.0.0.2")()
+    release()
+    release()  # ending twice frees one place only
+    assert admission.in_progress() == 0
+    admission.enter("10.0.0.1")
+    assert admission.in_progress() == 1

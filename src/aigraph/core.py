@@ -78,7 +78,8 @@ class Aigraph:
         """Run a query with the configured limits, base IRI and dataset.
 
         With ``format`` (a ``formats`` offer name) the result comes back already serialised in
-        ``QueryResult.payload``.
+        ``QueryResult.payload``, or, when it is large, in ``QueryResult.stream`` (iterate it,
+        then close it: its query worker is held until then).
         """
         limit = self.settings.max_rows if max_rows is None else min(max_rows, self.settings.max_rows)
         request = QueryRequest(

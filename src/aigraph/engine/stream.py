@@ -8,6 +8,7 @@ each piece as it arrives and never holds more than one of them per response.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -79,11 +80,13 @@ class ResultStream:
 
     def __del__(self) -> None:
         # A stream dropped unread (an error after the response was built) must not leak its
-        # worker; at interpreter exit the pool may be gone already.
-        try:
-            self._finish()
-        except Exception:  # noqa: BLE001, S110 - nothing left to tell
-            pass
+        # worker. The garbage collector may run this in a thread holding the pool's locks, so
+        # the worker is released from a thread of its own.
+        if self._done is not None:
+            release = threading.Thread(target=self._finish, name="aigraph-stream-release")
+            release.daemon = True
+            with contextlib.suppress(RuntimeError):  # no new threads at interpreter exit
+                release.start()
 
     def _finish(self) -> None:
         with self._lock:
