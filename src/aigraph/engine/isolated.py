@@ -404,7 +404,7 @@ def _answer(
     reply = _reply(engine, kind, payload, max_bytes)
     if conn is not None and reply[0] == "ok" and isinstance(reply[1], QueryResult):
         result = reply[1]
-        if result.payload is not None and len(result.payload) > stream.CHUNK:
+        if result.payload is not None and len(result.payload) > stream.INLINE:
             return stream.send(conn, result)
     return reply
 

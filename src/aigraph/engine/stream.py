@@ -20,8 +20,10 @@ from rdflib.term import Identifier
 from ..errors import ResultTooLarge
 from .base import QueryResult
 
-#: Bytes per piece sent through a worker's pipe; an answer up to this size travels in one message.
+#: Bytes per piece sent through a worker's pipe.
 CHUNK = 64 * 1024
+#: Largest answer sent as one message (held whole by the server, briefly); larger ones stream.
+INLINE = 1024 * 1024
 
 
 def send(conn: Connection, result: QueryResult) -> tuple[str]:
