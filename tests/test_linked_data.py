@@ -399,30 +399,43 @@ def test_landing_page_lists_the_main_organisations(client):
     assert listed.index(VINNOVA) < listed.index(GRANT), "organisations come first"
 
 
-def test_landing_page_over_a_store_offers_no_empty_downloads(tmp_path):
-    """A store-backed server has no dumps: the page says so rather than showing an empty table."""
+@pytest.fixture(scope="module")
+def store_client(tmp_path_factory):
+    """A test client of a server over a store made by ``aigraph load --store``."""
     from click.testing import CliRunner
 
     from aigraph.cli import cli
     from aigraph.core import Aigraph
     from aigraph.web import create_app
 
-    directory = tmp_path / "store"
+    directory = tmp_path_factory.mktemp("store") / "store"
     loaded = CliRunner().invoke(cli, ["load", "--store", str(directory),
                                       *map(str, graph.default_paths())])  # fmt: skip
     assert loaded.exit_code == 0, loaded.output
     aigraph = Aigraph.open(Settings(store=str(directory), executors=1))
-    try:
-        client = create_app(core=aigraph).test_client()
-        page = client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
-        downloads = page.split('id="downloads"', 1)[1].split("</section>", 1)[0]
-        assert "<table" not in downloads and "/dumps/" not in downloads, downloads
-        assert "SPARQL" in downloads, downloads
-        assert VINNOVA in _main_resources(client)
-        in_memory = client.get("/dumps/aigraph.ttl")
-        assert in_memory.status_code == 404
-    finally:
-        aigraph.close()
+    yield create_app(core=aigraph).test_client()
+    aigraph.close()
+
+
+def test_landing_page_over_a_store_offers_no_empty_downloads(store_client):
+    """A store-backed server has no dumps: the page says so rather than showing an empty table."""
+    page = store_client.get("/", headers={"Accept": "text/html"}).get_data(as_text=True)
+    downloads = page.split('id="downloads"', 1)[1].split("</section>", 1)[0]
+    assert "<table" not in downloads and "/dumps/" not in downloads, downloads
+    assert "SPARQL" in downloads, downloads
+    assert VINNOVA in _main_resources(store_client)
+    assert store_client.get("/dumps/aigraph.ttl").status_code == 404
+
+
+def test_prefixes_over_a_store_are_the_data_s(store_client):
+    """Over a store too: schema: is http://schema.org/ as in the data, nothing generated."""
+    turtle = store_client.get(VINNOVA, headers={"Accept": "text/turtle"}).data
+    assert b"@prefix schema: <http://schema.org/> ." in turtle, turtle[:800]
+    assert not re.search(rb"@prefix \w+\d+:", turtle), turtle[:800]
+    page = store_client.get("/sparql", headers={"Accept": "text/html"}).get_data(as_text=True)
+    declared = dict(re.findall(r"PREFIX (\w+): &lt;([^&]+)&gt;", page))
+    assert declared.get("schema") == "http://schema.org/", declared
+    assert not [p for p in declared if p[-1].isdigit()], declared
 
 
 def test_landing_page_in_memory_lists_every_dump(client):

@@ -80,7 +80,7 @@ WELL_KNOWN_PREFIXES: Mapping[str, str] = {
     "wd": "http://www.wikidata.org/entity/",
 }
 #: Prefixes rdflib makes up (``ns1``, ``schema1`` beside ``schema``): never taken from a graph.
-_GENERATED = re.compile(r"ns\d+|_.*|.*\D\d+")
+GENERATED_PREFIX = re.compile(r"ns\d+|_.*|.*\D\d+")
 
 
 def export(dataset: Graph, fmt: str, *, prefixes: Mapping[str, str] | None = None) -> bytes:
@@ -115,7 +115,7 @@ def graph_prefixes(graph: Graph) -> dict[str, str]:
     return {
         prefix: str(namespace)
         for prefix, namespace in graph.namespaces()
-        if prefix and not _GENERATED.fullmatch(prefix)
+        if prefix and not GENERATED_PREFIX.fullmatch(prefix)
     }
 
 

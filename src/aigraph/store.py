@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 import pyoxigraph as ox
-from rdflib import Dataset, URIRef
+from rdflib import URIRef
 
 from . import graph
 from .engine.oxigraph_engine import OxigraphEngine
@@ -207,7 +207,7 @@ class StoredData(graph.LoadedData):
 
 def stand_in(quads: int, prefixes: dict[str, str], fingerprint: str) -> StoredData:
     """Return the ``loaded`` of a core that serves data it did not parse."""
-    dataset = Dataset(default_union=True)
+    dataset = graph.new_dataset()  # the data's prefixes, not rdflib's (schema: is https there)
     for prefix, namespace in prefixes.items():
         dataset.bind(prefix, namespace, override=False)
     return StoredData(dataset, (), quads=quads, fingerprint=fingerprint)

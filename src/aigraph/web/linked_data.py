@@ -20,7 +20,7 @@ from rdflib.namespace import OWL
 from rdflib.term import Node
 from werkzeug.wrappers import Response
 
-from .. import content, docs, formats, resources
+from .. import content, docs, export, formats, resources
 from ..errors import NotFound
 from .sparql import core
 
@@ -177,7 +177,9 @@ def _rdf(source: object, offer: formats.Offer) -> bytes:
 
 
 def _prefixes() -> dict[str, str]:
-    return {**core().prefixes, "aig": _base() + "/ontology#"}
+    """Return the data's prefixes (not those rdflib generated, such as ``schema1``)."""
+    own = {p: n for p, n in core().prefixes.items() if not export.GENERATED_PREFIX.fullmatch(p)}
+    return {**own, "aig": _base() + "/ontology#"}
 
 
 def _render_resource(dataset: Dataset, iri: URIRef, target: Target) -> bytes:

@@ -191,9 +191,15 @@ def prefix_block(aigraph: Aigraph) -> str:
     of the data (the names queries are written with): not rdflib's stock prefixes, not the
     namespaces of the resources themselves.
     """
+    from ..export import GENERATED_PREFIX, WELL_KNOWN_PREFIXES, choose_prefixes
+
     used = set(aigraph.facts.vocabularies)
-    chosen: dict[str, str] = {}
-    for prefix, namespace in sorted(aigraph.prefixes.items()):
-        if namespace in used and namespace not in chosen.values():
-            chosen[prefix] = namespace
-    return "\n".join(f"PREFIX {p}: <{n}>" for p, n in chosen.items())
+    declared = {
+        prefix: namespace
+        for prefix, namespace in aigraph.prefixes.items()
+        if namespace in used and not GENERATED_PREFIX.fullmatch(prefix)
+    }
+    # A used vocabulary the data names only by a generated prefix (schema1) gets its usual one.
+    known = {p: n for p, n in WELL_KNOWN_PREFIXES.items() if n in used}
+    chosen = choose_prefixes(declared, known)
+    return "\n".join(f"PREFIX {p}: <{n}>" for p, n in sorted(chosen.items()))
