@@ -240,3 +240,19 @@ def post_get(url: str, path: str) -> bytes:
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     conn.request("GET", path)
     return conn.getresponse().read()
+
+
+def test_a_graceful_stop_finishes_a_streamed_answer() -> None:
+    server = LiveServer("--no-validate", env={"AIGRAPH_MAX_RESULT_BYTES": str(LIMIT)})
+    try:
+        response = post(server.url, UNDER, "127.0.0.2")
+        assert response.status == 200
+        size = int(response.getheader("Content-Length"))
+        first = response.read(1 << 20)
+        server.process.terminate()  # SIGTERM: in-flight answers, streams included, finish
+        time.sleep(1.0)  # a slow reader: most of the answer is still in the worker
+        rest = response.read()
+        assert len(first) + len(rest) == size > 100 * MB
+        assert server.process.wait(60) == 0
+    finally:
+        server.stop()

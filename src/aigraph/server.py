@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 from flask import Flask
+from waitress import wasyncore
 
 from . import logs
 from .core import Aigraph
@@ -165,8 +166,10 @@ class Lifecycle:
         log.info("signal %s: no longer accepting; finishing in-flight requests",
                  signal.Signals(signum).name)
         # Close the listening socket from waitress's own loop (closing it here, inside a
-        # select() call, would break the loop); open connections keep being served.
-        self.server.trigger.pull_trigger(self.server.close)
+        # select() call, would break the loop); open connections keep being served. Only the
+        # socket: the server's close() also closes the trigger that request threads pull to
+        # have their output sent, which would cut every answer still being written.
+        self.server.trigger.pull_trigger(lambda: wasyncore.dispatcher.close(self.server))
         threading.Thread(target=self._drain, name="aigraph-drain", daemon=True).start()
 
     def _drain(self) -> None:

@@ -36,6 +36,11 @@ class Metrics:
         with self._lock:
             self.in_flight += 1
 
+    def end(self) -> None:
+        """End something counted in flight by ``begin`` that ``observe`` does not record."""
+        with self._lock:
+            self.in_flight -= 1
+
     def observe(self, status: int, form: str, seconds: float) -> None:
         """Record one finished request."""
         with self._lock:

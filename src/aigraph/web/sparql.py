@@ -79,6 +79,10 @@ def answer(run: Callable[[], QueryResult], offer: formats.Offer) -> Response:
     if result.stream is None:
         release()
     else:
+        # In flight until the last byte is sent: a graceful stop waits for it.
+        metrics = current_app.extensions["aigraph.metrics"]
+        metrics.begin()
+        result.stream.on_close(metrics.end)
         result.stream.on_close(release)
     return response
 
