@@ -1,19 +1,21 @@
 """Per-client admission: one client's queries cannot take every query worker.
 
 A client is a source address (an IPv6 address counts by its /64, which one host usually
-holds whole). ``request.remote_addr`` is the peer, or the forwarded address when the WSGI
+holds whole), counted as the front door counts connections. ``request.remote_addr`` is the peer, or the forwarded address when the WSGI
 server was told to trust a proxy. The global bound (how many queries may wait for a worker)
 is the engine's; this one keeps a single client within its share.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 from collections import Counter
 from collections.abc import Callable
 
 from ..errors import TooManyQueries
+from ..frontdoor import client_key
+
+__all__ = ["Admission", "client_key"]
 
 
 class Admission:
@@ -31,7 +33,7 @@ class Admission:
         Raises ``TooManyQueries`` (429) when the client already has ``per_client`` queries
         running, waiting for a worker or streaming their answer.
         """
-        client = client_key(address)
+        client = client_key(address or "unknown")
         with self._lock:
             if self.per_client and self._running[client] >= self.per_client:
                 raise TooManyQueries(
@@ -59,15 +61,3 @@ class Admission:
         with self._lock:
             return sum(self._running.values())
 
-
-def client_key(address: str | None) -> str:
-    """Return whom ``address`` counts as: itself, or its /64 for IPv6."""
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return address or "unknown"
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.IPv6Network(f"{ip}/64", strict=False))
-    return str(ip)
