@@ -51,7 +51,7 @@ _QUERY_PARAMS = [
 ]
 
 _STATUSES = {
-    s: _ERROR for s in ("400", "403", "405", "406", "413", "415", "431", "502", "503")
+    s: _ERROR for s in ("400", "403", "405", "406", "413", "415", "429", "431", "502", "503")
 }
 
 
@@ -134,7 +134,7 @@ def openapi(server_url: str) -> dict[str, Any]:
                         _param("format", "query", "Result format; overrides Accept"),
                     ],
                     "responses": {"200": _RESULTS, "400": _ERROR, "404": _ERROR, "406": _ERROR,
-                                  "502": _ERROR, "503": _ERROR},
+                                  "429": _ERROR, "502": _ERROR, "503": _ERROR},
                 }
             },
             "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
