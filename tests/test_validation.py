@@ -291,7 +291,8 @@ def test_json_report(report: ValidationReport) -> None:
     assert len(body["results"]) == len(report.violations)
     first = body["results"][0]
     assert list(first) == ["file", "line", "focus", "focusDisplay", "path", "value", "shape",
-                           "constraint", "severity", "message", "messages"]
+                           "constraint", "severity", "message", "lang", "messages"]
+    assert "seconds" not in body  # no timings: the same input gives the same bytes
     v = report.violations[0]
     assert (first["file"], first["line"], first["focusDisplay"], first["message"]) == (
         v.file, v.line, v.focus_display, v.message,
@@ -299,6 +300,29 @@ def test_json_report(report: ValidationReport) -> None:
     blank = next(r for r in body["results"] if r["focusDisplay"] == "ex:grant2 ex:amount [ ]")
     assert blank["focus"].startswith("_:")
     assert blank["messages"]["sv"] == "Ett belopp behöver ett värde"
+    assert (blank["lang"], body["lang"]) == ("en", "en")
+
+
+def test_swedish_messages_on_request() -> None:
+    report = run(*ALL, lang="sv")
+    v = find(report, "ex:bob", "ex:name")
+    assert (v.message, v.message_lang) == ("En person behöver ett namn", "sv")
+    graph_b = find(report, "ex:AllData")  # a SPARQL constraint's message, {?value} filled in
+    assert graph_b.message_lang == "sv" and graph_b.message.startswith("Den namngivna grafen")
+    with pytest.raises(UsageError):
+        run("conforming.ttl", lang="de")
+
+
+def test_sparql_messages_keep_their_language_tags(report: ValidationReport) -> None:
+    v = find(report, "ex:AllData")
+    assert v.messages == {
+        "en": f"Named graph {EX}graphB is not reviewed",
+        "sv": f"Den namngivna grafen {EX}graphB är inte granskad",
+    }
+    parsed = Graph().parse(data=render(report, "turtle"), format="turtle")
+    result = parsed.value(None, SH.value, URIRef(EX + "graphB"))
+    messages = set(parsed.objects(result, SH.resultMessage))
+    assert messages == {Literal(text, lang=lang) for lang, text in v.messages.items()}
 
 
 def test_junit_report(report: ValidationReport) -> None:

@@ -60,25 +60,34 @@ def main() -> None:
     help="Lowest severity that fails the run (Warning: warnings fail too).",
 )
 @click.option("--shapes", type=click.Path(exists=True, path_type=Path), help="Another shapes file.")
+@click.option("--lang", type=click.Choice(["en", "sv"]), help=_help("lang"))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report here.")
 def validate(
-    paths: tuple[Path, ...], fmt: str, severity: str, shapes: Path | None, output: Path | None
+    paths: tuple[Path, ...], fmt: str, severity: str, shapes: Path | None, lang: str | None,
+    output: Path | None,
 ) -> None:
-    """Validate RDF files against the shapes (default: the bundled ontology and data).
+    """Validate RDF files and folders against the shapes (default: the bundled ontology and data).
 
-    Exit 0 when the data conforms, 1 when it does not, 2 when input cannot be read.
+    Files that declare SHACL shapes are the shapes (not data); ontology files are data and
+    declarations. Exit 0 when the data conforms, 1 when it does not, 2 when input cannot be read.
     """
     from . import graph
     from .reports import render
+    from .validation import sort_inputs
     from .validation import validate as run_validation
 
-    loaded = graph.load(Settings(), list(paths) or None)
-    report = run_validation(loaded, shapes=shapes, severity=severity.capitalize())
+    settings = Settings.from_env(data=paths or None, lang=lang)
+    inputs = sort_inputs(graph.load(settings), settings.base)
+    shapes_files = ([shapes] if shapes else []) + list(inputs.shapes)
+    report = run_validation(
+        inputs.data, shapes=shapes_files or None, ontology=inputs.declarations(),
+        severity=severity.capitalize(), base=settings.base, lang=settings.lang,
+    )
     text = render(report, fmt)
     if output:
         output.write_text(text, encoding="utf-8")
     else:
-        click.echo(text)
+        click.echo(text, nl=False)
     click.get_current_context().exit(0 if report.conforms else 1)
 
 

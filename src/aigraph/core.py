@@ -40,7 +40,7 @@ class Aigraph:
             return cls._open_stored(settings)
         loaded = graph.load(settings)
         if settings.validate:
-            check(loaded, settings.base)
+            check(loaded, settings.base, settings.lang)
         engine = create_engine(settings, loaded.dataset)
         return cls(settings, loaded, engine, queries.load_all(content.queries_dir()))
 
@@ -164,12 +164,12 @@ class Aigraph:
         self.engine.close()
 
 
-def check(loaded: graph.LoadedData, base: str) -> None:
+def check(loaded: graph.LoadedData, base: str, lang: str = "en") -> None:
     """Validate ``loaded`` and raise NotConforming with the summary if it fails."""
     from .reports import render
     from .validation import validate
 
-    report = validate(loaded, base=base)
+    report = validate(loaded, base=base, lang=lang)
     if not report.conforms:
         raise NotConforming(
             "the data does not conform to the shapes (use --no-validate for data without "

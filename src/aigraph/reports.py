@@ -1,14 +1,20 @@
-"""Render a ValidationReport for people (text) and for tools (turtle, json, junit)."""
+"""Render a ValidationReport for people (text) and for tools (turtle, json, junit).
+
+Every format is a function of the results alone: the same data and shapes give the same bytes
+on every run (results sorted, blank nodes renamed in that order, no timings).
+"""
 
 from __future__ import annotations
 
 import json
 import re
 import xml.etree.ElementTree as ET
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
-from rdflib import BNode, URIRef
+from rdflib import RDF, SH, BNode, Graph, URIRef
+from rdflib.term import Node
 
 from .errors import UsageError
 from .validation import ValidationReport, Violation
@@ -60,32 +66,96 @@ def render_text(report: ValidationReport) -> str:
                    ("value", v.value), ("constraint", v.constraint)]
         lines += [f"    {name}: {text}" for name, text in details if text]
     lines.append("")
+    against = f" against {', '.join(report.shapes)}" if report.shapes else ""
     lines.append(
-        f"Checked {_plural(len(report.files), 'file')}, {_plural(report.triples, 'triple')} "
-        f"in {report.seconds:.2f} s; {report.threshold} and worse fail."
+        f"Checked {_plural(len(report.files), 'file')}, {_plural(report.triples, 'triple')}"
+        f"{against}; {report.threshold} and worse fail."
     )
     return "\n".join(lines) + "\n"
 
 
 def render_turtle(report: ValidationReport) -> str:
     """Write the standard SHACL validation report (``sh:ValidationReport``) in Turtle."""
-    return report.results_graph.serialize(format="turtle")
+    return stable_graph(report).serialize(format="turtle")
 
 
-def _focus_id(v: Violation) -> str:
+def stable_graph(report: ValidationReport) -> Graph:
+    """Return the results graph with blank-node labels that are the same on every run.
+
+    pySHACL's labels are random and Turtle writers order blank nodes by label. The report and
+    its results are named in the order of the sorted results, then every blank node below them
+    in a breadth-first walk that visits children in the order of what they hold; blank nodes the
+    walk does not reach (copies of shape paths) start walks of their own, in the same order.
+    """
+    results = report.results_graph
+    key = _structure_key(results)
+    names: dict[Node, Node] = {}
+    for number, node in enumerate(sorted(results.subjects(RDF.type, SH.ValidationReport), key=key)):
+        names[node] = BNode(f"report{number:06d}")
+    for number, v in enumerate(report.violations, 1):
+        if v.node is not None:
+            names.setdefault(v.node, BNode(f"result{number:06d}"))
+    blanks = {n for triple in results for n in (triple[0], triple[2]) if isinstance(n, BNode)}
+    queue = deque([*names, *sorted(blanks - set(names), key=key)])
+    while queue:
+        node = queue.popleft()
+        names.setdefault(node, BNode(f"b{len(names):06d}"))
+        for _, child in sorted(results.predicate_objects(node), key=key):
+            if isinstance(child, BNode) and child not in names:
+                names[child] = BNode(f"b{len(names):06d}")
+                queue.append(child)
+    stable = Graph(bind_namespaces="core")
+    for prefix, namespace in results.namespaces():
+        stable.bind(prefix, namespace, override=True)
+    for s, p, o in results:
+        stable.add((names.get(s, s), p, names.get(o, o)))
+    return stable
+
+
+def _structure_key(graph: Graph) -> Callable[[object], str]:
+    """Return a sort key for a term (or a pair of terms) that ignores blank-node labels.
+
+    A blank node is described by what it holds, recursively, and by how many triples point at
+    it, so that copies of one structure that are shared differently sort apart.
+    """
+    pointed = Counter(o for _, _, o in graph if isinstance(o, BNode))
+    seen: dict[Node, str] = {}
+
+    def term(node: Node, depth: int = 0) -> str:
+        if not isinstance(node, BNode):
+            return node.n3()
+        if node not in seen:
+            if depth > 32:  # a cycle of blank nodes, or a very long list
+                return "[]"
+            inner = sorted(f"{p.n3()} {term(o, depth + 1)}" for p, o in graph.predicate_objects(node))
+            seen[node] = f"[{pointed[node]}| " + " ; ".join(inner) + "]"
+        return seen[node]
+
+    def key(item: object) -> str:
+        parts = item if isinstance(item, tuple) else (item,)
+        return " ".join(term(part) for part in parts)
+
+    return key
+
+
+def _focus_id(v: Violation, blanks: dict[BNode, str]) -> str:
     if isinstance(v.focus, URIRef):
         return str(v.focus)
     if isinstance(v.focus, BNode):
-        return f"_:{v.focus}"
+        # Numbered in report order: the parser's labels change from run to run.
+        return blanks.setdefault(v.focus, f"_:b{len(blanks) + 1}")
     return v.focus.n3() if v.focus is not None else ""
 
 
-def result_dict(v: Violation) -> dict[str, Any]:
-    """Return one result as the JSON object of the ``json`` report (stable key order)."""
+def result_dict(v: Violation, blanks: dict[BNode, str] | None = None) -> dict[str, Any]:
+    """Return one result as the JSON object of the ``json`` report (stable key order).
+
+    ``blanks`` numbers the blank focus nodes of one report (``_:b1``, ``_:b2``, ...).
+    """
     return {
         "file": v.file,
         "line": v.line,
-        "focus": _focus_id(v),
+        "focus": _focus_id(v, {} if blanks is None else blanks),
         "focusDisplay": v.focus_display,
         "path": v.path,
         "value": v.value,
@@ -93,20 +163,23 @@ def result_dict(v: Violation) -> dict[str, Any]:
         "constraint": v.constraint,
         "severity": v.severity,
         "message": v.message,
+        "lang": v.message_lang,
         "messages": dict(v.messages),
     }
 
 
 def render_json(report: ValidationReport) -> str:
     """Write the report as JSON: conforms, counts and results, keys in a stable order."""
+    blanks: dict[BNode, str] = {}
     body = {
         "conforms": report.conforms,
         "threshold": report.threshold,
+        "lang": report.lang,
         "counts": report.counts_by_severity(),
         "files": list(report.files),
+        "shapes": list(report.shapes),
         "triples": report.triples,
-        "seconds": round(report.seconds, 3),
-        "results": [result_dict(v) for v in report.violations],
+        "results": [result_dict(v, blanks) for v in report.violations],
     }
     return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
 
@@ -153,11 +226,11 @@ def render_junit(report: ValidationReport) -> str:
         out = ET.SubElement(suite, "system-out")
         out.text = _xml("\n".join(f"{v.file or NO_FILE}: {_result_line(v)}" for v in passing))
     tests = str(len(suite.findall("testcase")))
-    stats = {"tests": tests, "failures": str(len(groups)), "errors": "0", "skipped": "0",
-             "time": f"{report.seconds:.3f}"}
+    # No time attributes: the same results give the same bytes.
+    stats = {"tests": tests, "failures": str(len(groups)), "errors": "0", "skipped": "0"}
     suite.attrib.update(stats)
     root = ET.Element("testsuites", name="aigraph validate", tests=tests,
-                      failures=stats["failures"], errors="0", time=stats["time"])
+                      failures=stats["failures"], errors="0")
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -41,6 +41,11 @@ class Settings:
     validate: bool = _setting(
         True, "Validate the data against the SHACL shapes at start; refuse to serve if it fails."
     )
+    lang: str = _setting(
+        "en",
+        "Language of validation messages: `en` or `sv` (a result without a message in it "
+        "shows the English one).",
+    )
     engine: str = _setting(
         "oxigraph", "Query engine: `oxigraph` (embedded pyoxigraph) or `rdflib` (reference)."
     )

@@ -7,24 +7,31 @@ ontology and vocabulary declarations into a copy, so the loaded dataset is never
 
 from __future__ import annotations
 
+import ast
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from pyshacl import validate as shacl_validate
 from pyshacl.errors import ReportableRuntimeError
-from rdflib import RDF, SH, XSD, BNode, Dataset, Graph, Literal, URIRef
+from rdflib import OWL, RDF, SH, XSD, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.paths import Path as PropertyPath
 from rdflib.term import Node
 
 from . import content
 from .errors import DataError, UsageError
-from .graph import LoadedData, parse_file
+from .graph import FORMATS, LoadedData, graph_iri_for, parse_file
+from .settings import CANONICAL_BASE
 from .sources import LOCAL_NAME, SourceIndex, display_path
 
 #: Severities from least to most severe; a custom severity IRI counts as a violation.
 SEVERITIES = ("Info", "Warning", "Violation")
+
+#: Languages the messages of the bundled shapes are written in (``--lang``).
+LANGUAGES = ("en", "sv")
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,10 @@ class Violation:
     messages: dict[str, str] = field(default_factory=dict, hash=False)
     file: str | None = None
     line: int | None = None
+    #: The language tag of ``message`` ("" for a message without one).
+    message_lang: str = ""
+    #: The ``sh:ValidationResult`` node of this result in ``ValidationReport.results_graph``.
+    node: Node | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,8 @@ class ValidationReport:
     triples: int = 0
     seconds: float = 0.0
     threshold: str = "Violation"
+    shapes: tuple[str, ...] = ()
+    lang: str = "en"
 
     def counts_by_severity(self) -> dict[str, int]:
         """Return the number of results of each severity (all three standard ones present)."""
@@ -86,35 +99,94 @@ def _rank(severity: str) -> int:
     return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES) - 1
 
 
+def normalise_lang(lang: str) -> str:
+    """Return ``lang`` in lower case if it is one of LANGUAGES, or raise UsageError."""
+    if lang.strip().lower() in LANGUAGES:
+        return lang.strip().lower()
+    raise UsageError(f"unknown message language {lang!r}; use one of {', '.join(LANGUAGES)}")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The files given to ``validate``, each taken for what it is."""
+
+    data: LoadedData
+    shapes: tuple[Path, ...] = ()
+    ontology: tuple[Path, ...] = ()
+
+    def declarations(self) -> list[Path] | None:
+        """Return the bundled declarations and the ontology files given (None: the bundled)."""
+        if not self.ontology:
+            return None
+        bundled = [p for p in _bundled_declarations() if p.is_file()]
+        known = {p.resolve() for p in bundled}
+        return bundled + [p for p in self.ontology if p.resolve() not in known]
+
+
+def _bundled_declarations() -> tuple[Path, ...]:
+    return content.ontology_file(), content.vocabularies_file()
+
+
+#: Triples-only formats: each file is one graph of its own, so its kind can be told apart.
+_SINGLE_GRAPH = {suffix for suffix, fmt in FORMATS.items() if fmt not in ("trig", "nquads")}
+
+
+def sort_inputs(loaded: LoadedData, base: str = CANONICAL_BASE) -> Inputs:
+    """Take the shapes files out of ``loaded``; note the ontology files that stay in it.
+
+    A triples-only file (Turtle, N-Triples, JSON-LD, RDF/XML) that declares an ``sh:NodeShape``
+    or ``sh:PropertyShape`` is a shapes file: it is validated against, not validated. One that
+    declares an ``owl:Ontology`` is an ontology: it stays data (as the bundled ontology is) and
+    its declarations are also given to pySHACL as the ontology. ``loaded.dataset`` is changed.
+    """
+    shapes: list[Path] = []
+    ontology: list[Path] = []
+    for path in loaded.files:
+        if path.suffix.lower() not in _SINGLE_GRAPH:
+            continue
+        graph = loaded.dataset.graph(graph_iri_for(path, base.rstrip("/")))
+        if any((None, RDF.type, kind) in graph for kind in (SH.NodeShape, SH.PropertyShape)):
+            shapes.append(path)
+            loaded.dataset.remove_graph(graph)
+        elif (None, RDF.type, OWL.Ontology) in graph:
+            ontology.append(path)
+    data = tuple(p for p in loaded.files if p not in shapes)
+    return Inputs(LoadedData(loaded.dataset, data), tuple(shapes), tuple(ontology))
+
+
 def validate(
     loaded: LoadedData,
     *,
-    shapes: Path | None = None,
+    shapes: Path | Sequence[Path] | None = None,
     ontology: Sequence[Path] | None = None,
     severity: str = "Violation",
     base: str | None = None,
+    lang: str = "en",
 ) -> ValidationReport:
     """Validate ``loaded`` against ``shapes`` (default: the bundled shapes).
 
     ``ontology`` defaults to the bundled ontology and vocabulary declarations; ``severity`` is
     the lowest severity that fails the run; ``base`` is the base the data were loaded with
-    (``Settings.base``) so that rebased IRIs are still found in the files.
+    (``Settings.base``) so that rebased IRIs are still found in the files; ``lang`` the
+    language of the messages (others stay in ``Violation.messages``).
     """
-    threshold = normalise_severity(severity)
+    threshold, lang = normalise_severity(severity), normalise_lang(lang)
     started = time.perf_counter()
-    shapes = shapes or content.shapes_file()
-    shapes_graph = _read_graph([shapes])
+    if isinstance(shapes, Path):
+        shapes = [shapes]
+    shapes = list(shapes or [content.shapes_file()])
+    shapes_graph = _read_graph(shapes)
     if ontology is None:
-        defaults = (content.ontology_file(), content.vocabularies_file())
-        ontology = [p for p in defaults if p.is_file()]
+        ontology = [p for p in _bundled_declarations() if p.is_file()]
     ont_graph = _read_graph(ontology) if ontology else None
     results = _run_pyshacl(loaded.dataset, shapes_graph, ont_graph, shapes)
+    tag_messages(results, shapes_graph)
     data = UnionGraph(loaded.dataset)  # for blank-node paths: reads in place, no copy
     names = Names(loaded.dataset, shapes_graph)
     for prefix, namespace in names.bindings():
         results.bind(prefix, namespace, override=False)
     index = SourceIndex(loaded.files, base=base)
-    found = _violations(results, data, shapes_graph, names, index)
+    found = _violations(results, data, shapes_graph, names, index, lang)
     violations = tuple(sorted(found, key=_order))
     conforms = not any(_rank(v.severity) >= _rank(threshold) for v in violations)
     for report in results.subjects(RDF.type, SH.ValidationReport):
@@ -128,11 +200,13 @@ def validate(
         triples=len(data),
         seconds=time.perf_counter() - started,
         threshold=threshold,
+        shapes=tuple(display_path(p) for p in shapes),
+        lang=lang,
     )
 
 
 def _run_pyshacl(
-    data: Dataset, shapes: Graph, ontology: Graph | None, shapes_path: Path
+    data: Dataset, shapes: Graph, ontology: Graph | None, shapes_paths: Sequence[Path]
 ) -> Graph:
     """Run pySHACL once; shapes it cannot use raise DataError naming the shapes file."""
     try:
@@ -147,10 +221,68 @@ def _run_pyshacl(
             inplace=False,  # pySHACL mixes the ontology into a copy, not into our dataset
         )
     except ReportableRuntimeError as exc:
-        raise DataError(f"unusable shapes: {exc.message}", path=str(shapes_path)) from exc
+        where = ", ".join(str(p) for p in shapes_paths)
+        raise DataError(f"unusable shapes: {exc.message}", path=where) from exc
     if not isinstance(results, Graph):  # pySHACL returns a ValidationFailure instead
-        raise DataError(f"unusable shapes: {results}", path=str(shapes_path))
+        raise DataError(f"unusable shapes: {results}", path=", ".join(map(str, shapes_paths)))
     return results
+
+
+def tag_messages(results: Graph, shapes: Graph) -> None:
+    """Give back the language tags pySHACL drops when it fills in a message's ``{?var}``.
+
+    Each untagged ``sh:resultMessage`` is matched against the tagged ``sh:message`` templates of
+    its constraint and shape; a message only one language's templates match gets that tag.
+    The lists in pySHACL's own messages (``sh:in``, ``sh:hasValue``) are sorted: pySHACL
+    writes them in the order of a set, which changes from run to run.
+    """
+    for result in set(results.subjects(SH.resultMessage, None)):
+        untagged = [
+            m for m in results.objects(result, SH.resultMessage)
+            if isinstance(m, Literal) and not m.language
+        ]
+        if not untagged:
+            continue
+        sources = [results.value(result, p) for p in (SH.sourceConstraint, SH.sourceShape)]
+        templates = {
+            (str(t), t.language)
+            for source in sources if source is not None
+            for graph in (results, shapes)
+            for t in graph.objects(source, SH.message)
+            if isinstance(t, Literal) and t.language
+        }
+        for message in untagged:
+            langs = {lang for text, lang in templates if _template(text).fullmatch(message)}
+            steady = Literal(_sorted_list(str(message)), lang=langs.pop() if len(langs) == 1 else None)
+            if steady != message:
+                results.remove((result, SH.resultMessage, message))
+                results.add((result, SH.resultMessage, steady))
+
+
+_SET_IN_MESSAGE = re.compile(r"(not in list |in the set: |set of values: )(\[.*\])$", re.DOTALL)
+
+
+def _sorted_list(message: str) -> str:
+    """Return ``message`` with the Python list it ends with (pySHACL's sets) sorted."""
+    found = _SET_IN_MESSAGE.search(message)
+    if not found:
+        return message
+    try:
+        items = ast.literal_eval(found.group(2))
+    except (ValueError, SyntaxError):
+        return message
+    if not isinstance(items, list):
+        return message
+    return message[: found.start(2)] + repr(sorted(str(item) for item in items))
+
+
+_VARIABLE = re.compile(r"\{[?$]\w+\}")
+
+
+@lru_cache(maxsize=256)
+def _template(text: str) -> re.Pattern[str]:
+    parts = _VARIABLE.split(text)
+    return re.compile("(?:.*?)".join(re.escape(part) for part in parts), re.DOTALL)
 
 
 def _read_graph(paths: Sequence[Path]) -> Graph:
@@ -308,7 +440,8 @@ def bnode_path(graph: Graph, node: Node, limit: int = 12) -> tuple[URIRef | None
     for _ in range(limit):
         reached: list[Node] = []
         for target in frontier:
-            incoming = sorted(graph.subject_predicates(target), key=lambda sp: (str(sp[0]), sp[1]))
+            # IRIs first, then by name: blank-node labels differ from run to run.
+            incoming = sorted(graph.subject_predicates(target), key=_incoming_order)
             for subject, predicate in incoming:
                 if subject in came_from:
                     continue
@@ -322,6 +455,12 @@ def bnode_path(graph: Graph, node: Node, limit: int = 12) -> tuple[URIRef | None
     return None, []
 
 
+def _incoming_order(subject_predicate: tuple[Node, Node]) -> tuple[bool, str, str]:
+    subject, predicate = subject_predicate
+    blank = isinstance(subject, BNode)
+    return blank, "" if blank else str(subject), str(predicate)
+
+
 def _walk_back(came_from: dict[Node, tuple[Node, Node] | None], root: Node) -> list[Node]:
     predicates = []
     step = came_from[root]
@@ -333,20 +472,27 @@ def _walk_back(came_from: dict[Node, tuple[Node, Node] | None], root: Node) -> l
 
 
 def _violations(
-    results: Graph, data: Graph, shapes: Graph, names: Names, index: SourceIndex
+    results: Graph, data: Graph, shapes: Graph, names: Names, index: SourceIndex, lang: str
 ) -> Iterator[Violation]:
     for report in results.subjects(RDF.type, SH.ValidationReport):
         for result in results.objects(report, SH.result):
-            yield _violation(result, results, data, shapes, names, index)
+            yield _violation(result, results, data, shapes, names, index, lang)
 
 
 def _violation(
-    result: Node, results: Graph, data: Graph, shapes: Graph, names: Names, index: SourceIndex
+    result: Node,
+    results: Graph,
+    data: Graph,
+    shapes: Graph,
+    names: Names,
+    index: SourceIndex,
+    lang: str,
 ) -> Violation:
     focus = results.value(result, SH.focusNode)
     path = results.value(result, SH.resultPath)
     value = results.value(result, SH.value)
     messages = _messages(results, result)
+    message_lang = _message_lang(messages, lang)
     where = _locate(focus, data, index) or _locate(value, data, index)
     return Violation(
         focus=focus,
@@ -356,10 +502,12 @@ def _violation(
         shape=_shape(results.value(result, SH.sourceShape), shapes, names),
         constraint=_optional(results.value(result, SH.sourceConstraintComponent), names) or "",
         severity=_severity(results.value(result, SH.resultSeverity), names),
-        message=_main_message(messages),
+        message=messages.get(message_lang, ""),
         messages=messages,
         file=where[0] if where else None,
         line=where[1] if where else None,
+        message_lang=message_lang,
+        node=result,
     )
 
 
@@ -369,17 +517,20 @@ def _optional(node: Node | None, names: Names) -> str | None:
 
 def _messages(results: Graph, result: Node) -> dict[str, str]:
     found: dict[str, str] = {}
-    for message in results.objects(result, SH.resultMessage):
+    # Sorted, so that two messages in one language give the same choice on every run.
+    for message in sorted(results.objects(result, SH.resultMessage), key=str):
         language = message.language if isinstance(message, Literal) else None
-        found.setdefault(language or "", str(message))
+        found.setdefault((language or "").lower(), str(message))
     return dict(sorted(found.items()))
 
 
-def _main_message(messages: dict[str, str]) -> str:
-    for language in ("en", *(k for k in messages if k.startswith("en-")), ""):
-        if language in messages:
-            return messages[language]
-    return next(iter(messages.values()), "")
+def _message_lang(messages: dict[str, str], lang: str) -> str:
+    """Return the key of the message to show: ``lang``, then English, then untagged, then any."""
+    for wanted in (lang, "en"):
+        for language in (wanted, *(k for k in messages if k.startswith(f"{wanted}-"))):
+            if language in messages:
+                return language
+    return "" if "" in messages else next(iter(messages), "")
 
 
 def _severity(severity: Node | None, names: Names) -> str:
@@ -412,17 +563,24 @@ def _locate(focus: Node | None, data: Graph, index: SourceIndex) -> tuple[str, i
 
 
 def _order(v: Violation) -> tuple[object, ...]:
+    """Sort by file, line, focus, path and constraint; then by everything else shown."""
     where = (v.file is None, v.file or "", v.line or 0)
-    return (*where, -_rank(v.severity), v.focus_display, v.shape, v.path or "", v.message)
+    shown = (v.focus_display, v.path or "", v.constraint, v.shape, v.value or "")
+    return (*where, *shown, -_rank(v.severity), v.message)
 
 
 __all__ = [
+    "LANGUAGES",
     "SEVERITIES",
+    "Inputs",
     "SourceIndex",
     "UnionGraph",
     "ValidationReport",
     "Violation",
+    "normalise_lang",
     "normalise_severity",
+    "sort_inputs",
+    "tag_messages",
     "validate",
 ]
 
