@@ -2,8 +2,9 @@
 
 The worker writes the whole answer in its own memory (bounded by its memory limit and by
 ``max_result_bytes``, checked before anything is sent, so an over-limit answer is still a clean
-error), then sends it through its pipe in ``CHUNK``-byte pieces. The server process forwards
-each piece as it arrives and never holds more than one of them per response.
+error). An answer of up to ``INLINE`` bytes then travels in one message; a larger one goes
+through the worker's pipe in ``CHUNK``-byte pieces, which the server process forwards as they
+arrive, never holding more than one of them per response.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ INLINE = 1024 * 1024
 
 def send(conn: Connection, result: QueryResult) -> tuple[str]:
     """Send ``result.payload`` in pieces after a header with everything else; worker side."""
-    assert result.payload is not None
-    body = memoryview(result.payload)
+    body = memoryview(result.payload or b"")
     try:
         conn.send(("stream", replace(result, payload=None), len(body)))
         for start in range(0, len(body), CHUNK):
