@@ -256,3 +256,17 @@ def test_a_graceful_stop_finishes_a_streamed_answer() -> None:
         assert server.process.wait(60) == 0
     finally:
         server.stop()
+
+
+def test_a_streamed_answer_carries_its_truncation_headers(client) -> None:
+    # 10 000 rows of 2.5 KiB, cut at the row limit of the test app (1000): 2.6 MB, streamed.
+    response = client.get("/sparql", query_string={"query": wide_query(4, 8)},
+                          headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200
+    assert response.headers["X-Aigraph-Truncated"] == "true"
+    assert response.headers["X-Aigraph-Row-Limit"] == "1000"
+    assert not response.is_sequence  # the app answered with a stream, not bytes
+    body = response.get_data()
+    assert len(body) == int(response.headers["Content-Length"]) > 2 * MB
+    document = json.loads(body)
+    assert document["truncated"] is True and len(document["results"]["bindings"]) == 1000
