@@ -9,13 +9,13 @@ import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from email.utils import formatdate
 from functools import cached_property
 
 from rdflib import Dataset, URIRef
 from rdflib.term import Identifier
 
 from . import content, describe, graph, queries
+from .dates import DatasetDates, dataset_dates
 from .engine import create_engine
 from .engine.base import DatasetSpec, Engine, QueryRequest, QueryResult
 from .errors import NotConforming
@@ -111,10 +111,17 @@ class Aigraph:
         return digest.hexdigest()[:20]
 
     @cached_property
-    def last_modified(self) -> str:
-        """Return the HTTP date of the newest data file."""
-        newest = max((p.stat().st_mtime for p in self.loaded.files), default=self.loaded_at)
-        return formatdate(newest, usegmt=True)
+    def dates(self) -> DatasetDates:
+        """Return when the dataset was issued and modified, as the data or its metadata say."""
+        return dataset_dates(
+            self.loaded.dataset, self.loaded.files, self.settings.base,
+            issued=self.settings.issued, modified=self.settings.modified,
+        )
+
+    @cached_property
+    def last_modified(self) -> str | None:
+        """Return the HTTP date of the data's last change (``dates.modified``), if stated."""
+        return self.dates.http_last_modified()
 
     @cached_property
     def facts(self) -> describe.DatasetFacts:

@@ -327,17 +327,21 @@ def catalog(
     *,
     site: str,
     base: str,
-    modified: str | date,
-    issued: str | date,
+    modified: str | date | None,
+    issued: str | date | None,
     contact_email: str = DEFAULT_CONTACT_EMAIL,
     checksum_algorithm: str = "sha1",
 ) -> Graph:
-    """Return the DCAT-AP (3.0.1, 2.1.1, DCAT-AP-SE) catalogue of the dataset and its endpoint."""
+    """Return the DCAT-AP (3.0.1, 2.1.1, DCAT-AP-SE) catalogue of the dataset and its endpoint.
+
+    ``modified`` and ``issued`` are left out when None (the data states no such date).
+    """
     n = _Names(base, site)
     g = _bind(Graph())
-    _catalog_node(g, n, _date(modified), _date(issued))
+    dates = _dates(modified, issued)
+    _catalog_node(g, n, dates)
     _agent(g, n, contact_email)
-    _dataset_node(g, n, facts, _date(modified), _date(issued))
+    _dataset_node(g, n, facts, dates)
     for dist in distributions(dumps):
         _dump_distribution(g, n, dist, checksum_algorithm)
     _service_node(g, n)
@@ -345,15 +349,21 @@ def catalog(
     return g
 
 
-def _catalog_node(g: Graph, n: _Names, modified: Literal, issued: Literal) -> None:
+def _dates(modified: str | date | None, issued: str | date | None) -> list[tuple[URIRef, Literal]]:
+    """Return the ``dcterms:issued`` and ``dcterms:modified`` statements there are dates for."""
+    found = ((DCTERMS.issued, issued), (DCTERMS.modified, modified))
+    return [(predicate, _date(value)) for predicate, value in found if value is not None]
+
+
+def _catalog_node(g: Graph, n: _Names, dates: list[tuple[URIRef, Literal]]) -> None:
     c = n.catalog
     g.add((c, RDF.type, DCAT.Catalog))
     _texts(g, c, DCTERMS.title, "catalog")
     _texts(g, c, DCTERMS.description, "catalog_description")
     g.add((c, DCTERMS.publisher, n.publisher))
     g.add((c, DCTERMS.license, URIRef(METADATA_LICENSE)))
-    g.add((c, DCTERMS.issued, issued))
-    g.add((c, DCTERMS.modified, modified))
+    for predicate, value in dates:
+        g.add((c, predicate, value))
     g.add((c, FOAF.homepage, n.home))
     g.add((c, DCTERMS.spatial, URIRef(f"{EU}country/SWE")))
     g.add((c, DCAT.themeTaxonomy, URIRef(f"{EU}data-theme")))
@@ -389,7 +399,7 @@ def _common(g: Graph, n: _Names, subject: URIRef) -> None:
 
 
 def _dataset_node(
-    g: Graph, n: _Names, facts: DatasetFacts, modified: Literal, issued: Literal
+    g: Graph, n: _Names, facts: DatasetFacts, dates: list[tuple[URIRef, Literal]]
 ) -> None:
     d = n.dataset
     g.add((d, RDF.type, DCAT.Dataset))
@@ -398,8 +408,8 @@ def _dataset_node(
     _common(g, n, d)
     g.add((d, DCTERMS.creator, n.publisher))
     g.add((d, DCTERMS.identifier, Literal(str(d))))
-    g.add((d, DCTERMS.issued, issued))
-    g.add((d, DCTERMS.modified, modified))
+    for predicate, value in dates:
+        g.add((d, predicate, value))
     for code in LANGUAGES:
         g.add((d, DCTERMS.language, URIRef(f"{EU}language/{code}")))
     g.add((d, DCTERMS.spatial, URIRef(f"{EU}country/SWE")))

@@ -128,7 +128,14 @@ class Settings:
     issued: str = _setting(
         "",
         "Date (YYYY-MM-DD) the dataset was first published, for `dcterms:issued` in the "
-        "catalogue; empty means the date of the newest data file (the same as `modified`).",
+        "catalogue; empty: the date the data states, else `issued` in the `dataset.toml` beside "
+        "the data files, else none.",
+    )
+    modified: str = _setting(
+        "",
+        "Date (YYYY-MM-DD) of the dataset's last change, for `dcterms:modified` and "
+        "`Last-Modified`; empty: the newest date the data states, else `modified` in the "
+        "`dataset.toml` beside the data files, else none.",
     )
     # -- persistent store and remote backend (store.py, engine/remote.py) --
     store: str = _setting(

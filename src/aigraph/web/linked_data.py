@@ -213,7 +213,8 @@ def _answer(target: Target, body: Callable[[], bytes]) -> Response:
     data = _cached(("body", target.path, target.offer.name, lang), body)
     response = Response(data, content_type=target.offer.content_type)
     response.set_etag(tag[:32])
-    response.headers["Last-Modified"] = core().last_modified
+    if (last_modified := core().last_modified) is not None:  # None: the data states no date
+        response.headers["Last-Modified"] = last_modified
     response.headers["Content-Location"] = _document(target)
     if target.negotiated:
         response.headers["Vary"] = "Accept"

@@ -12,7 +12,6 @@ import json
 import threading
 from collections.abc import Callable
 from datetime import date
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, redirect, render_template, request
@@ -89,36 +88,28 @@ def site_url() -> str:
     return urls.public_base()
 
 
-def data_date() -> date:
-    """Return the date of the newest data file (the data's last modification)."""
-    return parsedate_to_datetime(core().last_modified).date()
+def data_date() -> date | None:
+    """Return the date of the data's last change, as the data or its metadata state it."""
+    return core().dates.modified
 
 
-def issued_date() -> date:
-    """Return the ``issued`` setting, or the data's date when it is empty."""
-    return _parse_issued(core().settings.issued) or data_date()
-
-
-def _parse_issued(text: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise UsageError(f"setting issued: {text!r} is not a date (YYYY-MM-DD)") from exc
+def issued_date() -> date | None:
+    """Return the date the dataset was first published, as stated (see ``aigraph.dates``)."""
+    return core().dates.issued
 
 
 @blueprint.record_once
 def _check_settings(state: Any) -> None:
-    """Refuse a malformed ``issued`` when the app is built, not on the first request."""
-    _parse_issued(state.app.extensions["aigraph"].settings.issued)
+    """Refuse malformed dates (settings, ``dataset.toml``) when the app is built."""
+    _ = state.app.extensions["aigraph"].dates
 
 
 def cacheable(body: bytes, media_type: str, **headers: str) -> Response:
     """Return ``body`` with validators and caching headers, or 304 when the client has it."""
     response = Response(body, content_type=media_type)
     response.set_etag(publish.etag(body))
-    response.headers["Last-Modified"] = core().last_modified
+    if (last_modified := core().last_modified) is not None:  # None: the data states no date
+        response.headers["Last-Modified"] = last_modified
     response.headers["Cache-Control"] = CACHE_CONTROL
     response.headers.update(headers)
     return response.make_conditional(request)
@@ -287,7 +278,7 @@ def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
         "dumps": [_dump_row(d) for d in describe.distributions(dumps.raw())],
         "gz_sizes": {d.ext: len(d.gzipped) for d in dumps.by_ext.values()},
         "description_formats": list(_BY_EXT.items()),
-        "modified": data_date().isoformat(),
+        "modified": modified.isoformat() if (modified := data_date()) else "",
         "schema_json": Markup(_script_json(schema)),
     }
 
