@@ -7,25 +7,24 @@ ontology and vocabulary declarations into a copy, so the loaded dataset is never
 
 from __future__ import annotations
 
-import ast
-import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from pyshacl import validate as shacl_validate
 from pyshacl.errors import ReportableRuntimeError
-from rdflib import OWL, RDF, SH, XSD, BNode, Dataset, Graph, Literal, URIRef
+from rdflib import OWL, RDF, SH, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.paths import Path as PropertyPath
 from rdflib.term import Node
 
 from . import content
 from .errors import DataError, UsageError
 from .graph import FORMATS, LoadedData, graph_iri_for, parse_file
+from .messages import tag_messages
 from .settings import CANONICAL_BASE
-from .sources import LOCAL_NAME, SourceIndex, display_path
+from .sources import SourceIndex, display_path
+from .terms import Names, bnode_path
 
 #: Severities from least to most severe; a custom severity IRI counts as a violation.
 SEVERITIES = ("Info", "Warning", "Violation")
@@ -228,63 +227,6 @@ def _run_pyshacl(
     return results
 
 
-def tag_messages(results: Graph, shapes: Graph) -> None:
-    """Give back the language tags pySHACL drops when it fills in a message's ``{?var}``.
-
-    Each untagged ``sh:resultMessage`` is matched against the tagged ``sh:message`` templates of
-    its constraint and shape; a message only one language's templates match gets that tag.
-    The lists in pySHACL's own messages (``sh:in``, ``sh:hasValue``) are sorted: pySHACL
-    writes them in the order of a set, which changes from run to run.
-    """
-    for result in set(results.subjects(SH.resultMessage, None)):
-        untagged = [
-            m for m in results.objects(result, SH.resultMessage)
-            if isinstance(m, Literal) and not m.language
-        ]
-        if not untagged:
-            continue
-        sources = [results.value(result, p) for p in (SH.sourceConstraint, SH.sourceShape)]
-        templates = {
-            (str(t), t.language)
-            for source in sources if source is not None
-            for graph in (results, shapes)
-            for t in graph.objects(source, SH.message)
-            if isinstance(t, Literal) and t.language
-        }
-        for message in untagged:
-            langs = {lang for text, lang in templates if _template(text).fullmatch(message)}
-            steady = Literal(_sorted_list(str(message)), lang=langs.pop() if len(langs) == 1 else None)
-            if steady != message:
-                results.remove((result, SH.resultMessage, message))
-                results.add((result, SH.resultMessage, steady))
-
-
-_SET_IN_MESSAGE = re.compile(r"(not in list |in the set: |set of values: )(\[.*\])$", re.DOTALL)
-
-
-def _sorted_list(message: str) -> str:
-    """Return ``message`` with the Python list it ends with (pySHACL's sets) sorted."""
-    found = _SET_IN_MESSAGE.search(message)
-    if not found:
-        return message
-    try:
-        items = ast.literal_eval(found.group(2))
-    except (ValueError, SyntaxError):
-        return message
-    if not isinstance(items, list):
-        return message
-    return message[: found.start(2)] + repr(sorted(str(item) for item in items))
-
-
-_VARIABLE = re.compile(r"\{[?$]\w+\}")
-
-
-@lru_cache(maxsize=256)
-def _template(text: str) -> re.Pattern[str]:
-    parts = _VARIABLE.split(text)
-    return re.compile("(?:.*?)".join(re.escape(part) for part in parts), re.DOTALL)
-
-
 def _read_graph(paths: Sequence[Path]) -> Graph:
     """Parse ``paths`` into one graph; unreadable files raise DataError with file and line."""
     dataset = Dataset()
@@ -352,123 +294,6 @@ class UnionGraph(Graph):
 
 
 # -- turning pySHACL's report into Violations ------------------------------------------------
-
-
-
-class Names:
-    """Write IRIs in prefixed form with the prefixes of the data and shapes files."""
-
-    def __init__(self, *graphs: Graph) -> None:
-        self._prefix: dict[str, str] = {}
-        for graph in graphs:
-            for prefix, namespace in graph.namespaces():
-                self._prefix.setdefault(str(namespace), prefix)
-        self._cache: dict[str, str] = {}
-
-    def bindings(self) -> Iterator[tuple[str, str]]:
-        return ((prefix, ns) for ns, prefix in self._prefix.items())
-
-    def iri(self, iri: str) -> str:
-        """Return ``prefix:local`` when a known namespace allows it, else ``<iri>``."""
-        if iri not in self._cache:
-            best = max(
-                (ns for ns in self._prefix if iri.startswith(ns)), key=len, default=None
-            )
-            local = iri[len(best) :] if best is not None else ""
-            if best is not None and LOCAL_NAME.fullmatch(local):
-                self._cache[iri] = f"{self._prefix[best]}:{local}"
-            else:
-                self._cache[iri] = f"<{iri}>"
-        return self._cache[iri]
-
-    def literal(self, literal: Literal) -> str:
-        text = Literal(str(literal)).n3()
-        if literal.language:
-            return f"{text}@{literal.language}"
-        if literal.datatype and literal.datatype != XSD.string:
-            return f"{text}^^{self.iri(literal.datatype)}"
-        return text
-
-    def term(self, node: Node, graph: Graph) -> str:
-        """Write ``node``; a blank node as the shortest path to it from an IRI of ``graph``."""
-        if isinstance(node, URIRef):
-            return self.iri(node)
-        if isinstance(node, Literal):
-            return self.literal(node)
-        root, predicates = bnode_path(graph, node)
-        if root is None:
-            return "[ ]"
-        nested = "[ ]"
-        for predicate in reversed(predicates[1:]):
-            nested = f"[ {self.iri(str(predicate))} {nested} ]"
-        return f"{self.iri(root)} {self.iri(str(predicates[0]))} {nested}"
-
-    def path(self, node: Node, graph: Graph) -> str:
-        """Write a SHACL property path in SPARQL property-path syntax."""
-        if isinstance(node, URIRef):
-            return self.iri(node)
-        if (node, RDF.first, None) in graph:
-            return "/".join(self._sub_path(item, graph) for item in graph.items(node))
-        for predicate, before, after in _PATH_FORMS:
-            inner = graph.value(node, predicate)
-            if inner is None:
-                continue
-            if predicate == SH.alternativePath:
-                return "(" + "|".join(self._sub_path(i, graph) for i in graph.items(inner)) + ")"
-            return f"{before}{self._sub_path(inner, graph)}{after}"
-        return self.term(node, graph)
-
-    def _sub_path(self, node: Node, graph: Graph) -> str:
-        text = self.path(node, graph)
-        simple = isinstance(node, URIRef) or text.startswith("(")
-        return text if simple else f"({text})"
-
-
-_PATH_FORMS = (
-    (SH.inversePath, "^", ""),
-    (SH.alternativePath, "", ""),
-    (SH.zeroOrMorePath, "", "*"),
-    (SH.oneOrMorePath, "", "+"),
-    (SH.zeroOrOnePath, "", "?"),
-)
-
-
-def bnode_path(graph: Graph, node: Node, limit: int = 12) -> tuple[URIRef | None, list[Node]]:
-    """Return the IRI nearest to blank node ``node`` and the predicates leading from it."""
-    came_from: dict[Node, tuple[Node, Node] | None] = {node: None}
-    frontier = [node]
-    for _ in range(limit):
-        reached: list[Node] = []
-        for target in frontier:
-            # IRIs first, then by name: blank-node labels differ from run to run.
-            incoming = sorted(graph.subject_predicates(target), key=_incoming_order)
-            for subject, predicate in incoming:
-                if subject in came_from:
-                    continue
-                came_from[subject] = (predicate, target)
-                if isinstance(subject, URIRef):
-                    return subject, _walk_back(came_from, subject)
-                reached.append(subject)
-        if not reached:
-            break
-        frontier = reached
-    return None, []
-
-
-def _incoming_order(subject_predicate: tuple[Node, Node]) -> tuple[bool, str, str]:
-    subject, predicate = subject_predicate
-    blank = isinstance(subject, BNode)
-    return blank, "" if blank else str(subject), str(predicate)
-
-
-def _walk_back(came_from: dict[Node, tuple[Node, Node] | None], root: Node) -> list[Node]:
-    predicates = []
-    step = came_from[root]
-    while step is not None:
-        predicate, target = step
-        predicates.append(predicate)
-        step = came_from[target]
-    return predicates
 
 
 def _violations(
@@ -580,7 +405,6 @@ __all__ = [
     "normalise_lang",
     "normalise_severity",
     "sort_inputs",
-    "tag_messages",
     "validate",
 ]
 
