@@ -62,6 +62,12 @@ def test_own_shapes_file_among_the_paths_is_used(runner) -> None:
     assert "A person needs a name" in {r["message"] for r in body["results"]}
 
 
+def test_shapes_without_data_is_a_usage_error(runner) -> None:
+    result = runner.invoke(cli, ["validate", str(ROOT / "ontology" / "shapes.ttl")])
+    assert result.exit_code == 2, result.output
+    assert "nothing to validate" in result.output and "shapes.ttl" in result.output
+
+
 def test_one_data_file_alone_is_not_the_dataset(runner) -> None:
     """Why the hooks validate the whole dataset: a fact's provenance is in another file."""
     result = runner.invoke(cli, ["validate", str(ROOT / "data" / "announcement.trig")])

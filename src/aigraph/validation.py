@@ -150,6 +150,9 @@ def sort_inputs(loaded: LoadedData, base: str = CANONICAL_BASE) -> Inputs:
         elif (None, RDF.type, OWL.Ontology) in graph:
             ontology.append(path)
     data = tuple(p for p in loaded.files if p not in shapes)
+    if shapes and not data:
+        names = ", ".join(display_path(p) for p in shapes)
+        raise UsageError(f"nothing to validate: only shapes were given ({names}); add the data")
     return Inputs(LoadedData(loaded.dataset, data), tuple(shapes), tuple(ontology))
 
 
