@@ -320,3 +320,59 @@ def test_generated_queries_the_guard_passes_never_call_out(listener: Listener, p
     verdict = guard_verdict(text)
     if isinstance(verdict, guard.CheckedQuery):
         assert not oxigraph_calls(verdict.text, listener), text
+
+
+# --- linear, bounded work in the server process ------------------------------------------------
+
+MB = 1_000_000
+#: Inputs on which the guard used to be quadratic (letters: 40 KB took a minute) or heavy.
+LARGE = {
+    "letters": "SELECT * { ?s ?p " + "a" * MB + " }",
+    "prefixed names": "SELECT * { ?s ?p " + "a: " * (MB // 3) + " }",
+    "quote runs": "SELECT * { ?s ?p " + "'" * MB + " }",
+    "long strings": "SELECT * { ?s ?p '''" + "a''" * (MB // 3) + "''' }",
+    "service names": "SELECT * { ?s ?p " + "a:service " * (MB // 10) + " }",
+    "dotted names": "SELECT * { ?s ?p " + "a." * (MB // 2) + " }",
+    "escapes": "SELECT * { ?s ?p " + "ex:a\\)" * (MB // 6) + " }",
+    "brackets": "ASK " + "{}" * (MB // 2),
+}
+
+
+@pytest.mark.parametrize("name", LARGE)
+def test_a_megabyte_query_is_checked_in_linear_time(name: str) -> None:
+    """A liveness bound, generous on a shared machine: the old guard took minutes here.
+    The benchmark (benchmarks/guard_bench.py) measures the real cost."""
+    import time
+
+    start = time.process_time()
+    try:
+        guard.check(LARGE[name])
+        guard.query_form(LARGE[name])
+    except AigraphError as error:
+        assert error.status == 400, error.to_dict()
+    assert time.process_time() - start < 5.0
+
+
+def test_the_verdict_cache_is_bounded_in_bytes() -> None:
+    cache = guard._FactsCache(budget=100_000, max_text=10_000)
+    facts = guard.facts_of("ASK {}")
+    for i in range(1000):
+        cache.put(f"ASK {{ ?s ?p {i} }} # " + "x" * 500, facts)
+    assert cache.size <= 100_000 and len(cache._entries) < 1000
+    cache.put("ASK {} #" + "x" * 20_000, facts)  # too large to keep
+    assert all(len(text) <= 10_000 for text in cache._entries)
+
+
+def test_checking_large_queries_keeps_no_memory() -> None:
+    import tracemalloc
+
+    texts = [f"SELECT * {{ ?s ?p {i} }} # " + "a" * MB for i in range(8)]
+    tracemalloc.start()
+    try:
+        for text in texts:
+            guard.check(text)
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert kept < 3 * MB, kept  # at most the last text per thread, not one copy per text
+    assert peak < 12 * MB, peak  # linear work: a few copies of one text at a time
