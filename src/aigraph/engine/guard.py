@@ -248,8 +248,8 @@ def _service_count(code: str) -> int:
     if _SERVICE_WORD.search(code):
         return 1
     for found in _SERVICE_NAME.finditer(code):
-        before = code[max(0, found.start() - 64) : found.start()]
-        if not _GRAPH_NAME_BEFORE.search(before):
+        # A bounded look back (a word cut by the bound is seen whole: lookbehind sees before it)
+        if not _GRAPH_NAME_BEFORE.search(code, max(0, found.start() - 64), found.start()):
             return 1
     return 0
 
