@@ -43,7 +43,7 @@ def server() -> Iterator[str]:
     """A live server whose IRIs are minted under its own address (validation is tested elsewhere)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    live = LiveServer("--port", str(port), "--base", url, "--no-validate")
+    live = LiveServer("--port", str(port), "--base", url)
     assert live.url == url, live.output
     yield url
     live.stop()

@@ -16,7 +16,7 @@ import click
 from rdflib import RDF
 
 from .errors import AigraphError
-from .settings import Settings
+from .settings import CANONICAL_BASE, Settings
 
 _SETTING_HELP = Settings.help()
 
@@ -77,11 +77,12 @@ def validate(
     from .validation import validate as run_validation
 
     settings = Settings.from_env(data=paths or None, lang=lang)
-    inputs = sort_inputs(graph.load(settings), settings.base)
+    # Shapes are written against the IRIs in the files: validate them before any rebase.
+    inputs = sort_inputs(graph.load(settings, rebased=False), CANONICAL_BASE)
     shapes_files = ([shapes] if shapes else []) + list(inputs.shapes)
     report = run_validation(
         inputs.data, shapes=shapes_files or None, ontology=inputs.declarations(),
-        severity=severity.capitalize(), base=settings.base, lang=settings.lang,
+        severity=severity.capitalize(), base=CANONICAL_BASE, lang=settings.lang,
     )
     text = render(report, fmt)
     if output:

@@ -19,7 +19,7 @@ from .dates import DatasetDates, dataset_dates
 from .engine import create_engine
 from .engine.base import DatasetSpec, Engine, QueryRequest, QueryResult
 from .errors import NotConforming
-from .settings import Settings
+from .settings import CANONICAL_BASE, Settings
 
 
 @dataclass
@@ -38,11 +38,15 @@ class Aigraph:
         settings = settings or Settings()
         if settings.store or settings.backend:
             return cls._open_stored(settings)
-        loaded = graph.load(settings)
+        # The shapes and the named queries are written against the canonical IRIs of the
+        # files: validate before the data moves under another base, and move the queries too.
+        loaded = graph.load(settings, rebased=False)
         if settings.validate:
-            check(loaded, settings.base, settings.lang)
+            check(loaded, CANONICAL_BASE, settings.lang)
+        loaded = graph.rebase_loaded(loaded, settings.base)
         engine = create_engine(settings, loaded.dataset)
-        return cls(settings, loaded, engine, queries.load_all(content.queries_dir()))
+        named = queries.load_all(content.queries_dir())
+        return cls(settings, loaded, engine, queries.rebase_all(named, settings.base))
 
     # -- store/backend (store.py) --
     @classmethod

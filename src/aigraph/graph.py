@@ -82,17 +82,33 @@ def graph_iri_for(path: Path, base: str = CANONICAL_BASE) -> URIRef:
     return URIRef(path.resolve().as_uri())
 
 
-def load(settings: Settings | None = None, paths: Iterable[str | Path] | None = None) -> LoadedData:
-    """Read the files of ``paths`` (default: ``settings.data`` or the bundled data)."""
+def load(
+    settings: Settings | None = None,
+    paths: Iterable[str | Path] | None = None,
+    *,
+    rebased: bool = True,
+) -> LoadedData:
+    """Read the files of ``paths`` (default: ``settings.data`` or the bundled data).
+
+    With ``rebased`` (the default) IRIs minted under the canonical base are moved under
+    ``settings.base``; without it the data keeps the IRIs of its files, which is what the shapes
+    are written against (validate first, then call ``rebase_loaded``).
+    """
     settings = settings or Settings()
     chosen = list(paths) if paths is not None else list(settings.data)
     files = tuple(expand(chosen)) if chosen else default_paths()
     dataset = new_dataset()
     for path in files:
         parse_file(dataset, path, settings.base)
-    if settings.base.rstrip("/") != CANONICAL_BASE:
-        dataset = rebase(dataset, CANONICAL_BASE, settings.base.rstrip("/"))
-    return LoadedData(dataset, files)
+    loaded = LoadedData(dataset, files)
+    return rebase_loaded(loaded, settings.base) if rebased else loaded
+
+
+def rebase_loaded(loaded: LoadedData, base: str) -> LoadedData:
+    """Return ``loaded`` with IRIs under the canonical base moved under ``base``."""
+    if base.rstrip("/") == CANONICAL_BASE:
+        return loaded
+    return LoadedData(rebase(loaded.dataset, CANONICAL_BASE, base.rstrip("/")), loaded.files)
 
 
 def parse_file(dataset: Dataset, path: Path, base: str = CANONICAL_BASE) -> None:

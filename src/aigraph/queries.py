@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rdflib import Literal, URIRef
 from rdflib.term import Identifier
 
 from .errors import BadRequest, NotFound, UsageError
+from .settings import CANONICAL_BASE
 
 PARAM_KINDS = ("iri", "literal")
 _HEADER = re.compile(r"^#\s*(title|description|param)\s*:\s*(.*?)\s*$", re.IGNORECASE)
@@ -102,6 +103,19 @@ def _param(path: Path, spec: str) -> Param:
 def load_all(folder: Path) -> dict[str, NamedQuery]:
     """Return the named queries of ``folder`` by name, sorted by name."""
     return {p.stem: parse_file(p) for p in sorted(folder.glob("*.rq"), key=lambda p: p.stem)}
+
+
+def rebase_all(named: Mapping[str, NamedQuery], base: str) -> dict[str, NamedQuery]:
+    """Return the queries with IRIs under the canonical base moved under ``base``, as the data.
+
+    The query files are trusted content of the project, not client input: this is the same
+    move ``graph.rebase`` makes on the data, so the queries keep matching it.
+    """
+    base = base.rstrip("/")
+    if base == CANONICAL_BASE:
+        return dict(named)
+    old = f"<{CANONICAL_BASE}"
+    return {k: replace(q, text=q.text.replace(old, f"<{base}")) for k, q in named.items()}
 
 
 def lookup(queries: Mapping[str, NamedQuery], name: str) -> NamedQuery:
