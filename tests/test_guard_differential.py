@@ -194,11 +194,7 @@ def test_less_than_read_either_way_calls_nothing(listener: Listener) -> None:
 
 
 DEEP = "{" * 5000 + "}" * 5000
-
-
-@pytest.mark.parametrize(
-    "deep",
-    [
+DEEP_CASES = [
         r"?s ?p ex:a\' . " + DEEP + " ?s ?p 'x'",
         r"?s ?p ex:a\) . " + DEEP + " ?s ?p '''x'''",
         "?s ?p '''a''b''' . " + DEEP + " ?s ?p 'x'",
@@ -212,8 +208,10 @@ DEEP = "{" * 5000 + "}" * 5000
         "?s ?p " + "[ ?p " * 5000 + "]" * 5000,
         "BIND(" + "<<( " * 5000 + "<a:s> <a:p> <a:o>" + " )>>" * 5000 + " AS ?x)",
         "} } } " + DEEP,
-    ],
-)
+    ]
+
+
+@pytest.mark.parametrize("deep", DEEP_CASES)
 def test_deep_nesting_hidden_by_a_desync_is_refused(deep: str) -> None:
     text = "PREFIX ex: <http://x/> ASK { " + deep + " }"
     verdict = guard_verdict(text)
@@ -376,3 +374,14 @@ def test_checking_large_queries_keeps_no_memory() -> None:
         tracemalloc.stop()
     assert kept < 3 * MB, kept  # at most the last text per thread, not one copy per text
     assert peak < 12 * MB, peak  # linear work: a few copies of one text at a time
+
+
+
+def test_no_crafted_nesting_reaches_a_worker_over_http(client, core) -> None:
+    """Through the endpoint: each is a 400, and no query worker crashed (no 502)."""
+    before = core.engine.stats()["crashes"]
+    for deep in DEEP_CASES:
+        query = "PREFIX ex: <http://x/> ASK { " + deep + " }"
+        response = client.post("/sparql", data={"query": query})
+        assert response.status_code == 400, (deep[:60], response.get_data(as_text=True)[:200])
+    assert core.engine.stats()["crashes"] == before
