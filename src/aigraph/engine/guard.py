@@ -49,7 +49,7 @@ _RUN = f"[{lexer.RUN_CHARS}]"
 def _keywords(*words: str, capture: bool = False) -> re.Pattern[str]:
     """Match whole lower-case keywords; each branch starts with a letter, so search is fast."""
     group = "({})" if capture else "{}"
-    branches = (rf"{group.format(w)}(?<![\w\-:%]{w})(?![\w\-:])" for w in words)
+    branches = (rf"{group.format(w)}(?<![\w\-:.%]{w})(?![\w\-:])" for w in words)
     return re.compile("|".join(branches))
 
 
