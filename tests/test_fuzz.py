@@ -295,7 +295,7 @@ raw_requests = st.one_of(
     st.builds(lambda line, headers, body: line + b"\r\n" + b"".join(h + b"\r\n" for h in headers)
               + b"\r\n" + body, request_lines, header_lines,
               st.one_of(chunked_bodies, st.binary(max_size=200))),
-    st.builds(lambda headers, body: b"POST /sparql HTTP/1.1\r\nHost: x\r\n"
+    st.builds(lambda headers, body: b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
               b"Content-Type: application/sparql-query\r\nTransfer-Encoding: chunked\r\n"
               + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body,
               header_lines, chunked_bodies),
@@ -331,7 +331,7 @@ def exchange(url: str, payload: bytes) -> bytes:
 def healthz(url: str) -> int:
     parts = urlsplit(url)
     with socket.create_connection((parts.hostname, parts.port), timeout=SOCKET_TIMEOUT) as sock:
-        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         reply = b""
         while chunk := sock.recv(65536):
             reply += chunk
@@ -355,7 +355,7 @@ def test_malformed_http_gets_a_4xx_or_a_close_never_a_hang(live_server, payload)
 
 
 @pytest.mark.parametrize("payload", [
-    b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
     b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(256)),  # a TLS ClientHello
     b"GET /healthz HTTP/1.1\r\n" + b"X: " + b"a" * 300_000 + b"\r\n\r\n",
 ], ids=["bad-chunk", "tls-hello", "huge-header"])

@@ -166,10 +166,10 @@ def plain_server():
 
 @pytest.fixture(scope="module")
 def proxied_server():
-    server = LiveServer("--max-rows", "100", env={
-        "AIGRAPH_TRUSTED_PROXY": "127.0.0.1",
-        "AIGRAPH_ALLOWED_HOSTS": "127.0.0.1 public.example",
-    })
+    server = LiveServer(
+        "--max-rows", "100", "--trusted-proxy", "127.0.0.1",
+        "--allowed-hosts", "127.0.0.1 public.example",
+    )
     yield server
     server.stop()
 

@@ -125,6 +125,9 @@ def info(data: tuple[Path, ...], base: str | None) -> None:
 @click.option("--threads", type=int, help=_help("threads"))
 @click.option("--store", type=click.Path(file_okay=False), help=_help("store"))
 @click.option("--backend", metavar="URL", help=_help("backend"))
+@click.option("--public-url", metavar="URL", help=_help("public_url"))
+@click.option("--allowed-hosts", metavar="NAMES", help=_help("allowed_hosts"))
+@click.option("--trusted-proxy", metavar="ADDRESS", help=_help("trusted_proxy"))
 def serve(
     host: str | None, port: int | None, data: tuple[Path, ...], base: str | None,
     validate_data: bool | None, engine: str | None, query_timeout: float | None,
