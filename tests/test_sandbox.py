@@ -222,3 +222,48 @@ def test_filter_program_denies_sockets_by_family(arch: str) -> None:
     assert program[-1] == (0x06, 0, 0, 0x00050000 | 13)  # otherwise: EACCES
     assert (0x15, 0, 1, socket.AF_UNIX) in program  # AF_UNIX: allowed
     assert program[2] == (0x06, 0, 0, 0x80000000)  # a foreign architecture: killed
+
+
+def _probe_network_kept(conn) -> None:
+    import ssl
+
+    outcome: dict[str, str] = {}
+    sandbox.confine(network=True)
+    try:
+        socket.getaddrinfo("localhost", 80)
+        outcome["resolve"] = "allowed"
+    except OSError as exc:
+        outcome["resolve"] = type(exc).__name__
+    context = ssl.create_default_context()
+    outcome["certificates"] = "loaded" if context.cert_store_stats()["x509_ca"] else "none"
+    try:
+        Path("/tmp/aigraph-sandbox-write-test").write_text("x")
+        outcome["write"] = "allowed"
+    except OSError as exc:
+        outcome["write"] = type(exc).__name__
+    conn.send(outcome)
+    conn.close()
+
+
+def test_a_worker_that_keeps_the_network_resolves_names_and_checks_certificates() -> None:
+    """The remote backend's workers: names resolve and CA certificates load; files stay
+    read-only."""
+    import ssl
+
+    mp = multiprocessing.get_context("fork")
+    parent, child = mp.Pipe()
+    process = mp.Process(target=_probe_network_kept, args=(child,))
+    process.start()
+    try:
+        assert parent.poll(20)
+        outcome = parent.recv()
+    finally:
+        process.join(10)
+    here = "loaded" if ssl.create_default_context().cert_store_stats()["x509_ca"] else "none"
+    assert outcome == {"resolve": "allowed", "certificates": here, "write": "PermissionError"}
+
+
+def test_an_incomplete_sandbox_is_said_loudly() -> None:
+    missing = sandbox.SandboxStatus(missing=("no seccomp filter for riscv64",))
+    assert "NETWORK NOT BLOCKED" in missing.describe() and "riscv64" in missing.describe()
+    assert not missing.no_network

@@ -27,6 +27,7 @@ import errno
 import os
 import platform
 import socket
+import ssl
 import stat
 import sys
 from collections.abc import Iterable
@@ -69,6 +70,11 @@ _SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1 << 0, 1 << 1
 _SYSTEM_READABLE = (
     "/usr/lib", "/usr/lib64", "/usr/local/lib", "/lib", "/lib64", "/etc/ld.so.cache",
     "/etc/localtime", "/usr/share/zoneinfo", "/dev/null", "/dev/urandom", "/proc/self",
+)  # fmt: skip
+#: What a worker that keeps the network reads to resolve names and check certificates.
+_NETWORK_READABLE = (
+    "/etc/resolv.conf", "/etc/hosts", "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf",
+    "/etc/services", "/etc/protocols", "/etc/ssl", "/etc/pki", "/usr/share/ca-certificates",
 )  # fmt: skip
 
 
@@ -128,7 +134,10 @@ def confine(*, network: bool = False, readable: Iterable[str] = ()) -> SandboxSt
     missing: list[str] = []
     if not network:
         _drop_network_sockets()
-    abi = _landlock(libc, network, [*readable, *_import_path(), *_SYSTEM_READABLE])
+    allowed = [*readable, *_import_path(), *_SYSTEM_READABLE]
+    if network:
+        allowed += [*_NETWORK_READABLE, *_certificates()]
+    abi = _landlock(libc, network, allowed)
     if not abi:
         missing.append("Landlock is not available in this kernel")
     seccomp = False
@@ -284,6 +293,15 @@ def _import_path() -> list[str]:
     """Return the directories Python imports from (a worker may import lazily)."""
     found = [p for p in sys.path if p and os.path.isabs(p)]
     return found + [sys.prefix, sys.base_prefix, sys.exec_prefix]
+
+
+def _certificates() -> list[str]:
+    """Return where this Python looks for CA certificates."""
+    paths = ssl.get_default_verify_paths()
+    found: list[str | None] = [paths.cafile, paths.capath, paths.openssl_cafile]
+    found += [paths.openssl_capath]
+    found += [os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")]
+    return [p for p in found if p]
 
 
 _LIBC: list[ctypes.CDLL | None] = []
