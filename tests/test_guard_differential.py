@@ -359,6 +359,9 @@ def test_the_verdict_cache_is_bounded_in_bytes() -> None:
     assert cache.size <= 100_000 and len(cache._entries) < 1000
     cache.put("ASK {} #" + "x" * 20_000, facts)  # too large to keep
     assert all(len(text) <= 10_000 for text in cache._entries)
+    for i in range(100_000):  # many tiny texts: each entry's own cost counts too
+        cache.put(str(i), facts)
+    assert cache.size <= 100_000 and len(cache._entries) <= 100_000 // cache.ENTRY_BYTES
 
 
 def test_checking_large_queries_keeps_no_memory() -> None:

@@ -376,7 +376,9 @@ def _offset(text: str, line: int) -> int:
 
 class _FactsCache:
     """A least-recently-used cache of ``Facts`` for texts of at most ``max_text`` characters,
-    holding at most ``budget`` characters of texts in all."""
+    within ``budget`` bytes in all (texts plus what each entry costs besides)."""
+
+    ENTRY_BYTES = 400  # the key's object header, the ``Facts`` and the dictionary slot
 
     def __init__(self, budget: int = 4_000_000, max_text: int = 65_536) -> None:
         self.budget = budget
@@ -401,10 +403,10 @@ class _FactsCache:
             if text in self._entries:
                 return
             self._entries[text] = facts
-            self.size += len(text)
+            self.size += len(text) + self.ENTRY_BYTES
             while self.size > self.budget:
                 old, _ = self._entries.popitem(last=False)
-                self.size -= len(old)
+                self.size -= len(old) + self.ENTRY_BYTES
 
 
 _CACHE = _FactsCache()
