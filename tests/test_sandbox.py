@@ -100,7 +100,8 @@ def test_this_machine_has_a_sandbox() -> None:
     """On Linux (x86-64, AArch64) the network is always taken from query workers."""
     assert platform.system() == "Linux"
     found = sandbox.status()
-    assert found.no_network and found.landlock >= 1, found
+    assert found.no_network, found
+    assert found.landlock == sandbox.landlock_abi()  # Landlock wherever the kernel has it
     assert "no network (seccomp)" in found.describe()
 
 
@@ -196,14 +197,15 @@ def test_a_confined_process_has_no_network_and_reads_only_what_it_may(tmp_path: 
     finally:
         process.join(10)
         listening.close()
+    files = "PermissionError" if sandbox.landlock_abi() else "allowed"  # Landlock's part
     assert outcome == {
         "inet": "PermissionError",
         "inet6": "PermissionError",
         "unix": "allowed",
         "inherited": "OSError",  # replaced by /dev/null: not a socket any more
         "read-allowed": "allowed",
-        "read-secret": "PermissionError",
-        "write": "PermissionError",
+        "read-secret": files,
+        "write": files,
     }
 
 
@@ -260,7 +262,8 @@ def test_a_worker_that_keeps_the_network_resolves_names_and_checks_certificates(
     finally:
         process.join(10)
     here = "loaded" if ssl.create_default_context().cert_store_stats()["x509_ca"] else "none"
-    assert outcome == {"resolve": "allowed", "certificates": here, "write": "PermissionError"}
+    files = "PermissionError" if sandbox.landlock_abi() else "allowed"
+    assert outcome == {"resolve": "allowed", "certificates": here, "write": files}
 
 
 def test_an_incomplete_sandbox_is_said_loudly() -> None:
