@@ -216,6 +216,9 @@ def test_only_workers_that_call_out_keep_the_network() -> None:
     assert not bounds(Settings(engine="oxigraph", service_allowlist=("http://a.example/",))).network
     assert bounds(Settings(engine="rdflib", service_allowlist=("http://a.example/",))).network
     assert bounds(Settings(backend="http://127.0.0.1:1/sparql")).network
+    assert bounds(Settings(backend="http://127.0.0.1:7878/sparql")).ports == (7878,)
+    allow = ("https://a.example/sparql", "http://b.example:8890/sparql")
+    assert bounds(Settings(engine="rdflib", service_allowlist=allow)).ports == (443, 8890)
 
 
 @pytest.mark.parametrize("arch", ["x86_64", "aarch64"])
@@ -270,3 +273,33 @@ def test_an_incomplete_sandbox_is_said_loudly() -> None:
     missing = sandbox.SandboxStatus(missing=("no seccomp filter for riscv64",))
     assert "NETWORK NOT BLOCKED" in missing.describe() and "riscv64" in missing.describe()
     assert not missing.no_network
+
+
+def _probe_ports(conn, allowed: int, other: int) -> None:
+    sandbox.confine(network=True, ports=[allowed])
+    outcome = {}
+    for name, port in (("allowed", allowed), ("other", other)):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=5).close()
+            outcome[name] = "connected"
+        except OSError as exc:
+            outcome[name] = type(exc).__name__
+    conn.send(outcome)
+    conn.close()
+
+
+def test_a_worker_that_keeps_the_network_reaches_only_its_ports(listener: Listener) -> None:
+    """The remote backend's workers connect to the backend's port, not to any other."""
+    other = Listener()
+    mp = multiprocessing.get_context("fork")
+    parent, child = mp.Pipe()
+    process = mp.Process(target=_probe_ports, args=(child, listener.port, other.port))
+    process.start()
+    try:
+        assert parent.poll(20)
+        outcome = parent.recv()
+    finally:
+        process.join(10)
+        other.close()
+    refused = "PermissionError" if sandbox.landlock_abi() >= 4 else "connected"
+    assert outcome == {"allowed": "connected", "other": refused}

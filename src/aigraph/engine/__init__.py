@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from rdflib import Dataset
 
@@ -60,12 +61,21 @@ def bounds(settings: Settings) -> Bounds:
     on-disk store is the one extra directory a worker may read.
     """
     calls_services = settings.engine == "rdflib" and bool(settings.service_allowlist)
+    endpoints = [settings.backend] if settings.backend else []
+    endpoints += list(settings.service_allowlist) if calls_services else []
     return Bounds(
         memory_mb=settings.max_query_memory,
         result_bytes=settings.max_result_bytes,
-        network=bool(settings.backend) or calls_services,
+        network=bool(endpoints),
         readable=(str(settings.store),) if settings.store and not settings.backend else (),
+        ports=tuple(sorted({_port(url) for url in endpoints})),
     )
+
+
+def _port(url: str) -> int:
+    """Return the TCP port an endpoint URL connects to."""
+    parts = urlsplit(url)
+    return parts.port or (443 if parts.scheme == "https" else 80)
 
 
 #: Request threads never held by queries waiting for a worker (for /healthz, pages, ...).

@@ -185,33 +185,38 @@ class IsolatedEngine:
     def _stream(self, worker: _Worker, head: QueryResult, size: int, limit: float) -> QueryResult:
         """Return ``head`` with a stream of the ``size`` bytes ``worker`` is sending.
 
-        The worker stays out of the pool until every byte is read (then it is reused) or the
-        stream is closed early (then it is stopped: it must never be reused mid-answer). A
-        worker that sends nothing for ``limit`` seconds is stopped too.
+        The worker stays out of the pool until the stream is done: then whatever the client
+        did not take is read and dropped, and the worker, at the end of its answer, is reused;
+        it is never reused mid-answer. A worker that sends nothing for ``limit`` seconds, or
+        dies, is stopped and replaced.
         """
         self._count("streams")
-        crashed = False
+        broken = crashed = False
 
         def read() -> bytes:
-            nonlocal crashed
+            nonlocal broken, crashed
             try:
                 return worker.receive_bytes(time.monotonic() + limit)
             except _WorkerTimeout:
+                broken = True
                 raise QueryTimeout(f"the result stopped arriving for {limit:g} s") from None
             except _WorkerDied as died:
-                crashed = True
+                broken = crashed = True
                 raise EngineUnavailable(f"the query worker stopped mid-answer ({died})") from None
 
-        def done(complete: bool) -> None:
-            if complete and not crashed:
-                try:
+        def done(left: int) -> None:
+            nonlocal broken
+            try:
+                while not broken and left > 0:  # a client that went away: drain its answer
+                    left -= len(worker.receive_bytes(time.monotonic() + limit))
+                if not broken:
                     worker.call(None, time.monotonic() + limit)  # the worker's closing ("end",)
-                except (_WorkerTimeout, _WorkerDied):
-                    complete = False
-            if complete and not crashed:
-                self._idle.put(worker)
-            else:
+            except (_WorkerTimeout, _WorkerDied):
+                broken = True
+            if broken:
                 self._replace(worker, crashed=crashed)
+            else:
+                self._idle.put(worker)
 
         return replace(head, stream=stream.ResultStream(size, read, done))
 
@@ -341,6 +346,8 @@ class Bounds:
     result_bytes: int = 0
     network: bool = False
     readable: tuple[str, ...] = ()
+    #: With ``network``: the only TCP ports it may connect to (empty: any).
+    ports: tuple[int, ...] = ()
 
 
 def _serve(
@@ -354,7 +361,9 @@ def _serve(
     for end in inherited:
         end.close()
     try:  # first, while this process has one thread: every later thread inherits it
-        confined = sandbox.confine(network=bounds.network, readable=bounds.readable)
+        confined = sandbox.confine(
+            network=bounds.network, readable=bounds.readable, ports=bounds.ports
+        )
     except OSError as exc:
         conn.send(("fatal", f"the query worker could not be sandboxed: {exc}"))
         return

@@ -60,7 +60,7 @@ _ARCHES["arm64"] = _ARCHES["aarch64"]
 
 _LANDLOCK_CREATE_RULESET, _LANDLOCK_ADD_RULE, _LANDLOCK_RESTRICT_SELF = 444, 445, 446
 _LANDLOCK_CREATE_RULESET_VERSION = 1
-_LANDLOCK_RULE_PATH_BENEATH = 1
+_LANDLOCK_RULE_PATH_BENEATH, _LANDLOCK_RULE_NET_PORT = 1, 2
 _FS_EXECUTE, _FS_READ_FILE, _FS_READ_DIR = 1 << 0, 1 << 2, 1 << 3
 _FS_ALL_V1 = (1 << 13) - 1
 _FS_REFER, _FS_TRUNCATE, _FS_IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15
@@ -120,8 +120,13 @@ def status() -> SandboxStatus:
     return SandboxStatus(seccomp=seccomp, landlock=abi, missing=tuple(missing))
 
 
-def confine(*, network: bool = False, readable: Iterable[str] = ()) -> SandboxStatus:
+def confine(
+    *, network: bool = False, readable: Iterable[str] = (), ports: Iterable[int] = ()
+) -> SandboxStatus:
     """Confine this process for good: no network sockets (unless ``network``), read-only files.
+
+    With ``network`` and ``ports``, TCP connections go only to those ports (and 53, for name
+    resolution over TCP), where Landlock can enforce it (ABI 4+).
 
     Raise ``OSError`` if a mechanism this machine offers cannot be applied (the caller must
     then not run queries); return what was applied.
@@ -137,7 +142,7 @@ def confine(*, network: bool = False, readable: Iterable[str] = ()) -> SandboxSt
     allowed = [*readable, *_import_path(), *_SYSTEM_READABLE]
     if network:
         allowed += [*_NETWORK_READABLE, *_certificates()]
-    abi = _landlock(libc, network, allowed)
+    abi = _landlock(libc, network, allowed, tuple(ports))
     if not abi:
         missing.append("Landlock is not available in this kernel")
     seccomp = False
@@ -246,18 +251,25 @@ class _RulesetAttr(ctypes.Structure):
     ]
 
 
+class _NetPort(ctypes.Structure):
+    _fields_ = [("allowed_access", ctypes.c_uint64), ("port", ctypes.c_uint64)]
+
+
 class _PathBeneath(ctypes.Structure):
     _pack_ = 1
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-def _landlock(libc: ctypes.CDLL, network: bool, readable: Iterable[str]) -> int:
+def _landlock(
+    libc: ctypes.CDLL, network: bool, readable: Iterable[str], ports: tuple[int, ...]
+) -> int:
     abi = landlock_abi()
     if not abi:
         return 0
     handled = _FS_ALL_V1 | (_FS_REFER if abi >= 2 else 0) | (_FS_TRUNCATE if abi >= 3 else 0)
     handled |= _FS_IOCTL_DEV if abi >= 5 else 0
-    net = 0 if network or abi < 4 else _NET_BIND_TCP | _NET_CONNECT_TCP
+    restrict_net = abi >= 4 and (not network or bool(ports))
+    net = _NET_BIND_TCP | _NET_CONNECT_TCP if restrict_net else 0
     scoped = 0 if abi < 6 else _SCOPE_SIGNAL | (0 if network else _SCOPE_ABSTRACT_UNIX_SOCKET)
     attr = _RulesetAttr(handled, net, scoped)
     size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
@@ -267,6 +279,10 @@ def _landlock(libc: ctypes.CDLL, network: bool, readable: Iterable[str]) -> int:
     try:
         for path in dict.fromkeys(os.path.abspath(p) for p in readable):
             _allow_reading(libc, ruleset, path)
+        for port in sorted({*ports, 53}) if network and restrict_net else ():
+            rule = _NetPort(_NET_CONNECT_TCP, port)
+            if libc.syscall(_LANDLOCK_ADD_RULE, ruleset, _LANDLOCK_RULE_NET_PORT, ctypes.byref(rule), 0):
+                raise OSError(ctypes.get_errno(), f"cannot allow TCP port {port}")
         if libc.syscall(_LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
             raise OSError(ctypes.get_errno(), "cannot apply the Landlock ruleset")
     finally:
