@@ -15,8 +15,9 @@ A worker that evaluates client SPARQL calls ``confine`` once, first thing after 
   ``connect``/``bind`` are denied too, and from ABI 6 abstract Unix sockets and signals to
   processes outside the worker are.
 
-Workers of the remote-backend engine keep their network (they talk to the backend): they are
-built with ``network=True`` and confined by Landlock's file rules only.
+Workers of the remote-backend engine keep their network (they talk to the backend), as do the
+rdflib engine's when SERVICE endpoints are allow-listed: they are built with ``network=True``;
+Landlock keeps their files read-only and, from ABI 4, their TCP connections to given ports.
 """
 
 from __future__ import annotations
