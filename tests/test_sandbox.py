@@ -3,6 +3,7 @@ them. And what a failed outside call says names no host, port or remote answer."
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import os
 import platform
@@ -303,3 +304,23 @@ def test_a_worker_that_keeps_the_network_reaches_only_its_ports(listener: Listen
         other.close()
     refused = "PermissionError" if sandbox.landlock_abi() >= 4 else "connected"
     assert outcome == {"allowed": "connected", "other": refused}
+
+
+def test_stats_report_how_the_workers_are_confined(client) -> None:
+    reported = client.get("/stats").get_json()["sandbox"]
+    assert reported["seccomp"] is True and reported["network"] is False
+    assert reported["landlock"] == sandbox.landlock_abi()
+
+
+def test_a_backend_server_says_its_workers_keep_the_network() -> None:
+    from aigraph.core import Aigraph
+
+    aigraph = Aigraph.open(Settings(engine="rdflib", validate=False))
+    try:
+        backend = dataclasses.replace(aigraph, settings=aigraph.settings.with_values(
+            backend="http://127.0.0.1:9/sparql"))
+        assert backend.confinement().network
+        assert "network kept for the backend" in backend.confinement().describe()
+        assert not aigraph.confinement().network
+    finally:
+        aigraph.close()

@@ -5,6 +5,7 @@ The web app and the CLI are adapters over this; neither knows which engine answe
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Mapping
@@ -16,7 +17,7 @@ from rdflib.term import Identifier
 
 from . import content, describe, graph, queries
 from .dates import DatasetDates, dataset_dates
-from .engine import create_engine
+from .engine import create_engine, sandbox
 from .engine.base import DatasetSpec, Engine, QueryRequest, QueryResult
 from .errors import NotConforming
 from .settings import CANONICAL_BASE, Settings
@@ -170,6 +171,12 @@ class Aigraph:
         return neighbourhood.graph(
             self.query, URIRef(f"{self.settings.base.rstrip('/')}/graph/ontology")
         )
+
+    def confinement(self) -> sandbox.SandboxStatus:
+        """Return how the kernel confines this server's query workers."""
+        allowlisted = self.settings.engine == "rdflib" and bool(self.settings.service_allowlist)
+        network = bool(self.settings.backend) or allowlisted
+        return dataclasses.replace(sandbox.status(), network=network)
 
     def close(self) -> None:
         self.engine.close()

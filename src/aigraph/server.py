@@ -62,6 +62,11 @@ def serve(settings: Settings) -> None:
         f"engine at http://{host}:{port}/  (SPARQL endpoint: http://{host}:{port}/sparql)"
     )
     sys.stdout.flush()
+    confinement = core.confinement()
+    if confinement.missing and not confinement.network:
+        log.warning("SANDBOX INCOMPLETE: %s", confinement.describe())
+    else:
+        log.info("%s", confinement.describe())
     try:
         server.run()
     except KeyboardInterrupt:

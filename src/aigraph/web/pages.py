@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
@@ -80,6 +81,7 @@ def stats() -> Response:
             "truncated": counts.get("truncated", 0),
             "counters": counts,
             "engine_stats": engine_stats,
+            "sandbox": dataclasses.asdict(aigraph.confinement()),
         }
     )
 
