@@ -20,6 +20,7 @@ import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from importlib import resources
 from pathlib import Path, PurePosixPath
 from urllib.parse import parse_qs, urlsplit
 
@@ -287,173 +288,11 @@ def server_configs() -> dict[str, bytes]:
 
     Accept headers are matched by regular expression (q-values are not weighed): a client
     naming an RDF media type and not ``text/html`` gets RDF. ``.nojekyll`` keeps GitHub Pages
-    from hiding ``.well-known``.
+    from hiding ``.well-known``. The configurations are the package's ``site_configs/`` files.
     """
-    return {".htaccess": _HTACCESS.encode(), "nginx.conf": _NGINX.encode(), ".nojekyll": b""}
-
-
-_HTACCESS = r"""# aigraph static site: content negotiation for Apache httpd (mod_rewrite, mod_headers, mod_mime).
-# Host this directory at the root of the site URL given to `aigraph publish --site`.
-Options -MultiViews
-DirectoryIndex index.html
-AddType text/turtle .ttl
-AddType application/n-triples .nt
-AddType application/ld+json .jsonld
-AddType application/rdf+xml .rdf
-AddType application/trig .trig
-AddType application/n-quads .nq
-AddType "text/html; charset=utf-8" .html
-RemoveEncoding .gz
-<FilesMatch "\.gz$">
-  ForceType application/gzip
-</FilesMatch>
-<Files "void">
-  ForceType text/turtle
-</Files>
-Header set Cache-Control "public, max-age=3600"
-
-RewriteEngine On
-
-# Dumps: the precompressed file, with Content-Encoding gzip, when the client accepts gzip.
-RewriteCond %{HTTP:Accept-Encoding} gzip
-RewriteCond %{REQUEST_FILENAME}.gz -f
-RewriteRule ^dumps/aigraph\.(ttl|nt|jsonld|rdf|trig|nq)$ dumps/aigraph.$1.gz [E=AIGRAPH_GZ:$1,L]
-# After the internal redirect the variable is REDIRECT_AIGRAPH_GZ; the .gz URLs themselves
-# stay application/gzip without Content-Encoding.
-Header set Content-Encoding gzip env=REDIRECT_AIGRAPH_GZ
-Header append Vary Accept-Encoding env=REDIRECT_AIGRAPH_GZ
-<If "reqenv('REDIRECT_AIGRAPH_GZ') == 'ttl'">
-  ForceType text/turtle
-</If>
-<If "reqenv('REDIRECT_AIGRAPH_GZ') == 'nt'">
-  ForceType application/n-triples
-</If>
-<If "reqenv('REDIRECT_AIGRAPH_GZ') == 'jsonld'">
-  ForceType application/ld+json
-</If>
-<If "reqenv('REDIRECT_AIGRAPH_GZ') == 'rdf'">
-  ForceType application/rdf+xml
-</If>
-<If "reqenv('REDIRECT_AIGRAPH_GZ') == 'trig'">
-  ForceType application/trig
-</If>
-<If "reqenv('REDIRECT_AIGRAPH_GZ') == 'nq'">
-  ForceType application/n-quads
-</If>
-
-# The landing page: RDF clients are sent to the catalogue.
-RewriteCond %{HTTP_ACCEPT} (text/turtle|application/rdf\+xml|application/ld\+json|application/n-triples)
-RewriteCond %{HTTP_ACCEPT} !text/html
-RewriteRule ^$ /catalog [R=303,L]
-
-# The catalogue: RDF/XML unless HTML or another RDF format is asked for.
-RewriteCond %{HTTP_ACCEPT} text/html
-RewriteCond %{QUERY_STRING} (^|&)lang=sv(&|$)
-RewriteRule ^catalog$ catalog.sv.html [L]
-RewriteCond %{HTTP_ACCEPT} text/html
-RewriteRule ^catalog$ catalog.html [L]
-RewriteCond %{HTTP_ACCEPT} text/turtle
-RewriteRule ^(catalog|\.well-known/void)$ $1.ttl [L]
-RewriteCond %{HTTP_ACCEPT} application/ld\+json
-RewriteRule ^(catalog|\.well-known/void)$ $1.jsonld [L]
-RewriteCond %{HTTP_ACCEPT} application/n-triples
-RewriteRule ^(catalog|\.well-known/void)$ $1.nt [L]
-RewriteCond %{HTTP_ACCEPT} application/rdf\+xml
-RewriteRule ^\.well-known/void$ .well-known/void.rdf [L]
-RewriteRule ^catalog$ catalog.rdf [L]
-
-# Resources: RDF by Accept, else the HTML page (Swedish with ?lang=sv).
-RewriteCond %{HTTP_ACCEPT} !text/html
-RewriteCond %{HTTP_ACCEPT} text/turtle
-RewriteCond %{REQUEST_FILENAME}.ttl -f
-RewriteRule ^(.+)$ $1.ttl [L]
-RewriteCond %{HTTP_ACCEPT} !text/html
-RewriteCond %{HTTP_ACCEPT} application/ld\+json
-RewriteCond %{REQUEST_FILENAME}.jsonld -f
-RewriteRule ^(.+)$ $1.jsonld [L]
-RewriteCond %{HTTP_ACCEPT} !text/html
-RewriteCond %{HTTP_ACCEPT} application/n-triples
-RewriteCond %{REQUEST_FILENAME}.nt -f
-RewriteRule ^(.+)$ $1.nt [L]
-RewriteCond %{HTTP_ACCEPT} !text/html
-RewriteCond %{HTTP_ACCEPT} application/rdf\+xml
-RewriteCond %{REQUEST_FILENAME}.rdf -f
-RewriteRule ^(.+)$ $1.rdf [L]
-RewriteCond %{QUERY_STRING} (^|&)lang=sv(&|$)
-RewriteRule ^$ index.sv.html [L]
-RewriteCond %{QUERY_STRING} (^|&)lang=sv(&|$)
-RewriteCond %{REQUEST_FILENAME}.sv.html -f
-RewriteRule ^(.+)$ $1.sv.html [L]
-RewriteCond %{REQUEST_FILENAME} !-f
-RewriteCond %{REQUEST_FILENAME}.html -f
-RewriteRule ^(.+)$ $1.html [L]
-Header append Vary Accept
-"""
-
-_NGINX = r"""# aigraph static site: content negotiation for nginx. Include in the http {} block and set
-# `root` to the directory written by `aigraph publish` (hosted at the root of --site).
-
-map $http_accept $aigraph_rdf {
-    default                    "";
-    "~*text/html"              "";
-    "~*text/turtle"            ".ttl";
-    "~*application/ld\+json"   ".jsonld";
-    "~*application/n-triples"  ".nt";
-    "~*application/rdf\+xml"   ".rdf";
-}
-map $http_accept $aigraph_catalog {
-    default                    ".rdf";
-    "~*text/html"              ".html";
-    "~*text/turtle"            ".ttl";
-    "~*application/ld\+json"   ".jsonld";
-    "~*application/n-triples"  ".nt";
-}
-map $arg_lang $aigraph_lang {
-    default "";
-    sv      ".sv";
-}
-
-server {
-    listen 80;
-    server_name aigraph.example.org;
-    root /srv/aigraph;
-    index index.html;
-
-    types {
-        text/html              html;
-        text/css               css;
-        text/turtle            ttl;
-        application/n-triples  nt;
-        application/ld+json    jsonld;
-        application/rdf+xml    rdf;
-        application/trig       trig;
-        application/n-quads    nq;
-        application/gzip       gz;
+    configs = resources.files("aigraph").joinpath("site_configs")
+    return {
+        ".htaccess": configs.joinpath("htaccess").read_bytes(),
+        "nginx.conf": configs.joinpath("nginx.conf").read_bytes(),
+        ".nojekyll": b"",
     }
-    add_header Cache-Control "public, max-age=3600" always;
-    add_header Vary Accept always;
-
-    location = / {
-        if ($aigraph_rdf != "") {
-            return 303 /catalog;
-        }
-        try_files /index$aigraph_lang.html =404;
-    }
-    location = /catalog {
-        try_files /catalog$aigraph_lang$aigraph_catalog /catalog$aigraph_catalog =404;
-    }
-    location = /.well-known/void {
-        default_type text/turtle;
-        try_files /.well-known/void$aigraph_rdf =404;
-    }
-    location /dumps/ {
-        # aigraph.ttl.gz next to aigraph.ttl: sent with Content-Encoding gzip when accepted.
-        gzip_static on;
-        add_header Vary Accept-Encoding always;
-        add_header Cache-Control "public, max-age=3600" always;
-    }
-    location / {
-        try_files $uri$aigraph_rdf $uri$aigraph_lang.html $uri.html $uri $uri/ =404;
-    }
-}
-"""

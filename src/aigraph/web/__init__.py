@@ -16,6 +16,7 @@ from ..core import Aigraph
 from ..errors import HeadersTooLarge
 from ..settings import Settings
 from . import errors, linked_data, pages, publishing, sparql, urls
+from . import strings as ui_strings
 from .metrics import Metrics
 
 EXTENSION = "aigraph"
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None, core: Aigraph | None = None) ->
     app.jinja_env.globals["local_path"] = urls.local_path
     app.jinja_env.globals["page_policy"] = PAGE_POLICY
     app.jinja_env.globals["referrer_policy"] = REFERRER_POLICY
+    ui_strings.register(app.jinja_env.globals)
     logs.install()
     app.before_request(_start_request)
     app.after_request(_finish_request)
