@@ -287,7 +287,7 @@ def load(paths: tuple[Path, ...], store_dir: Path | None, url: str | None) -> No
         raise click.UsageError("give exactly one of --store DIR or --to URL")
     started = time.monotonic()
     if url is not None:
-        sent = store.push_files(url, paths)
+        sent = store.push_files(url, paths, timeout=Settings.from_env().push_timeout)
         click.echo(f"sent {sum(f.quads for f in sent)} quads from {len(sent)} files to {url}",
                    err=True)
         return

@@ -16,6 +16,7 @@ from .engine.base import QueryResult
 from .engine.guard import query_form
 from .errors import EngineUnavailable
 from .formats import parse_results
+from .settings import Settings
 
 
 def values_clause(bindings: Mapping[str, Identifier]) -> str:
@@ -32,7 +33,7 @@ def remote_query(
     text: str,
     *,
     bindings: Mapping[str, Identifier] | None = None,
-    timeout: float = 30.0,
+    timeout: float = Settings.endpoint_timeout,
 ) -> QueryResult:
     """Run ``text`` on ``endpoint``; errors carry the endpoint's status and message."""
     form = query_form(text)

@@ -52,7 +52,8 @@ def run_query(
     if endpoint:
         from .client import remote_query
 
-        result = remote_query(endpoint, named.text, bindings=bindings)
+        timeout = Settings.from_env().endpoint_timeout
+        result = remote_query(endpoint, named.text, bindings=bindings, timeout=timeout)
     else:
         from .core import Aigraph
 

@@ -6,7 +6,6 @@ exits with, so both edges map errors in one place each (``web/errors.py`` and ``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -22,12 +21,21 @@ class AigraphError(Exception):
         self.message = message
         self.details = details
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the error as the one error body shape used everywhere."""
+    def to_body(self) -> dict[str, Any]:
+        """Return the error body: what the web layer sends (plus the request id)."""
         body: dict[str, Any] = {"error": self.kind, "status": self.status, "message": self.message}
-        if self.details:
-            body["details"] = self.details
+        details = {k: v for k, v in self.details.items() if v is not None}
+        if details:
+            body["details"] = details
         return body
+
+    #: The same body under its earlier name.
+    to_dict = to_body
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The subclasses' constructors rewrite their message (a file:line prefix, a position),
+        # so an error is rebuilt from its state, never by calling the constructor again.
+        return _rebuild, (type(self), self.args, self.__dict__)
 
 
 class UsageError(AigraphError):
@@ -118,13 +126,6 @@ class NotAcceptable(AigraphError):
     kind = "not-acceptable"
 
 
-class PayloadTooLarge(AigraphError):
-    """The request body is over the configured limit."""
-
-    status = 413
-    kind = "payload-too-large"
-
-
 class UnsupportedMediaType(AigraphError):
     """The request body has a Content-Type the operation does not take."""
 
@@ -187,10 +188,9 @@ class EngineUnavailable(AigraphError):
     kind = "engine-unavailable"
 
 
-@dataclass(frozen=True)
-class RemoteError(Exception):
-    """An error answered by a remote SPARQL endpoint."""
-
-    status: int
-    message: str
-    details: dict[str, Any] = field(default_factory=dict)
+def _rebuild(cls: type[AigraphError], args: tuple[Any, ...], state: dict[str, Any]) -> AigraphError:
+    """Return an error of ``cls`` with ``args`` and attributes ``state`` (for pickle)."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 from rdflib import Dataset, URIRef
 
 from . import describe, export
+from .settings import Settings
 
 #: File name stem of the dumps (``/dumps/aigraph.ttl``).
 DUMP_NAME = "aigraph"
@@ -42,9 +43,6 @@ RDF_FILES: tuple[tuple[str, str], ...] = (
 )
 #: URL prefixes only a running server can answer (queries); static pages link to them as is.
 DYNAMIC = ("/sparql", "/queries", "/healthz", "/stats", "/openapi.json")
-#: Most HTML pages the static export renders (a guard against a link explosion).
-MAX_PAGES = 2000
-
 
 def etag(data: bytes) -> str:
     """Return the strong entity tag (without quotes) of a representation's bytes."""
@@ -170,11 +168,13 @@ def write_site(
     files: Iterable[str],
     rdf_resources: Iterable[str],
     extra: Mapping[str, bytes] | None = None,
+    max_pages: int = Settings.max_pages,
 ) -> SiteReport:
     """Write the site under ``outdir``: HTML pages from ``seeds`` and every internal link.
 
     ``files`` are fetched as they are (dumps, catalogue formats); ``rdf_resources`` also get
     their RDF representations (``RDF_FILES``); ``extra`` are written verbatim (server configs).
+    At most ``max_pages`` HTML pages are rendered; the pages left are reported as missing.
     """
     report = SiteReport()
     writer = _Writer(outdir, report)
@@ -185,7 +185,7 @@ def write_site(
     for path in rdf_resources:
         for ext, media_type in RDF_FILES:
             _fetch_file(fetch, writer, path, media_type, f"{path.strip('/')}.{ext}")
-    _crawl(fetch, writer, site, seeds)
+    _crawl(fetch, writer, site, seeds, max_pages)
     report.written = sorted(set(report.written))
     report.missing.sort()
     return report
@@ -210,12 +210,21 @@ def _fetch_file(fetch: Fetch, writer: _Writer, path: str, accept: str, name: str
     writer.write(name or path, answer.body)
 
 
-def _crawl(fetch: Fetch, writer: _Writer, site: str, seeds: Iterable[str]) -> None:
+def _crawl(
+    fetch: Fetch, writer: _Writer, site: str, seeds: Iterable[str], max_pages: int
+) -> None:
     """Render HTML pages breadth-first from ``seeds``, following internal links."""
     queue = [_page_key(seed) for seed in seeds]
     seen: set[tuple[str, str | None]] = set(queue)
     assets: set[str] = set()
-    while queue and len(seen) <= MAX_PAGES:
+    rendered = 0
+    while queue:
+        if rendered >= max_pages:
+            writer.report.missing.append(
+                f"{len(queue)} more HTML page(s) not rendered: over max_pages ({max_pages})"
+            )
+            break
+        rendered += 1
         path, lang = queue.pop(0)
         answer = _follow(fetch, path + ("?lang=sv" if lang == "sv" else ""), "text/html")
         if answer.status != 200 or answer.media_type != "text/html":

@@ -28,6 +28,7 @@ from .core import Aigraph
 from .errors import AigraphError
 from .frontdoor import FrontDoor, client_key, create_server, raise_open_files_limit
 from .settings import Settings
+from .store import base_warning
 
 log = logging.getLogger("aigraph.server")
 
@@ -37,6 +38,8 @@ def serve(settings: Settings) -> None:
     from .web import EXTENSION, create_app
 
     configure_logging()
+    if settings.store and (warning := base_warning(settings.base)):
+        log.warning("%s", warning)
     core = Aigraph.open(settings)
     app = create_app(core=core)
     server = create_server(
@@ -46,9 +49,9 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         threads=settings.threads,
         connection_limit=connection_limit(settings),
-        max_request_header_size=1024 * 1024,
+        max_request_header_size=settings.max_request_head,
         # A client that sends or reads nothing for this long is disconnected.
-        channel_timeout=max(30, int(settings.query_timeout) + 20),
+        channel_timeout=idle_timeout(settings),
         clear_untrusted_proxy_headers=True,
         **proxy_adjustments(settings),
         ident="aigraph",
@@ -74,6 +77,13 @@ def serve(settings: Settings) -> None:
     finally:
         app.extensions[EXTENSION].close()
     log.info("stopped")
+
+
+def idle_timeout(settings: Settings) -> int:
+    """Return the whole seconds a silent connection is kept (waitress counts in seconds)."""
+    if settings.idle_timeout > 0:
+        return max(1, round(settings.idle_timeout))
+    return max(30, int(settings.query_timeout) + 20)
 
 
 def front_door(settings: Settings, app: Flask) -> FrontDoor:

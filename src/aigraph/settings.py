@@ -106,6 +106,20 @@ class Settings:
         "Most open connections from one client (an IPv4 address, an IPv6 /64); more are "
         "closed at accept (0: no cap).",
     )
+    max_header_bytes: int = _setting(
+        32 * 1024,
+        "Most bytes of request headers (names and values) a request may send; more get 431.",
+    )
+    max_request_head: int = _setting(
+        1024 * 1024,
+        "Most bytes of a request's head (request line with the URL, and headers) the server "
+        "reads; past it the request gets 431 before the app sees it.",
+    )
+    idle_timeout: float = _setting(
+        0.0,
+        "Seconds a connection may send and read nothing before it is closed (0: "
+        "`query_timeout` + 20, at least 30).",
+    )
     # -- end front door --
     max_query_memory: int = _setting(
         1024,
@@ -119,6 +133,11 @@ class Settings:
     )
     shutdown_grace: float = _setting(
         10.0, "Seconds `aigraph serve` waits for in-flight requests after SIGTERM before exiting."
+    )
+    max_pages: int = _setting(
+        2000,
+        "Most HTML pages `aigraph publish` renders (resource pages, in each language); the "
+        "pages left are reported as not rendered.",
     )
     contact_email: str = _setting(
         "aigraph@example.org",
@@ -147,6 +166,13 @@ class Settings:
         "",
         "SPARQL 1.1 query endpoint URL of an existing store to answer from instead of the "
         "embedded engine (empty: embedded).",
+    )
+    push_timeout: float = _setting(
+        60.0,
+        "Seconds `aigraph load --to` waits for the remote store to take each file.",
+    )
+    endpoint_timeout: float = _setting(
+        30.0, "Seconds `aigraph query --endpoint` waits for the endpoint's answer."
     )
     # -- end store/backend --
     service_allowlist: tuple[str, ...] = _setting(

@@ -446,18 +446,25 @@ class _MeteredReader:
 
 
 def base_warning(base: str) -> str | None:
-    """Return a warning when ``base`` differs from the base the store was loaded with."""
+    """Return a warning when ``base`` is not the canonical base: a store is never rebased.
+
+    Loading into a store keeps every IRI as its files wrote it, so a store of the bundled data
+    holds IRIs under the canonical base whatever ``--base`` says when it is served.
+    """
     if base.rstrip("/") != CANONICAL_BASE:
-        return (f"the store holds IRIs under {CANONICAL_BASE}; --base {base} does not rewrite "
-                "them when serving a store")
+        return (f"--base {base} does not rewrite the IRIs of a store: it serves them as they were "
+                f"loaded, so IRIs minted under {CANONICAL_BASE} stay there (load files that "
+                f"already use {base.rstrip('/')}/ to serve them under it)")
     return None
 
 
 # -- pushing to a remote store (SPARQL 1.1 Graph Store HTTP Protocol) ------------------------
 
 
-def push_files(url: str, paths: Iterable[str | Path], *, timeout: float = 60.0) -> list[LoadedFile]:
+def push_files(url: str, paths: Iterable[str | Path], *, timeout: float) -> list[LoadedFile]:
     """Send RDF files to a Graph Store Protocol endpoint (e.g. Oxigraph's ``/store``).
+
+    ``timeout`` bounds each request, in seconds (the ``push_timeout`` setting).
 
     Every file is parsed here first, so a malformed file sends nothing at all. A triples file
     replaces its own graph (PUT ``?graph=``); a TriG or N-Quads file is POSTed whole. Every

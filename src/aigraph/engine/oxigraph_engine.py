@@ -26,8 +26,6 @@ from .base import QueryRequest, QueryResult, effective_limit, graph_result, sele
 
 _POSITION = re.compile(r"error at (\d+):(\d+): ?(.*)", re.DOTALL)
 _XSD_STRING = str(XSD.string)
-_RDF_LANG = "http://www.w3.org/1999/02/22-rdf-syntax-ns#langString"
-_RDF_DIR_LANG = "http://www.w3.org/1999/02/22-rdf-syntax-ns#dirLangString"
 
 
 class OxigraphEngine:

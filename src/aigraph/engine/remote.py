@@ -36,6 +36,7 @@ from ..errors import (
     QueryTimeout,
 )
 from ..formats import parse_results
+from ..settings import Settings
 from . import guard
 from .base import (
     DatasetSpec,
@@ -63,7 +64,7 @@ class RemoteEngine:
         *,
         max_rows: int | None = None,
         max_nesting: int = 200,
-        timeout: float = 10.0,
+        timeout: float = Settings.query_timeout,
     ) -> None:
         self.endpoint = endpoint
         self.max_rows = max_rows

@@ -54,9 +54,6 @@ def create_app(settings: Settings | None = None, core: Aigraph | None = None) ->
     return app
 
 
-#: Most bytes of request headers taken; larger ones get a 431 in the one error shape.
-MAX_HEADER_BYTES = 32 * 1024
-
 #: Scripts and styles only from this site, no inline script, no plugins, no framing, forms
 #: only to this site. The pages keep their JavaScript in ``static/`` and their settings in a
 #: ``<script type="application/json">`` data block, which is never executed.
@@ -100,10 +97,9 @@ def _start_request() -> Response | None:
             "(see the allowed_hosts and public_url settings)",
         )
     size = sum(len(k) + len(str(v)) for k, v in request.headers.items())
-    if size > MAX_HEADER_BYTES:
-        raise HeadersTooLarge(
-            f"the request headers are {size} bytes, over the limit of {MAX_HEADER_BYTES}"
-        )
+    limit = current_app.extensions[EXTENSION].settings.max_header_bytes
+    if size > limit:
+        raise HeadersTooLarge(f"the request headers are {size} bytes, over the limit of {limit}")
     return None
 
 

@@ -1,12 +1,14 @@
 """The one place errors become HTTP responses, with one body shape for every error.
 
-JSON ``{"error": kind, "status": code, "message": text, "request_id": id}`` for programs; the
-same fields rendered as an HTML page for browsers.
+JSON ``{"error": kind, "status": code, "message": text, "request_id": id}`` (plus ``details``
+where an error has them) for programs; the same fields rendered as an HTML page for browsers.
+An ``AigraphError`` is sent as its ``to_body()`` with the request id added.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from flask import Flask, current_app, g, jsonify, render_template, request
@@ -38,17 +40,19 @@ def register(app: Flask) -> None:
 
 def error_response(status: int, kind: str, message: str, details: Any = None) -> Response:
     """Return the error body for ``status`` in the form the client prefers."""
+    body: dict[str, Any] = {"error": kind, "status": status, "message": message}
+    if details:
+        body["details"] = details
+    return _send(body)
+
+
+def _send(body: dict[str, Any], allow: Iterable[str] | None = None) -> Response:
+    """Send ``body`` (an error body, as ``AigraphError.to_body`` makes) with the request id."""
+    status = body["status"]
     metrics = current_app.extensions.get("aigraph.metrics")
     if metrics is not None:
         metrics.count("errors", f"status_{status}")
-    body: dict[str, Any] = {
-        "error": kind,
-        "status": status,
-        "message": message,
-        "request_id": g.get("request_id", ""),
-    }
-    if details:
-        body["details"] = details
+    body = {**body, "request_id": g.get("request_id", "")}
     if _wants_html():
         html = render_template("error.html", **body)
         response = Response(html, status=status, mimetype="text/html")
@@ -56,8 +60,14 @@ def error_response(status: int, kind: str, message: str, details: Any = None) ->
         response = jsonify(body)
         response.status_code = status
     if status == 405:
-        response.headers["Allow"] = "GET, POST, OPTIONS" if request.path == "/sparql" else "GET"
+        response.headers["Allow"] = ", ".join(sorted(allow or _allowed_methods()))
     return response
+
+
+def _allowed_methods() -> Iterable[str]:
+    """Return the methods the router takes at this request's path (its ``valid_methods``)."""
+    adapter = current_app.create_url_adapter(request)
+    return adapter.allowed_methods() if adapter is not None else ()
 
 
 def _wants_html() -> bool:
@@ -76,8 +86,7 @@ def _aigraph_error(exc: AigraphError) -> Response:
         current_app.extensions["aigraph.metrics"].count("shed")
     elif exc.status >= 500 and not isinstance(exc, QueryTimeout):
         log.error("%s: %s", exc.kind, exc.message)
-    details = {k: v for k, v in exc.details.items() if v is not None} or None
-    response = error_response(exc.status, exc.kind, exc.message, details)
+    response = _send(exc.to_body())
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
@@ -93,7 +102,10 @@ def _http_error(exc: HTTPException) -> Response:
         message = f"method {request.method} is not allowed on {request.path}"
     elif status == 404:
         message = f"there is nothing at {request.path}"
-    return error_response(status, kind, message)
+    return _send(
+        {"error": kind, "status": status, "message": message},
+        allow=getattr(exc, "valid_methods", None),
+    )
 
 
 def _unexpected(exc: Exception) -> Response:

@@ -398,5 +398,6 @@ def publish_site(aigraph: Aigraph, outdir: Any, site: str) -> publish.SiteReport
         seeds=["/", *resources],
         files=[*dumps, *described, "/.well-known/void"],
         rdf_resources=resources,
+        max_pages=aigraph.settings.max_pages,
         extra=publish.server_configs(),
     )
