@@ -62,6 +62,28 @@ def test_idle_timeout_is_the_setting_or_follows_the_query_timeout() -> None:
     assert server.idle_timeout(Settings(query_timeout=25.0)) == 45
 
 
+OPEN_FILES = """
+import resource
+from aigraph.server import connection_limit
+from aigraph.settings import Settings
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+limit = connection_limit(Settings(max_open_files=1000, max_connections=100_000))
+print(resource.getrlimit(resource.RLIMIT_NOFILE)[0], limit, hard)
+"""
+
+
+def test_max_open_files_is_the_open_files_limit_asked_for() -> None:
+    # In a child process: the limit raised is the process's own.
+    done = subprocess.run(
+        [sys.executable, "-c", OPEN_FILES], check=True, capture_output=True, text=True
+    )
+    soft, connections, hard = map(int, done.stdout.split())
+    assert hard == -1 or hard >= 1000, "the hard open-files limit is too low for this check"
+    assert soft == 1000
+    assert connections == 1000 - 256 - 4 * Settings().executors
+
+
 @pytest.fixture(scope="module")
 def stored_server(tmp_path_factory) -> Iterator[LiveServer]:
     """``serve --store --base <other>``, with a small request head: one server for both checks."""

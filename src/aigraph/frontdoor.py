@@ -41,9 +41,6 @@ from .errors import UsageError
 
 log = logging.getLogger("aigraph.frontdoor")
 
-#: The open-files limit ``aigraph serve`` asks for (never above the hard limit).
-OPEN_FILES_TARGET = 65536
-
 #: Kinds and messages of the answers given before the app sees a request (as in web/errors.py).
 _KINDS = {
     400: ("bad-request", "the request is malformed"),
@@ -78,7 +75,7 @@ class FrontDoor:
             self.count(*names)
 
 
-def raise_open_files_limit(target: int = OPEN_FILES_TARGET) -> int:
+def raise_open_files_limit(target: int) -> int:
     """Raise the soft open-files limit towards ``target`` (within the hard limit); return it."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = target if hard == resource.RLIM_INFINITY else min(target, hard)

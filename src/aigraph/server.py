@@ -105,7 +105,7 @@ _RESERVED_FILES = 256
 
 def connection_limit(settings: Settings) -> int:
     """Raise the open-files limit, and return ``max_connections`` bounded by it."""
-    files = raise_open_files_limit()
+    files = raise_open_files_limit(settings.max_open_files)
     room = max(16, files - _RESERVED_FILES - 4 * settings.executors)
     if settings.max_connections > room:
         log.warning("max_connections %d is over what the open-files limit (%d) allows; using %d",

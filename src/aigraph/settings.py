@@ -99,7 +99,13 @@ class Settings:
     max_connections: int = _setting(
         10000,
         "Most open client connections; more wait in the listen backlog. `aigraph serve` "
-        "raises its open-files limit to the hard limit (at most 65536) and stays below it.",
+        "raises its open-files limit to the hard limit (at most `max_open_files`) and stays "
+        "below it.",
+    )
+    max_open_files: int = _setting(
+        65536,
+        "Open-files limit `aigraph serve` raises its own to, within the system's hard limit "
+        "(client connections, worker pipes, the store); `max_connections` stays below it.",
     )
     max_client_connections: int = _setting(
         100,
