@@ -98,6 +98,24 @@ class Aigraph:
         )
         return self.engine.query(request)
 
+    def internal_query(
+        self, text: str, bindings: Mapping[str, Identifier] | None = None
+    ) -> QueryResult:
+        """Run one of aigraph's own (trusted) queries under ``internal_max_rows``/``_timeout``.
+
+        The user's ``max_rows`` and ``query_timeout`` do not apply: a page or a statistic built
+        from the answer must be whole. Callers check ``truncated`` (see ``neighbourhood``).
+        """
+        request = QueryRequest(
+            text=text,
+            bindings=dict(bindings or {}),
+            base=self.settings.base.rstrip("/") + "/",
+            max_rows=self.settings.internal_max_rows,
+            timeout=self.settings.internal_timeout,
+            trusted=True,
+        )
+        return self.engine.query(request)
+
     def run_named(
         self, name: str, params: Mapping[str, str] | None = None, format: str | None = None
     ) -> QueryResult:
@@ -135,7 +153,7 @@ class Aigraph:
             # The data is in a store, not in memory: ask the engine.
             from .sparql_facts import facts_by_query
 
-            return facts_by_query(lambda text: self.query(text), self.settings.base)
+            return facts_by_query(self.internal_query, self.settings.base)
         return describe.facts(self.loaded.dataset, self.settings.base)
 
     @cached_property
@@ -159,7 +177,7 @@ class Aigraph:
         from . import neighbourhood
 
         ontology = URIRef(f"{self.settings.base.rstrip('/')}/graph/ontology")
-        return neighbourhood.around(self.query, iri, ontology)
+        return neighbourhood.around(self.internal_query, iri, ontology)
 
     @cached_property
     def ontology_dataset(self) -> Dataset:
@@ -169,7 +187,7 @@ class Aigraph:
         from . import neighbourhood
 
         return neighbourhood.graph(
-            self.query, URIRef(f"{self.settings.base.rstrip('/')}/graph/ontology")
+            self.internal_query, URIRef(f"{self.settings.base.rstrip('/')}/graph/ontology")
         )
 
     def confinement(self) -> sandbox.SandboxStatus:

@@ -9,62 +9,81 @@ statements of a graph when the IRI names one, and the ontology.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Mapping
 
 from rdflib import Dataset, URIRef
 from rdflib.term import Identifier
 
 from .engine.base import QueryResult
+from .errors import ResultTooLarge
 from .graph import new_dataset
 from .queries import ABSOLUTE_IRI
 
-Run = Callable[[str], QueryResult]
+#: Runs a trusted query with its variables bound (never pasted into the text).
+Run = Callable[[str, Mapping[str, Identifier]], QueryResult]
+
+log = logging.getLogger(__name__)
 
 _LABELS = (
     "<http://www.w3.org/2000/01/rdf-schema#label>, "
     "<http://www.w3.org/2004/02/skos/core#prefLabel>, <http://schema.org/name>"
 )
 
-_AROUND = """SELECT ?s ?p ?o ?g WHERE {
-  { GRAPH ?g { <IRI> ?p ?o } BIND(<IRI> AS ?s) }
-  UNION { GRAPH ?g { ?s ?p <IRI> } BIND(<IRI> AS ?o) }
-  UNION { GRAPH ?h { <IRI> ?q ?s FILTER(isBlank(?s)) } GRAPH ?g { ?s ?p ?o } }
-  UNION { { GRAPH ?h { <IRI> ?q ?s } } UNION { GRAPH ?h { ?s ?q <IRI> } }
+#: ``?iri`` is bound to the resource by the engine (it is selected so every engine accepts it).
+_AROUND = """SELECT ?s ?p ?o ?g ?iri WHERE {
+  { GRAPH ?g { ?iri ?p ?o } BIND(?iri AS ?s) }
+  UNION { GRAPH ?g { ?s ?p ?iri } BIND(?iri AS ?o) }
+  UNION { GRAPH ?h { ?iri ?q ?s FILTER(isBlank(?s)) } GRAPH ?g { ?s ?p ?o } }
+  UNION { { GRAPH ?h { ?iri ?q ?s } } UNION { GRAPH ?h { ?s ?q ?iri } }
           GRAPH ?g { ?s ?p ?o FILTER(?p IN (LABELS)) } }
-  UNION { { GRAPH ?s { <IRI> ?q ?x } } UNION { GRAPH ?s { ?x ?q <IRI> } }
+  UNION { { GRAPH ?s { ?iri ?q ?x } } UNION { GRAPH ?s { ?x ?q ?iri } }
           GRAPH ?g { ?s ?p ?o } }
-  UNION { { GRAPH ?x { <IRI> ?q ?y } } UNION { GRAPH ?x { ?y ?q <IRI> } }
+  UNION { { GRAPH ?x { ?iri ?q ?y } } UNION { GRAPH ?x { ?y ?q ?iri } }
           GRAPH ?h { ?x ?r ?s FILTER(isIRI(?s)) }
           GRAPH ?g { ?s ?p ?o FILTER(?p IN (LABELS)) } }
-  UNION { GRAPH ?h { <IRI> ?q ?b FILTER(isBlank(?b)) } GRAPH ?i { ?b ?r ?s FILTER(isIRI(?s)) }
+  UNION { GRAPH ?h { ?iri ?q ?b FILTER(isBlank(?b)) } GRAPH ?i { ?b ?r ?s FILTER(isIRI(?s)) }
           GRAPH ?g { ?s ?p ?o FILTER(?p IN (LABELS)) } }
-  UNION { GRAPH <IRI> { ?s ?p ?o } BIND(<IRI> AS ?g) }
-  UNION { { GRAPH <IRI> { ?s ?q ?y } } UNION { GRAPH <IRI> { ?y ?q ?s FILTER(isIRI(?s)) } }
+  UNION { GRAPH ?iri { ?s ?p ?o } BIND(?iri AS ?g) }
+  UNION { { GRAPH ?iri { ?s ?q ?y } } UNION { GRAPH ?iri { ?y ?q ?s FILTER(isIRI(?s)) } }
           GRAPH ?g { ?s ?p ?o FILTER(?p IN (LABELS)) } }
-}"""
+}""".replace("LABELS", _LABELS)
 
-_GRAPH = "SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } FILTER(?g = <IRI>) }"
+#: ``?g`` is bound to the graph's name by the engine.
+_GRAPH = "SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
 
 
 def around(run: Run, iri: URIRef, ontology: URIRef) -> Dataset:
     """Return a dataset with what describes ``iri``, plus the ontology graph."""
     dataset = new_dataset()
     if not ABSOLUTE_IRI.match(str(iri)):
-        return dataset  # nothing to describe; never pasted into a query
-    _add(dataset, run(_AROUND.replace("LABELS", _LABELS).replace("<IRI>", f"<{iri}>")))
-    _add(dataset, run(_GRAPH.replace("<IRI>", f"<{ontology}>")))
+        return dataset  # not an IRI the data can hold: nothing to describe
+    _add(dataset, run(_AROUND, {"iri": URIRef(iri)}), f"the surroundings of <{iri}>")
+    _add(dataset, run(_GRAPH, {"g": URIRef(ontology)}), f"the graph <{ontology}>")
     return dataset
 
 
 def graph(run: Run, name: URIRef) -> Dataset:
     """Return a dataset holding one named graph."""
     dataset = new_dataset()
-    _add(dataset, run(_GRAPH.replace("<IRI>", f"<{name}>")))
+    if ABSOLUTE_IRI.match(str(name)):
+        _add(dataset, run(_GRAPH, {"g": URIRef(name)}), f"the graph <{name}>")
     return dataset
 
 
-def _add(dataset: Dataset, result: QueryResult) -> None:
-    for row in result.rows:
+def complete(result: QueryResult, what: str) -> QueryResult:
+    """Return ``result`` if it is whole; a cut answer is logged and raised, never used."""
+    if result.truncated:
+        message = (
+            f"{what} needs more than {result.limit} rows; raise internal_max_rows to show it"
+        )
+        log.warning("internal query cut: %s", message)
+        raise ResultTooLarge(message)
+    return result
+
+
+def _add(dataset: Dataset, result: QueryResult, what: str) -> None:
+    for row in complete(result, what).rows:
         quad: list[Identifier | None] = [row.get(v) for v in ("s", "p", "o", "g")]
         if all(term is not None for term in quad):
             dataset.add(tuple(quad))  # type: ignore[arg-type]

@@ -55,6 +55,17 @@ class Settings:
     max_rows: int = _setting(
         10000, "Most result rows (or triples) returned; more are cut and the cut is flagged."
     )
+    internal_max_rows: int = _setting(
+        100_000,
+        "Most rows of the queries aigraph runs for itself in store and backend modes (a "
+        "resource page's surroundings, the VoID/DCAT/service-description statistics), "
+        "whatever `max_rows` says; a bigger answer is an error (503), never a cut page.",
+    )
+    internal_timeout: float = _setting(
+        30.0,
+        "Seconds one of aigraph's own queries (see `internal_max_rows`) may run, whatever "
+        "`query_timeout` says; past it the page or description answers 503.",
+    )
     max_body: int = _setting(
         1_000_000, "Largest request body in bytes; a larger one is refused with 413."
     )

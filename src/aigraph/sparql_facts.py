@@ -21,12 +21,14 @@ from .describe import (
     namespace_of,
 )
 from .engine.base import QueryResult
+from .neighbourhood import complete
 
 Run = Callable[[str], QueryResult]
 
 
 def _rows(run: Run, text: str) -> list[dict[str, Identifier]]:
-    return [dict(row) for row in run(text).rows]
+    """Return every row of ``text``; a cut answer raises (statistics are never partial)."""
+    return [dict(row) for row in complete(run(text), "a query of the dataset statistics").rows]
 
 
 def _int(value: Identifier | None) -> int:
@@ -55,9 +57,9 @@ def facts_by_query(run: Run, base: str, examples: int = 3) -> DatasetFacts:
     links = _pairs(run, "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o "
                         f"FILTER(?p IN ({same_as}) && STRSTARTS(STR(?o), \"{WIKIDATA_ENTITY}\")) }}"
                         " GROUP BY ?p", "p")
-    top = _rows(run, f"SELECT ?s (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o FILTER({in_space}) }} "
-                     f"GROUP BY ?s ORDER BY DESC(?n) ?s LIMIT {int(examples)}")
-    chosen = [str(r["s"]) for r in top if "s" in r]
+    top = (f"SELECT ?s (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o FILTER({in_space}) }} "
+           f"GROUP BY ?s ORDER BY DESC(?n) ?s LIMIT {int(examples)}")
+    chosen = [str(r["s"]) for r in _rows(run, top) if "s" in r]
     return DatasetFacts(
         base=base,
         triples=_int(totals.get("n")),
@@ -70,21 +72,26 @@ def facts_by_query(run: Run, base: str, examples: int = 3) -> DatasetFacts:
         named_graphs=graphs,
         wikidata_links=links,
         examples=tuple(chosen),
-        labels=_labels(run, chosen),
+        labels=_labels(run, top, chosen),
         temporal_start=(period := _period(run))[0],
         temporal_end=period[1],
     )
 
 
-def _labels(run: Run, subjects: list[str]) -> tuple[tuple[str, str], ...]:
-    labels = []
-    for subject in subjects:
-        rows = _rows(run, f"SELECT ?l WHERE {{ <{subject}> "
-                          "<http://www.w3.org/2000/01/rdf-schema#label>|<http://schema.org/name> ?l "
-                          'FILTER(lang(?l) IN ("en", "sv", "")) } ORDER BY DESC(lang(?l) = "en") ?l')
-        if rows and "l" in rows[0]:
-            labels.append((subject, str(rows[0]["l"])))
-    return tuple(labels)
+def _labels(run: Run, top: str, subjects: list[str]) -> tuple[tuple[str, str], ...]:
+    """Return the preferred label of each of ``subjects`` (the answers of the query ``top``).
+
+    One query joins the labels to ``top`` itself, so no subject is written into query text.
+    """
+    rows = _rows(run, f"SELECT ?s ?l WHERE {{ {{ {top} }} ?s "
+                      "<http://www.w3.org/2000/01/rdf-schema#label>|<http://schema.org/name> ?l "
+                      'FILTER(lang(?l) IN ("en", "sv", "")) } '
+                      'ORDER BY ?s DESC(lang(?l) = "en") ?l')
+    first: dict[str, str] = {}
+    for row in rows:
+        if "s" in row and "l" in row:
+            first.setdefault(str(row["s"]), str(row["l"]))
+    return tuple((s, first[s]) for s in subjects if s in first)
 
 
 def _period(run: Run) -> tuple[Literal | None, Literal | None]:

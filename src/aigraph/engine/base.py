@@ -88,6 +88,9 @@ class QueryRequest:
     timeout: float | None = None
     #: A ``formats`` offer name: serialise the result in it where the query runs (a worker).
     format: str | None = None
+    #: A query aigraph runs itself (never the user's text): its ``max_rows`` is its limit,
+    #: even above the engine's own cap (which is the user's ``max_rows``).
+    trusted: bool = False
 
 
 class Engine(Protocol):
@@ -116,6 +119,13 @@ def effective_limit(*limits: int | None) -> int | None:
     """Return the smallest of the given row limits, or None if none is set."""
     given = [limit for limit in limits if limit is not None]
     return min(given) if given else None
+
+
+def request_limit(request: QueryRequest, engine_cap: int | None) -> int | None:
+    """Return the row limit of ``request`` on an engine whose own cap is ``engine_cap``."""
+    if request.trusted:
+        return request.max_rows
+    return effective_limit(request.max_rows, engine_cap)
 
 
 def select_result(variables: tuple[str, ...], rows: Iterable[Row], limit: int | None) -> QueryResult:

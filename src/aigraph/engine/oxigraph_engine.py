@@ -22,7 +22,7 @@ from rdflib.term import Identifier, Node
 
 from ..errors import BadRequest, DataError, EngineUnavailable, QueryRefused, QuerySyntaxError
 from . import guard
-from .base import QueryRequest, QueryResult, effective_limit, graph_result, select_result
+from .base import QueryRequest, QueryResult, graph_result, request_limit, select_result
 
 _POSITION = re.compile(r"error at (\d+):(\d+): ?(.*)", re.DOTALL)
 _XSD_STRING = str(XSD.string)
@@ -74,7 +74,7 @@ class OxigraphEngine:
         options = self._options(request, checked)
         try:
             answer = self._store.query(checked.text, **options)
-            return _result(checked.form, answer, effective_limit(request.max_rows, self.max_rows))
+            return _result(checked.form, answer, request_limit(request, self.max_rows))
         except SyntaxError as exc:
             raise _syntax_error(exc, checked) from exc
         except RuntimeError as exc:
@@ -109,9 +109,12 @@ class OxigraphEngine:
             named = self._names if spec.named_graphs is None else spec.named_graphs
             options["named_graphs"] = _named_nodes(named)
         if request.bindings:
-            options["substitutions"] = {
-                ox.Variable(name): to_oxigraph(term) for name, term in request.bindings.items()
-            }
+            try:
+                options["substitutions"] = {
+                    ox.Variable(name): to_oxigraph(term) for name, term in request.bindings.items()
+                }
+            except ValueError as exc:  # not an IRI (or variable name) oxigraph accepts
+                raise BadRequest(f"cannot bind a query variable: {exc}") from exc
         return options
 
 

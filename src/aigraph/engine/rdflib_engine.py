@@ -30,8 +30,8 @@ from .base import (
     DatasetSpec,
     QueryRequest,
     QueryResult,
-    effective_limit,
     graph_result,
+    request_limit,
     select_result,
 )
 
@@ -78,7 +78,7 @@ class RdflibEngine:
         parsed = _parse(request.text, request.base)
         self._refuse_services(parsed.algebra)
         ctx = self._context(parsed, request)
-        limit = effective_limit(request.max_rows, self.max_rows)
+        limit = request_limit(request, self.max_rows)
         try:
             answer = evalPart(ctx, parsed.algebra)
             return _result(parsed, answer, limit)

@@ -17,13 +17,14 @@ from __future__ import annotations
 import re
 import socket
 import urllib.error
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from http.client import HTTPException
 from itertools import islice
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import URIRef
+from rdflib import Literal, URIRef
+from rdflib.term import Identifier
 from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
@@ -42,8 +43,8 @@ from .base import (
     DatasetSpec,
     QueryRequest,
     QueryResult,
-    effective_limit,
     graph_result,
+    request_limit,
     select_result,
 )
 from .oxigraph_engine import to_rdflib
@@ -51,6 +52,8 @@ from .oxigraph_engine import to_rdflib
 _POSITION = re.compile(r"(?:error )?at (?:line )?(\d+)(?::| column )(\d+):? ?(.*)", re.DOTALL)
 _GRAPHS = "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }"
 _COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
+#: A SPARQL variable name (VARNAME: letters, digits and underscores).
+_VARIABLE = re.compile(r"\w+")
 
 
 class RemoteEngine:
@@ -81,11 +84,11 @@ class RemoteEngine:
 
     def query(self, request: QueryRequest) -> QueryResult:
         """Run one query on the store; raise an ``AigraphError`` for every failure."""
-        return self._run(request, effective_limit(request.max_rows, self.max_rows))
+        return self._run(request, request_limit(request, self.max_rows))
 
     def _run(self, request: QueryRequest, limit: int | None) -> QueryResult:
         checked = self.check(request.text)
-        wrapper = self._wrapper(checked.text + values_clause(request.bindings), request)
+        wrapper = self._wrapper(checked.text + values_clause(_checked(request.bindings)), request)
         # SPARQLWrapper guesses the form from keywords, comments included; the guard knows it.
         wrapper.queryType = checked.form.upper()
         self._dataset(wrapper, request.dataset)
@@ -215,6 +218,21 @@ def _graph_result(form: str, response: Any, limit: int | None) -> QueryResult:
         (to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object), None) for t in parsed
     )
     return graph_result(form, triples, limit)  # type: ignore[arg-type]
+
+
+def _checked(bindings: Mapping[str, Identifier]) -> Mapping[str, Identifier]:
+    """Return ``bindings`` if each is a variable name and term the VALUES block can carry."""
+    for name, term in bindings.items():
+        if not _VARIABLE.fullmatch(name):
+            raise BadRequest(f"cannot bind {name!r}: not a variable name")
+        if isinstance(term, URIRef):
+            try:
+                ox.NamedNode(str(term))
+            except ValueError as exc:
+                raise BadRequest(f"cannot bind ?{name}: {exc}") from None
+        elif not isinstance(term, Literal):
+            raise BadRequest(f"cannot bind ?{name}: only IRIs and literals can be sent")
+    return bindings
 
 
 def _cut(result: QueryResult, limit: int | None) -> QueryResult:
