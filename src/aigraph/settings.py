@@ -148,6 +148,14 @@ class Settings:
         "Largest result a query may return, in bytes as serialised (in the answer's format); "
         "a bigger one is refused with 503 before any byte is sent (0: unbounded).",
     )
+    cache_entries: int = _setting(
+        4096,
+        "Most pages, documents and descriptions the web cache keeps (least recently used "
+        "first out; emptied when the data is reloaded; 0: no cache).",
+    )
+    cache_bytes: int = _setting(
+        64_000_000, "Most bytes the web cache keeps, in all (see `cache_entries`)."
+    )
     shutdown_grace: float = _setting(
         10.0, "Seconds `aigraph serve` waits for in-flight requests after SIGTERM before exiting."
     )

@@ -14,14 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from flask import Blueprint, current_app, render_template, request
-from rdflib import Dataset, URIRef
+from flask import Blueprint, render_template, request
+from rdflib import Dataset, Graph, URIRef
 from rdflib.namespace import OWL
 from rdflib.term import Node
 from werkzeug.wrappers import Response
 
 from .. import content, docs, export, formats, resources
-from ..errors import NotFound
+from ..errors import NotAcceptable, NotFound, UsageError
+from . import cache
 from .sparql import core
 
 blueprint = Blueprint("linked_data", __name__)
@@ -110,13 +111,36 @@ def _extension(ext: str) -> formats.Offer:
 
 def _split(path: str) -> tuple[str, formats.Offer | None]:
     """Split a known format extension off ``path`` unless the full path is itself an IRI."""
+    extension = _extension_of(path)
+    if extension is None or _exists(URIRef(_base() + path)):
+        return path, None
+    return extension
+
+
+def _extension_of(path: str) -> tuple[str, formats.Offer] | None:
+    """Return the stem of ``path`` and the format its extension names, if it names one."""
     stem, dot, ext = path.rpartition(".")
     if not dot or "/" in ext or ext.lower() not in _BY_EXTENSION:
-        return path, None
-    iri = URIRef(_base() + path)
-    if resources.exists(core().dataset_around(iri), iri):
-        return path, None
+        return None
     return stem, _BY_EXTENSION[ext.lower()]
+
+
+#: Whether an IRI occurs in the data, as ``resources.exists`` asks it of a dataset in memory.
+_EXISTS = """ASK {
+  { ?iri ?p ?o } UNION { ?s ?p ?iri } UNION { ?s ?iri ?o }
+  UNION { GRAPH ?g { ?iri ?p ?o } } UNION { GRAPH ?g { ?s ?p ?iri } }
+  UNION { GRAPH ?g { ?s ?iri ?o } } UNION { GRAPH ?iri { ?s ?p ?o } }
+}"""
+
+
+def _exists(iri: URIRef) -> bool:
+    """Tell whether ``iri`` occurs in the data (one ASK per data version in a store)."""
+    aigraph = core()
+    if aigraph.in_memory:
+        return resources.exists(aigraph.loaded.dataset, iri)
+    return _cached(
+        ("exists", str(iri)), lambda: aigraph.internal_query(_EXISTS, {"iri": iri}).boolean is True
+    )
 
 
 def _target(path: str, offer: formats.Offer | None) -> Target:
@@ -132,39 +156,77 @@ def _target(path: str, offer: formats.Offer | None) -> Target:
 
 
 def _dereference(path: str) -> Response:
+    for reading in _readings(path):  # a tag this server gave: nothing to look up or build
+        if (unchanged := _not_modified(reading)) is not None:
+            return unchanged
     path, offer = _split(path)
     iri = URIRef(_base() + path)
+    try:
+        target = _target(path, offer)
+    except (NotAcceptable, UsageError):
+        if not _exists(iri):  # a missing resource is a 404 whatever the Accept header says
+            raise NotFound(f"there is no resource {iri} in this dataset") from None
+        raise
+    return _answer(target, lambda: _resource_body(iri, target))
+
+
+def _readings(path: str) -> list[Target]:
+    """Return what ``path`` may ask for: the IRI itself, or the stem in its extension's format."""
+    readings = [(path, None), *filter(None, [_extension_of(path)])]
+    found = []
+    for stem, offer in readings:
+        try:
+            found.append(_target(stem, offer))
+        except (NotAcceptable, UsageError):
+            continue
+    return found
+
+
+def _resource_body(iri: URIRef, target: Target) -> bytes:
+    """Build the page or document of ``iri``: the one look-up of its surroundings."""
     dataset = core().dataset_around(iri)
     if not resources.exists(dataset, iri):
         raise NotFound(f"there is no resource {iri} in this dataset")
-    target = _target(path, offer)
     if target.offer is HTML:
-        return _answer(target, lambda: _render_resource(dataset, iri, target))
-    return _answer(target, lambda: _rdf(resources.describe(dataset, iri, _base()), target.offer))
+        return _render_resource(dataset, iri, target)
+    return _rdf(resources.describe(dataset, iri, _base()), target.offer)
 
 
 def _ontology(target: Target) -> Response:
-    dataset = core().ontology_dataset
     if target.offer is HTML:
-        model = _cached(("ontology-model", target.lang),
-                        lambda: docs.ontology_model(dataset, _base(), target.lang))  # fmt: skip
-        return _answer(target, lambda: _page("ontology.html", target, model=model))
+        return _answer(
+            target, lambda: _page("ontology.html", target, model=_ontology_model(target))
+        )
     return _answer(
-        target, lambda: _rdf(resources.ontology_document(dataset, _base()), target.offer)
+        target,
+        lambda: _rdf(resources.ontology_document(core().ontology_dataset, _base()), target.offer),
+    )
+
+
+def _ontology_model(target: Target) -> object:
+    return _cached(
+        ("ontology-model", target.lang),
+        lambda: docs.ontology_model(core().ontology_dataset, _base(), target.lang),
     )
 
 
 def _shapes(target: Target) -> Response:
-    graph = _cached(("shapes-graph",), docs.load_shapes)
     if target.offer is HTML:
-        model = _cached(
-            ("shapes-model", target.lang),
-            lambda: docs.shapes_model(graph, core().ontology_dataset, _base(), target.lang),
-        )
-        return _answer(target, lambda: _page("shapes.html", target, model=model))
+        return _answer(target, lambda: _page("shapes.html", target, model=_shapes_model(target)))
     if target.offer.name == "turtle":  # the file itself, with its comments
         return _answer(target, lambda: content.shapes_file().read_bytes())
-    return _answer(target, lambda: _rdf(graph, target.offer))
+    return _answer(target, lambda: _rdf(_shapes_graph(), target.offer))
+
+
+def _shapes_graph() -> Graph:
+    return _cached(("shapes-graph",), docs.load_shapes, lambda graph: len(graph) * 200)
+
+
+def _shapes_model(target: Target) -> object:
+    return _cached(
+        ("shapes-model", target.lang),
+        lambda: docs.shapes_model(_shapes_graph(), core().ontology_dataset, _base(), target.lang),
+    )
 
 
 def _version_iris(path: str) -> set[Node]:
@@ -196,23 +258,43 @@ def _page(template: str, target: Target, **values: object) -> bytes:
     return html.encode("utf-8")
 
 
-def _cached(key: tuple[object, ...], build: Callable[[], _T]) -> _T:
-    """Return ``build()``, computed once per process and data version."""
-    store = current_app.extensions.setdefault("aigraph.linked_data", {})
-    full = (core().version, *key)
-    if full not in store:
-        store[full] = build()
-    return store[full]  # type: ignore[no-any-return]
+def _cached(
+    key: tuple[object, ...], build: Callable[[], _T], cost: Callable[[_T], int] | None = None
+) -> _T:
+    """Return ``build()``, computed once per data version while the web cache keeps it."""
+    return cache.cached(("linked-data", *key), build, cost)
 
 
 def _answer(target: Target, body: Callable[[], bytes]) -> Response:
-    """Answer with the body, its validators and, at a negotiated IRI, Vary and Content-Location."""
-    version = core().version
+    """Answer with the body, its validators and, at a negotiated IRI, Vary and Content-Location.
+
+    A client holding the current ETag gets its 304 before anything is looked up or built.
+    """
+    unchanged = _not_modified(target)
+    if unchanged is not None:
+        return unchanged
     lang = target.lang if target.offer is HTML else ""
-    tag = hashlib.sha256(f"{version}|{target.path}|{target.offer.name}|{lang}".encode()).hexdigest()
     data = _cached(("body", target.path, target.offer.name, lang), body)
-    response = Response(data, content_type=target.offer.content_type)
-    response.set_etag(tag[:32])
+    return _with_validators(Response(data, content_type=target.offer.content_type), target)
+
+
+def _not_modified(target: Target) -> Response | None:
+    """Return the 304 for a request whose If-None-Match names the ETag of ``target``, or None.
+
+    Only tags this server gave for the current data match, and it gives them only for what
+    exists, so the answer needs no look-up. ``*`` is left to the full pipeline (a missing
+    resource is a 404 whatever the preconditions say).
+    """
+    if not request.if_none_match or request.if_none_match.star_tag:
+        return None
+    response = _with_validators(Response(b"", content_type=target.offer.content_type), target)
+    return response if response.status_code == 304 else None
+
+
+def _with_validators(response: Response, target: Target) -> Response:
+    lang = target.lang if target.offer is HTML else ""
+    tag = f"{core().version}|{target.path}|{target.offer.name}|{lang}"
+    response.set_etag(hashlib.sha256(tag.encode()).hexdigest()[:32])
     if (last_modified := core().last_modified) is not None:  # None: the data states no date
         response.headers["Last-Modified"] = last_modified
     response.headers["Content-Location"] = _document(target)

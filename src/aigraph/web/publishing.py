@@ -1,9 +1,9 @@
 """Publishing: the landing page, the dumps, the DCAT-AP catalogue and the VoID description.
 
 Every response here is built from bytes computed once per data version (dumps) or once per
-site URL and format (descriptions), carries a strong ``ETag`` (a hash of the bytes),
-``Last-Modified`` (the newest data file) and ``Cache-Control``, and answers conditional
-requests with 304.
+site URL and format (descriptions, kept in the bounded web cache), carries a strong ``ETag``
+(a hash of the bytes), ``Last-Modified`` (the newest data file) and ``Cache-Control``, and
+answers conditional requests with 304.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 from .. import describe, formats, publish, resources
 from ..core import Aigraph
 from ..errors import NotFound, UsageError
-from . import urls
+from . import cache, urls
 from .sparql import core
 
 blueprint = Blueprint("publishing", __name__)
@@ -38,8 +38,6 @@ CATALOG_OFFERS = tuple(_BY_EXT.values())
 VOID_OFFERS = (_BY_EXT["ttl"], *(o for o in CATALOG_OFFERS if o.name != "turtle"))
 #: Media types that make ``/`` answer 303 to the catalogue instead of the HTML page.
 _RDF_TYPES = [o.media_type for o in CATALOG_OFFERS]
-#: Most (kind, site, format) descriptions cached; a Host header cannot grow the cache forever.
-_MAX_CACHED = 64
 
 
 class Publication:
@@ -49,7 +47,6 @@ class Publication:
         self.core = aigraph
         self._lock = threading.Lock()
         self._dumps: publish.Dumps | None = None
-        self._cache: dict[tuple[str, ...], bytes] = {}
 
     def dumps(self) -> publish.Dumps:
         with self._lock:
@@ -63,17 +60,9 @@ class Publication:
             return self._dumps
 
     def cached(self, key: tuple[str, ...], build: Callable[[], bytes]) -> bytes:
-        """Return the bytes for ``key``, building them once per data version."""
-        key = (self.core.version, *key)
-        with self._lock:
-            found = self._cache.get(key)
-        if found is None:
-            found = build()
-            with self._lock:
-                if len(self._cache) >= _MAX_CACHED:
-                    self._cache.clear()
-                self._cache[key] = found
-        return found
+        """Return the bytes for ``key``, built once per data version while the web cache (bounded:
+        a Host header cannot grow it) keeps them."""
+        return cache.shared().fetch(cache.generation(self.core), ("publishing", *key), build)
 
 
 def publication() -> Publication:
