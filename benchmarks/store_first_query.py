@@ -19,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from aigraph.client import remote_query
+from aigraph.engine.remote import remote_query
 
 
 def write_triples(path: Path, count: int) -> Path:

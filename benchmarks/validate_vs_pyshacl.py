@@ -13,7 +13,7 @@ commands are interleaved so that drift in machine load hits both alike; the tabl
 pySHACL gets the ontology files merged into one file (``-e``) and the data as one TriG file
 holding all quads (pySHACL validates their union; SPARQL constraints still see named graphs). When ``--ontology`` is given,
 `aigraph validate` has no option for it, so aigraph runs through a small inline runner that
-calls ``aigraph.validation.validate`` (same process start-up, same work).
+calls ``aigraph.validation.validate.validate`` (same process start-up, same work).
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ INLINE = """\
 import sys
 from pathlib import Path
 from aigraph import graph
-from aigraph.reports import render
-from aigraph.validation import validate
+from aigraph.validation.report import render
+from aigraph.validation.validate import validate
 shapes, ontology, *paths = sys.argv[1:]
 report = validate(graph.load(None, paths), shapes=Path(shapes), ontology=[Path(ontology)])
 sys.stdout.write(render(report, "text"))

@@ -14,7 +14,8 @@ from rdflib import RDF, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import DCAT, DCTERMS, FOAF, SH
 
-from aigraph import content, describe, graph
+from aigraph import content, graph
+from aigraph.describe import dataset as describe
 from aigraph.settings import CANONICAL_BASE
 
 REFERENCE = Path(__file__).resolve().parent / "reference" / "dcat-ap"

@@ -18,8 +18,8 @@ import pytest
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, PROV, RDF, XSD
 
-from aigraph import dates
 from aigraph.core import Aigraph
+from aigraph.describe import dates
 from aigraph.errors import DataError, UsageError
 from aigraph.settings import CANONICAL_BASE, Settings
 from aigraph.web import create_app

@@ -354,7 +354,7 @@ def test_curl_chunked_upload_within_the_limit_is_answered(server):
 
 
 def test_clients_are_counted_by_ipv4_address_or_ipv6_64():
-    from aigraph.frontdoor import client_key
+    from aigraph.web.frontdoor import client_key
 
     assert client_key("127.0.0.2") == "127.0.0.2"
     assert client_key("::ffff:192.0.2.7") == "192.0.2.7"

@@ -13,7 +13,7 @@ from rdflib.compare import isomorphic
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import DCAT
 
-from aigraph import describe
+from aigraph.describe import dataset as describe
 from aigraph.settings import CANONICAL_BASE
 from test_catalog import KNOWN_VIOLATIONS, KNOWN_WARNINGS, REFERENCE, SHAPES, _keys, shacl_results
 

@@ -15,7 +15,8 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDFS, SH
 
-from aigraph import content, formats, graph, resources
+from aigraph import content, formats, graph
+from aigraph.pages import resource as resources
 from aigraph.settings import CANONICAL_BASE, Settings
 
 BASE = CANONICAL_BASE

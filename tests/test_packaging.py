@@ -32,7 +32,7 @@ def test_wheel_ships_the_content(wheel):
     assert "aigraph/web/templates/query.html" in names
     assert "aigraph/web/static/query.js" in names
     assert {"aigraph/web/strings/en.json", "aigraph/web/strings/sv.json"} <= names
-    assert {"aigraph/site_configs/htaccess", "aigraph/site_configs/nginx.conf"} <= names
+    assert {"aigraph/site/configs/htaccess", "aigraph/site/configs/nginx.conf"} <= names
     assert "aigraph/py.typed" in names
 
 

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 from rdflib import Graph
 
-from aigraph import publish
 from aigraph.cli import cli
+from aigraph.site import build as publish
 from aigraph.web import create_app
 
 DUMPS = {

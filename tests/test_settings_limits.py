@@ -15,12 +15,13 @@ from urllib.parse import urlsplit
 import pytest
 from click.testing import CliRunner
 
-from aigraph import graph, publish, server
+from aigraph import graph
 from aigraph.cli import cli
 from aigraph.core import Aigraph
 from aigraph.settings import CANONICAL_BASE, Settings
+from aigraph.site import build as publish
 from aigraph.store import base_warning
-from aigraph.web import create_app
+from aigraph.web import create_app, server
 from conftest import LiveServer
 
 OTHER_BASE = "https://data.example.org"
@@ -64,7 +65,7 @@ def test_idle_timeout_is_the_setting_or_follows_the_query_timeout() -> None:
 
 OPEN_FILES = """
 import resource
-from aigraph.server import connection_limit
+from aigraph.web.server import connection_limit
 from aigraph.settings import Settings
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))

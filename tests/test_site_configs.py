@@ -1,5 +1,5 @@
 """The web-server configurations ``aigraph publish`` writes next to the static copy are the
-package's ``site_configs/`` files, byte for byte."""
+package's ``site/configs/`` files, byte for byte."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import hashlib
 from importlib import resources
 from pathlib import Path
 
-from aigraph import publish
+from aigraph.site import build as publish
 
 #: SHA-256 of each configuration as ``aigraph publish`` wrote it when the text moved from
 #: ``publish.py`` into package data; a deliberate change to a configuration updates it here.
@@ -20,7 +20,7 @@ WRITTEN = {
 
 def test_configs_are_the_package_files():
     configs = publish.server_configs()
-    data = resources.files("aigraph").joinpath("site_configs")
+    data = resources.files("aigraph.site").joinpath("configs")
     assert configs[".htaccess"] == data.joinpath("htaccess").read_bytes()
     assert configs["nginx.conf"] == data.joinpath("nginx.conf").read_bytes()
 

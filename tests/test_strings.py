@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from aigraph import docs
+from aigraph.pages import vocabulary as docs
 from aigraph.web import strings
 
 WEB = Path(strings.__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ import yaml
 from aigraph import graph
 from aigraph.cli import cli
 from aigraph.settings import Settings
-from aigraph.validation import sort_inputs
+from aigraph.validation.validate import sort_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "validation_fixtures"

@@ -13,10 +13,10 @@ from rdflib import RDF, SH, BNode, Graph, Literal, URIRef
 
 from aigraph import graph
 from aigraph.errors import DataError, UsageError
-from aigraph.reports import render
 from aigraph.settings import Settings
-from aigraph.sources import SourceIndex, turtle_subjects
-from aigraph.validation import UnionGraph, ValidationReport, Violation, validate
+from aigraph.validation.locate import SourceIndex, turtle_subjects
+from aigraph.validation.report import render
+from aigraph.validation.validate import UnionGraph, ValidationReport, Violation, validate
 
 # rdflib and pySHACL warn about their own use of ConjunctiveGraph and default_context.
 pytestmark = pytest.mark.filterwarnings(

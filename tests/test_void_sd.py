@@ -9,7 +9,7 @@ from rdflib import RDF, RDFS, Dataset, Graph, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import VOID
 
-from aigraph import describe
+from aigraph.describe import dataset as describe
 from test_catalog import BASE, SITE, load_dataset, make_dumps
 
 SD = describe.SD
@@ -237,8 +237,8 @@ def test_w3c_conforms_to_schema(sd_graph: Graph):
 def test_facts_by_sparql_equal_facts_from_memory(engine):
     """Store and backend modes compute the statistics with SPARQL: they must agree."""
     from aigraph.core import Aigraph
+    from aigraph.describe.query_facts import facts_by_query
     from aigraph.settings import Settings
-    from aigraph.sparql_facts import facts_by_query
 
     aigraph = Aigraph.open(Settings(engine=engine, executors=1, validate=False))
     try:

@@ -1,3 +1,3 @@
-from .cli import main
+from aigraph.cli import main
 
 main()

@@ -15,12 +15,13 @@ from functools import cached_property
 from rdflib import Dataset, URIRef
 from rdflib.term import Identifier
 
-from . import content, describe, graph, queries
-from .dates import DatasetDates, dataset_dates
-from .engine import create_engine, sandbox
-from .engine.base import DatasetSpec, Engine, QueryRequest, QueryResult
-from .errors import NotConforming
-from .settings import CANONICAL_BASE, Settings
+from aigraph import content, graph, queries
+from aigraph.describe import dataset as describe
+from aigraph.describe.dates import DatasetDates, dataset_dates
+from aigraph.engine import create_engine, sandbox
+from aigraph.engine.base import DatasetSpec, Engine, QueryRequest, QueryResult
+from aigraph.errors import NotConforming
+from aigraph.settings import CANONICAL_BASE, Settings
 
 
 @dataclass
@@ -59,7 +60,7 @@ class Aigraph:
         prefixes and the triple count, so ``facts`` (VoID/DCAT/service-description statistics)
         and dumps built from ``loaded.dataset`` are empty in these modes.
         """
-        from . import store
+        from aigraph import store
 
         engine = create_engine(settings, None)  # type: ignore[arg-type]
         if settings.store:
@@ -151,7 +152,7 @@ class Aigraph:
         """Return the statistics of the data (for VoID, DCAT and the service description)."""
         if self.settings.store or self.settings.backend:
             # The data is in a store, not in memory: ask the engine.
-            from .sparql_facts import facts_by_query
+            from aigraph.describe.query_facts import facts_by_query
 
             return facts_by_query(self.internal_query, self.settings.base)
         return describe.facts(self.loaded.dataset, self.settings.base)
@@ -174,7 +175,7 @@ class Aigraph:
         """Return a dataset with everything that describes ``iri`` (for its page)."""
         if self.in_memory:
             return self.loaded.dataset
-        from . import neighbourhood
+        from aigraph import neighbourhood
 
         ontology = URIRef(f"{self.settings.base.rstrip('/')}/graph/ontology")
         return neighbourhood.around(self.internal_query, iri, ontology)
@@ -184,7 +185,7 @@ class Aigraph:
         """Return a dataset holding at least the ontology graph (for the documentation pages)."""
         if self.in_memory:
             return self.loaded.dataset
-        from . import neighbourhood
+        from aigraph import neighbourhood
 
         return neighbourhood.graph(
             self.internal_query, URIRef(f"{self.settings.base.rstrip('/')}/graph/ontology")
@@ -202,8 +203,8 @@ class Aigraph:
 
 def check(loaded: graph.LoadedData, base: str, lang: str = "en") -> None:
     """Validate ``loaded`` and raise NotConforming with the summary if it fails."""
-    from .reports import render
-    from .validation import validate
+    from aigraph.validation.report import render
+    from aigraph.validation.validate import validate
 
     report = validate(loaded, base=base, lang=lang)
     if not report.conforms:

@@ -120,7 +120,7 @@ def pick_format(values: Iterable[str], offers: tuple[Offer, ...]) -> str | None:
     names = [part.strip() for value in values for part in value.split(",") if part.strip()]
     chosen = {offer.name for offer in map(lambda n: find_offer(n, offers), names) if offer}
     if len(chosen) > 1:
-        from .errors import BadRequest
+        from aigraph.errors import BadRequest
 
         raise BadRequest(
             f"'format' names different formats ({', '.join(sorted(chosen))}); give one"

@@ -14,9 +14,9 @@ from rdflib.namespace import NamespaceManager
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
-from . import content
-from .errors import DataError
-from .settings import CANONICAL_BASE, Settings
+from aigraph import content
+from aigraph.errors import DataError
+from aigraph.settings import CANONICAL_BASE, Settings
 
 #: File suffix -> rdflib parser name. The order is the order files of a folder are read.
 FORMATS: dict[str, str] = {

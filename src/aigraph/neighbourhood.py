@@ -15,10 +15,10 @@ from collections.abc import Callable, Mapping
 from rdflib import Dataset, URIRef
 from rdflib.term import Identifier
 
-from .engine.base import QueryResult
-from .errors import ResultTooLarge
-from .graph import new_dataset
-from .queries import ABSOLUTE_IRI
+from aigraph.engine.base import QueryResult
+from aigraph.errors import ResultTooLarge
+from aigraph.graph import new_dataset
+from aigraph.queries import ABSOLUTE_IRI
 
 #: Runs a trusted query with its variables bound (never pasted into the text).
 Run = Callable[[str, Mapping[str, Identifier]], QueryResult]

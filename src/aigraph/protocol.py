@@ -13,8 +13,8 @@ from urllib.parse import parse_qsl
 
 from rdflib import URIRef
 
-from .engine.base import DatasetSpec
-from .errors import BadRequest, Forbidden, MethodNotAllowed, UnsupportedMediaType
+from aigraph.engine.base import DatasetSpec
+from aigraph.errors import BadRequest, Forbidden, MethodNotAllowed, UnsupportedMediaType
 
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"

@@ -15,8 +15,8 @@ from pathlib import Path
 from rdflib import Literal, URIRef
 from rdflib.term import Identifier
 
-from .errors import BadRequest, NotFound, UsageError
-from .settings import CANONICAL_BASE
+from aigraph.errors import BadRequest, NotFound, UsageError
+from aigraph.settings import CANONICAL_BASE
 
 PARAM_KINDS = ("iri", "literal")
 _HEADER = re.compile(r"^#\s*(title|description|param)\s*:\s*(.*?)\s*$", re.IGNORECASE)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from .errors import UsageError
+from aigraph.errors import UsageError
 
 #: The IRI under which the announcement data is minted in the files of ``data/``.
 CANONICAL_BASE = "https://w3id.org/aigraph"

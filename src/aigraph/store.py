@@ -38,10 +38,10 @@ from typing import IO, Any, cast
 import pyoxigraph as ox
 from rdflib import URIRef
 
-from . import graph
-from .engine.oxigraph_engine import OxigraphEngine
-from .errors import DataError, EngineUnavailable, UsageError
-from .settings import CANONICAL_BASE
+from aigraph import graph
+from aigraph.engine.oxigraph_engine import OxigraphEngine
+from aigraph.errors import DataError, EngineUnavailable, UsageError
+from aigraph.settings import CANONICAL_BASE
 
 FORMAT_NAME = "aigraph-store"
 FORMAT_VERSION = 1

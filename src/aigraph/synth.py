@@ -19,7 +19,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
-from .settings import CANONICAL_BASE
+from aigraph.settings import CANONICAL_BASE
 
 PREFIXES = {
     "aig": "https://w3id.org/aigraph/ontology#",

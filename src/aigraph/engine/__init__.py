@@ -12,13 +12,20 @@ from urllib.parse import urlsplit
 
 from rdflib import Dataset
 
-from ..errors import UsageError
-from ..settings import Settings
-from .base import DatasetSpec, Engine, QueryForm, QueryRequest, QueryResult, effective_limit
-from .guard import CheckedQuery, check, query_form
-from .isolated import Bounds, IsolatedEngine
-from .oxigraph_engine import OxigraphEngine
-from .rdflib_engine import RdflibEngine
+from aigraph.engine.base import (
+    DatasetSpec,
+    Engine,
+    QueryForm,
+    QueryRequest,
+    QueryResult,
+    effective_limit,
+)
+from aigraph.engine.guard import CheckedQuery, check, query_form
+from aigraph.engine.isolated import Bounds, IsolatedEngine
+from aigraph.engine.oxigraph_engine import OxigraphEngine
+from aigraph.engine.rdflib_engine import RdflibEngine
+from aigraph.errors import UsageError
+from aigraph.settings import Settings
 
 ENGINES = ("oxigraph", "rdflib")
 
@@ -99,8 +106,8 @@ def _create_store_engine(settings: Settings) -> IsolatedEngine:
     Each worker opens the on-disk store read-only itself: RocksDB handles must not be shared
     across fork. The guard runs in the server process first, as for the embedded engines.
     """
-    from ..store import StoreEngine, check_store
-    from .remote import RemoteEngine
+    from aigraph.engine.remote import RemoteEngine
+    from aigraph.store import StoreEngine, check_store
 
     limits = {"max_rows": settings.max_rows, "max_nesting": settings.max_nesting}
     factory: Callable[[], Engine]

@@ -33,9 +33,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate
 
-from ..errors import BadRequest, QueryRefused, QuerySyntaxError
-from . import lexer
-from .base import QueryForm
+from aigraph.engine import lexer
+from aigraph.engine.base import QueryForm
+from aigraph.errors import BadRequest, QueryRefused, QuerySyntaxError
 
 UPDATE_MESSAGE = (
     "this is SPARQL Update, not a query: updates go in an 'update' parameter or an "

@@ -20,9 +20,15 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID, Graph
 from rdflib.namespace import XSD
 from rdflib.term import Identifier, Node
 
-from ..errors import BadRequest, DataError, EngineUnavailable, QueryRefused, QuerySyntaxError
-from . import guard
-from .base import QueryRequest, QueryResult, graph_result, request_limit, select_result
+from aigraph.engine import guard
+from aigraph.engine.base import (
+    QueryRequest,
+    QueryResult,
+    graph_result,
+    request_limit,
+    select_result,
+)
+from aigraph.errors import BadRequest, DataError, EngineUnavailable, QueryRefused, QuerySyntaxError
 
 _POSITION = re.compile(r"error at (\d+):(\d+): ?(.*)", re.DOTALL)
 _XSD_STRING = str(XSD.string)

@@ -24,9 +24,8 @@ from rdflib.plugins.sparql.processor import prepareQuery
 from rdflib.plugins.sparql.sparql import Query, QueryContext
 from rdflib.term import Identifier
 
-from ..errors import BadRequest, EngineUnavailable, QueryRefused, QuerySyntaxError
-from . import guard
-from .base import (
+from aigraph.engine import guard
+from aigraph.engine.base import (
     DatasetSpec,
     QueryRequest,
     QueryResult,
@@ -34,6 +33,7 @@ from .base import (
     request_limit,
     select_result,
 )
+from aigraph.errors import BadRequest, EngineUnavailable, QueryRefused, QuerySyntaxError
 
 # Never read a document because a query names it (FROM, FROM NAMED).
 rdflib.plugins.sparql.SPARQL_LOAD_GRAPHS = False

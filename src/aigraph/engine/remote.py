@@ -1,5 +1,7 @@
 """An engine that answers from an existing SPARQL 1.1 store over HTTP, through SPARQLWrapper.
 
+Also runs one query against any endpoint for ``aigraph query --endpoint`` (``remote_query``).
+
 The guard runs first (no SERVICE, no update ever reaches the store). SELECT and ASK ask for
 SPARQL JSON results, CONSTRUCT and DESCRIBE for N-Triples, which is read line by line and no
 further than the row limit. Parameters are bound with a trailing ``VALUES`` clause. The
@@ -14,32 +16,24 @@ anything else (5xx, refused connection, a wrong URL) is ``EngineUnavailable``.
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import urllib.error
 from collections.abc import Mapping, Sequence
 from http.client import HTTPException
+from io import BytesIO
 from itertools import islice
 from typing import Any
 
 import pyoxigraph as ox
-from rdflib import Literal, URIRef
+from rdflib import Graph, Literal, URIRef
 from rdflib.term import Identifier
-from SPARQLWrapper import JSON, POST, TURTLE, SPARQLWrapper
+from SPARQLWrapper import JSON, N3, POST, TURTLE, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
-from ..client import _body_message, values_clause
-from ..errors import (
-    BadRequest,
-    EngineUnavailable,
-    QueryRefused,
-    QuerySyntaxError,
-    QueryTimeout,
-)
-from ..formats import parse_results
-from ..settings import Settings
-from . import guard
-from .base import (
+from aigraph.engine import guard
+from aigraph.engine.base import (
     DatasetSpec,
     QueryRequest,
     QueryResult,
@@ -47,7 +41,17 @@ from .base import (
     request_limit,
     select_result,
 )
-from .oxigraph_engine import to_rdflib
+from aigraph.engine.guard import query_form
+from aigraph.engine.oxigraph_engine import to_rdflib
+from aigraph.errors import (
+    BadRequest,
+    EngineUnavailable,
+    QueryRefused,
+    QuerySyntaxError,
+    QueryTimeout,
+)
+from aigraph.formats import parse_results
+from aigraph.settings import Settings
 
 _POSITION = re.compile(r"(?:error )?at (?:line )?(\d+)(?::| column )(\d+):? ?(.*)", re.DOTALL)
 _GRAPHS = "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }"
@@ -239,3 +243,71 @@ def _cut(result: QueryResult, limit: int | None) -> QueryResult:
     if result.form != "select":
         return QueryResult(result.form, boolean=result.boolean, limit=limit)
     return select_result(result.variables, iter(result.rows), limit)
+
+
+# -- any SPARQL 1.1 endpoint (`aigraph query --endpoint`) --
+def values_clause(bindings: Mapping[str, Identifier]) -> str:
+    """Return a trailing VALUES clause binding ``bindings`` (terms are serialised, not pasted)."""
+    if not bindings:
+        return ""
+    names = " ".join(f"?{name}" for name in bindings)
+    terms = " ".join(term.n3() for term in bindings.values())
+    return f"\nVALUES ({names}) {{ ({terms}) }}\n"
+
+
+def remote_query(
+    endpoint: str,
+    text: str,
+    *,
+    bindings: Mapping[str, Identifier] | None = None,
+    timeout: float = Settings.endpoint_timeout,
+) -> QueryResult:
+    """Run ``text`` on ``endpoint``; errors carry the endpoint's status and message."""
+    form = query_form(text)
+    wrapper = SPARQLWrapper(endpoint)
+    wrapper.setMethod(POST)
+    wrapper.setTimeout(int(max(1, timeout)))
+    wrapper.setQuery(text + values_clause(bindings or {}))
+    wrapper.setReturnFormat(JSON if form in ("select", "ask") else N3)
+    if form not in ("select", "ask"):
+        wrapper.addCustomHttpHeader("Accept", "application/n-triples, text/turtle;q=0.9")
+    try:
+        response = wrapper.query().response
+        data = response.read()
+        media_type = response.headers.get("Content-Type", "").split(";")[0].strip()
+    except SPARQLWrapperException as exc:
+        raise EngineUnavailable(_wrapper_message(endpoint, exc)) from None
+    except urllib.error.HTTPError as exc:
+        raise EngineUnavailable(
+            f"{endpoint} answered {exc.code}: {_body_message(exc.read())}", status=exc.code
+        ) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise EngineUnavailable(f"cannot reach {endpoint}: {reason}") from None
+    if form in ("select", "ask"):
+        return parse_results(data, media_type or "application/sparql-results+json")
+    graph = Graph()
+    fmt = "nt" if "n-triples" in media_type else "turtle"
+    graph.parse(BytesIO(data), format=fmt)
+    return QueryResult(form=form, triples=tuple((s, p, o, None) for s, p, o in graph))
+
+
+def _wrapper_message(endpoint: str, exc: SPARQLWrapperException) -> str:
+    # SPARQLWrapper's message is "<kind>: <explanation>\n\nResponse:\n<body>".
+    text = str(exc)
+    head, _, body = text.partition("Response:")
+    detail = _body_message(body.strip().encode()) if body.strip() else head.strip()
+    return f"{endpoint} refused the query: {head.split(':')[0].strip()}: {detail}"
+
+
+def _body_message(body: bytes) -> str:
+    text = body.decode("utf-8", "replace").strip()
+    if text.startswith("b'") or text.startswith('b"'):
+        text = text[2:-1].encode().decode("unicode_escape", "replace")
+    try:
+        parsed = json.loads(text)
+        if isinstance(parsed, dict) and "message" in parsed:
+            return str(parsed["message"])
+    except ValueError:
+        pass
+    return text[:500]

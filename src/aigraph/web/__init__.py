@@ -11,13 +11,14 @@ import uuid
 from flask import Flask, current_app, g, request
 from werkzeug.wrappers import Response
 
-from .. import logs
-from ..core import Aigraph
-from ..errors import HeadersTooLarge
-from ..settings import Settings
-from . import errors, linked_data, pages, publishing, sparql, urls
-from . import strings as ui_strings
-from .metrics import Metrics
+from aigraph import logs
+from aigraph.core import Aigraph
+from aigraph.errors import HeadersTooLarge
+from aigraph.settings import Settings
+from aigraph.web import errors, linked_data, publishing, sparql, urls
+from aigraph.web import ops as pages
+from aigraph.web import strings as ui_strings
+from aigraph.web.metrics import Metrics
 
 EXTENSION = "aigraph"
 

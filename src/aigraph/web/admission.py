@@ -12,8 +12,8 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 
-from ..errors import TooManyQueries
-from ..frontdoor import client_key
+from aigraph.errors import TooManyQueries
+from aigraph.web.frontdoor import client_key
 
 __all__ = ["Admission", "client_key"]
 

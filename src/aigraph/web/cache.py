@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from flask import current_app
 
-from ..core import Aigraph
+from aigraph.core import Aigraph
 
 EXTENSION = "aigraph.cache"
 _T = TypeVar("_T")

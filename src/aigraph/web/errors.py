@@ -15,7 +15,7 @@ from flask import Flask, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from ..errors import AigraphError, Forbidden, Overloaded, QueryTimeout, TooManyQueries
+from aigraph.errors import AigraphError, Forbidden, Overloaded, QueryTimeout, TooManyQueries
 
 log = logging.getLogger("aigraph.web")
 

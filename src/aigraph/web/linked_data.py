@@ -4,7 +4,7 @@ Cool URIs by content negotiation at the IRI itself (no 303): ``/id/organisation/
 answers ``200`` in the negotiated format with ``Vary: Accept`` and a ``Content-Location``
 naming the format-specific document (``/id/organisation/vinnova.ttl``, ``.html``, ...), which
 answers the same bytes directly. Each request is a short pipeline: resolve the path to an IRI
-and a format, build the body from the core (``aigraph.resources``), answer conditionally.
+and a format, build the body from the core (``aigraph.pages.resource``), answer conditionally.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from rdflib.namespace import OWL
 from rdflib.term import Node
 from werkzeug.wrappers import Response
 
-from .. import content, docs, export, formats, resources
-from ..errors import NotAcceptable, NotFound, UsageError
-from . import cache
-from .sparql import core
+from aigraph import content, export, formats
+from aigraph.errors import NotAcceptable, NotFound, UsageError
+from aigraph.pages import resource as resources
+from aigraph.pages import vocabulary as docs
+from aigraph.web import cache
+from aigraph.web.sparql import core
 
 blueprint = Blueprint("linked_data", __name__)
 _T = TypeVar("_T")

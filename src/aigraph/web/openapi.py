@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import __version__
-from ..formats import GRAPH
-from .publishing import OPENAPI_PATHS as PUBLISHING_PATHS
+from aigraph import __version__
+from aigraph.formats import GRAPH
+from aigraph.web.publishing import OPENAPI_PATHS as PUBLISHING_PATHS
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _RESULTS = {

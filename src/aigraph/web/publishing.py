@@ -19,11 +19,14 @@ from markupsafe import Markup
 from rdflib import URIRef
 from werkzeug.wrappers import Response
 
-from .. import describe, formats, publish, resources
-from ..core import Aigraph
-from ..errors import NotFound, UsageError
-from . import cache, urls
-from .sparql import core
+from aigraph import formats
+from aigraph.core import Aigraph
+from aigraph.describe import dataset as describe
+from aigraph.errors import NotFound, UsageError
+from aigraph.pages import resource as resources
+from aigraph.site import build as publish
+from aigraph.web import cache, urls
+from aigraph.web.sparql import core
 
 blueprint = Blueprint("publishing", __name__)
 
@@ -83,7 +86,7 @@ def data_date() -> date | None:
 
 
 def issued_date() -> date | None:
-    """Return the date the dataset was first published, as stated (see ``aigraph.dates``)."""
+    """Return the date the dataset was first published, as stated (see ``aigraph.describe.dates``)."""
     return core().dates.issued
 
 
@@ -357,7 +360,7 @@ def publish_site(aigraph: Aigraph, outdir: Any, site: str) -> publish.SiteReport
     """Write the site as static files by asking the app for every page (see ``publish``)."""
     from urllib.parse import urlsplit
 
-    from . import create_app
+    from aigraph.web import create_app
 
     if urlsplit(site).path not in ("", "/") or not urlsplit(site).netloc:
         raise UsageError(f"--site must be an origin such as https://example.org, not {site!r}")

@@ -8,12 +8,12 @@ from collections.abc import Callable, Sequence
 from flask import Blueprint, current_app, g, render_template, request
 from werkzeug.wrappers import Response
 
-from .. import formats, protocol
-from ..core import Aigraph
-from ..engine.base import QueryResult
-from ..engine.guard import query_form
-from . import urls
-from .admission import Admission
+from aigraph import formats, protocol
+from aigraph.core import Aigraph
+from aigraph.engine.base import QueryResult
+from aigraph.engine.guard import query_form
+from aigraph.web import urls
+from aigraph.web.admission import Admission
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -141,7 +141,7 @@ def service_description(explicit: Sequence[str]) -> Response:
     """Describe the service (RDF) or show the query page (browsers)."""
     if not explicit and prefers_html():
         return query_page()
-    from .. import describe
+    from aigraph.describe import dataset as describe
 
     offer = choose_offer("describe", explicit)
     endpoint_url = urls.absolute(request.path)
@@ -195,7 +195,7 @@ def prefix_block(aigraph: Aigraph) -> str:
     of the data (the names queries are written with): not rdflib's stock prefixes, not the
     namespaces of the resources themselves.
     """
-    from ..export import GENERATED_PREFIX, WELL_KNOWN_PREFIXES, choose_prefixes
+    from aigraph.export import GENERATED_PREFIX, WELL_KNOWN_PREFIXES, choose_prefixes
 
     used = set(aigraph.facts.vocabularies)
     declared = {

@@ -16,8 +16,8 @@ from urllib.parse import quote, urlsplit
 from flask import current_app, g, request
 from werkzeug.wrappers import Response
 
-from ..errors import UsageError
-from ..settings import Settings
+from aigraph.errors import UsageError
+from aigraph.settings import Settings
 
 EXTENSION = "aigraph.urls"
 

@@ -9,10 +9,10 @@ from pathlib import Path
 from rdflib import Literal
 from rdflib.term import Node
 
-from . import content, queries
-from .engine.base import QueryResult
-from .errors import UsageError
-from .settings import Settings
+from aigraph import content, queries
+from aigraph.engine.base import QueryResult
+from aigraph.errors import UsageError
+from aigraph.settings import Settings
 
 
 def resolve(target: str) -> queries.NamedQuery:
@@ -50,12 +50,12 @@ def run_query(
     named = resolve(target)
     bindings = named.bind(parse_params(params))
     if endpoint:
-        from .client import remote_query
+        from aigraph.engine.remote import remote_query
 
         timeout = Settings.from_env().endpoint_timeout
         result = remote_query(endpoint, named.text, bindings=bindings, timeout=timeout)
     else:
-        from .core import Aigraph
+        from aigraph.core import Aigraph
 
         settings = Settings.from_env(
             data=tuple(str(p) for p in data) or None, engine=engine, validate=False, executors=1
@@ -70,7 +70,7 @@ def run_query(
 
 def render(result: QueryResult, fmt: str) -> str:
     """Render a result as a plain-text table, CSV or SPARQL JSON."""
-    from . import formats
+    from aigraph import formats
 
     if fmt in ("csv", "json"):
         if result.form in ("select", "ask"):

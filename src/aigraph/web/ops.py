@@ -8,12 +8,12 @@ import time
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from .. import queries
-from ..engine.guard import query_form
-from ..errors import BadRequest
-from . import urls
-from .openapi import openapi
-from .sparql import (
+from aigraph import queries
+from aigraph.engine.guard import query_form
+from aigraph.errors import BadRequest
+from aigraph.web import urls
+from aigraph.web.openapi import openapi
+from aigraph.web.sparql import (
     admission,
     answer,
     choose_offer,

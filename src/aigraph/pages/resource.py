@@ -17,10 +17,10 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SH, SKOS, XSD, Namespace
 from rdflib.term import Node
 
-from . import content
-from .describe import SAME_AS, WIKIDATA_ENTITY
-from .engine.base import QueryResult
-from .settings import CANONICAL_BASE
+from aigraph import content
+from aigraph.describe.dataset import SAME_AS, WIKIDATA_ENTITY
+from aigraph.engine.base import QueryResult
+from aigraph.settings import CANONICAL_BASE
 
 SCHEMA = Namespace("http://schema.org/")
 PROV = Namespace("http://www.w3.org/ns/prov#")

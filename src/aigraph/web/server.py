@@ -23,19 +23,19 @@ import click
 from flask import Flask
 from waitress import wasyncore
 
-from . import logs
-from .core import Aigraph
-from .errors import AigraphError
-from .frontdoor import FrontDoor, client_key, create_server, raise_open_files_limit
-from .settings import Settings
-from .store import base_warning
+from aigraph import logs
+from aigraph.core import Aigraph
+from aigraph.errors import AigraphError
+from aigraph.settings import Settings
+from aigraph.store import base_warning
+from aigraph.web.frontdoor import FrontDoor, client_key, create_server, raise_open_files_limit
 
 log = logging.getLogger("aigraph.server")
 
 
 def serve(settings: Settings) -> None:
     """Open the graph, then serve it until stopped; print the URL once listening."""
-    from .web import EXTENSION, create_app
+    from aigraph.web import EXTENSION, create_app
 
     configure_logging()
     if settings.store and (warning := base_warning(settings.base)):
@@ -201,7 +201,7 @@ class Lifecycle:
         threading.Thread(target=self._reload, name="aigraph-reload", daemon=True).start()
 
     def _reload(self) -> None:
-        from .web import EXTENSION
+        from aigraph.web import EXTENSION
 
         if not self.reload_lock.acquire(blocking=False):
             log.info("reload already running")

@@ -15,8 +15,8 @@ from typing import Any
 import click
 from rdflib import RDF
 
-from .errors import AigraphError
-from .settings import CANONICAL_BASE, Settings
+from aigraph.errors import AigraphError
+from aigraph.settings import CANONICAL_BASE, Settings
 
 _SETTING_HELP = Settings.help()
 
@@ -71,10 +71,10 @@ def validate(
     Files that declare SHACL shapes are the shapes (not data); ontology files are data and
     declarations. Exit 0 when the data conforms, 1 when it does not, 2 when input cannot be read.
     """
-    from . import graph
-    from .reports import render
-    from .validation import sort_inputs
-    from .validation import validate as run_validation
+    from aigraph import graph
+    from aigraph.validation.report import render
+    from aigraph.validation.validate import sort_inputs
+    from aigraph.validation.validate import validate as run_validation
 
     settings = Settings.from_env(data=paths or None, lang=lang)
     # Shapes are written against the IRIs in the files: validate them before any rebase.
@@ -98,7 +98,7 @@ def validate(
 @click.option("--base", help=_help("base"))
 def info(data: tuple[Path, ...], base: str | None) -> None:
     """Print a summary of the graph: triples, named graphs, resources per class."""
-    from . import graph
+    from aigraph import graph
 
     settings = Settings.from_env(data=data or None, base=base)
     loaded = graph.load(settings)
@@ -134,7 +134,7 @@ def serve(
     max_rows: int | None, threads: int | None, **stored: str | None,
 ) -> None:
     """Serve the graph over HTTP (SPARQL endpoint, query page, named queries)."""
-    from .server import serve as run_server
+    from aigraph.web.server import serve as run_server
 
     settings = Settings.from_env(
         None,
@@ -155,7 +155,7 @@ def _check_listen_address(host: str, port: int) -> None:
     import errno
     import socket
 
-    from .errors import UsageError
+    from aigraph.errors import UsageError
 
     if not 0 <= port <= 65535:
         raise UsageError(f"port {port} is not a TCP port: use 1-65535, or 0 to pick a free one")
@@ -194,7 +194,7 @@ def query(
     data: tuple[Path, ...], engine: str | None,
 ) -> None:
     """Run a named query (NAME), a query file (FILE) or standard input (-)."""
-    from .commands import run_query
+    from aigraph.cli.query import run_query
 
     click.echo(run_query(target, endpoint, fmt, params, data, engine), nl=False)
 
@@ -207,8 +207,8 @@ def query(
 @click.option("--base", help=_help("base"))
 def export(fmt: str, output: Path | None, data: tuple[Path, ...], base: str | None) -> None:
     """Write the whole graph in one format, deterministically (byte-identical for the same data)."""
-    from . import graph
-    from .export import export as run_export
+    from aigraph import graph
+    from aigraph.export import export as run_export
 
     settings = Settings.from_env(data=tuple(str(p) for p in data) or None, base=base)
     body = run_export(graph.load(settings).dataset, fmt)
@@ -229,7 +229,7 @@ def export(fmt: str, output: Path | None, data: tuple[Path, ...], base: str | No
 @click.option("--base", help=_help("base"))
 def synth(triples: int, seed: int, output: Path, base: str | None) -> None:
     """Write synthetic announcements that conform to the shapes, as TriG (for benchmarks)."""
-    from .synth import write
+    from aigraph.synth import write
 
     chosen = Settings.from_env(base=base).base
     if str(output) == "-":
@@ -250,8 +250,8 @@ def synth(triples: int, seed: int, output: Path, base: str | None) -> None:
 @click.option("--base", help=_help("base"))
 def publish(outdir: Path, site: str, data: tuple[Path, ...], base: str | None) -> None:
     """Write the whole site as static files: pages, dumps, catalogue, VoID, server configs."""
-    from .core import Aigraph
-    from .web.publishing import publish_site
+    from aigraph.core import Aigraph
+    from aigraph.web.publishing import publish_site
 
     settings = Settings.from_env(data=tuple(str(p) for p in data) or None, base=base,
                                  executors=1)
@@ -281,7 +281,7 @@ def load(paths: tuple[Path, ...], store_dir: Path | None, url: str | None) -> No
     A load into a store is all or nothing: a malformed file or an interruption leaves the
     store as it was. Exit 0 when loaded, 2 on unreadable input or an unusable store.
     """
-    from . import store
+    from aigraph import store
 
     if (store_dir is None) == (url is None):
         raise click.UsageError("give exactly one of --store DIR or --to URL")

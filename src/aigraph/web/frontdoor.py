@@ -37,7 +37,7 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher
 from waitress.utilities import RequestEntityTooLarge
 
-from .errors import UsageError
+from aigraph.errors import UsageError
 
 log = logging.getLogger("aigraph.frontdoor")
 
@@ -162,7 +162,7 @@ class JsonErrorTask(ErrorTask):
     """Answer a request refused by the front door in the one error body shape."""
 
     def execute(self) -> None:
-        from .web import _new_request_id
+        from aigraph.web import _new_request_id
 
         error = self.request.error
         front: FrontDoor = self.channel.server.front

@@ -15,8 +15,8 @@ from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, SKOS
 from rdflib.term import Node
 
-from . import content
-from .resources import Term, View, graph_id, graph_iri, ontology_document, sorted_terms
+from aigraph import content
+from aigraph.pages.resource import Term, View, graph_id, graph_iri, ontology_document, sorted_terms
 
 # -- the ontology -------------------------------------------------------------------------------
 

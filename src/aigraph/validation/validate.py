@@ -18,13 +18,13 @@ from rdflib import OWL, RDF, SH, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.paths import Path as PropertyPath
 from rdflib.term import Node
 
-from . import content
-from .errors import DataError, UsageError
-from .graph import FORMATS, LoadedData, graph_iri_for, parse_file
-from .messages import tag_messages
-from .settings import CANONICAL_BASE
-from .sources import SourceIndex, display_path
-from .terms import Names, bnode_path
+from aigraph import content
+from aigraph.errors import DataError, UsageError
+from aigraph.graph import FORMATS, LoadedData, graph_iri_for, parse_file
+from aigraph.settings import CANONICAL_BASE
+from aigraph.validation.locate import SourceIndex, display_path
+from aigraph.validation.messages import tag_messages
+from aigraph.validation.terms import Names, bnode_path
 
 #: Severities from least to most severe; a custom severity IRI counts as a violation.
 SEVERITIES = ("Info", "Warning", "Violation")

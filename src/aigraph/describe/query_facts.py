@@ -12,7 +12,7 @@ from collections.abc import Callable
 from rdflib import Literal
 from rdflib.term import Identifier
 
-from .describe import (
+from aigraph.describe.dataset import (
     _DATE_TYPES,
     SAME_AS,
     TEMPORAL_NAMES,
@@ -20,8 +20,8 @@ from .describe import (
     DatasetFacts,
     namespace_of,
 )
-from .engine.base import QueryResult
-from .neighbourhood import complete
+from aigraph.engine.base import QueryResult
+from aigraph.neighbourhood import complete
 
 Run = Callable[[str], QueryResult]
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urljoin
 
-from .settings import CANONICAL_BASE
+from aigraph.settings import CANONICAL_BASE
 
 #: A prefixed name's local part that Turtle can write without escapes.
 LOCAL_NAME = re.compile(r"[\w][\w.\-]*(?<!\.)|", re.UNICODE)

@@ -16,8 +16,8 @@ from typing import Any
 from rdflib import RDF, SH, BNode, Graph, URIRef
 from rdflib.term import Node
 
-from .errors import UsageError
-from .validation import ValidationReport, Violation
+from aigraph.errors import UsageError
+from aigraph.validation.validate import ValidationReport, Violation
 
 #: The name of the file in reports for a result whose node is in no loaded file.
 NO_FILE = "<no file>"

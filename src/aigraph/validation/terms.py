@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from rdflib import RDF, SH, XSD, BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from .sources import LOCAL_NAME
+from aigraph.validation.locate import LOCAL_NAME
 
 
 class Names:

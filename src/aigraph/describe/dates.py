@@ -28,8 +28,8 @@ from rdflib import Dataset, Literal, URIRef
 from rdflib.namespace import DCTERMS, PROV
 from rdflib.term import Node
 
-from .errors import DataError, UsageError
-from .graph import FORMATS
+from aigraph.errors import DataError, UsageError
+from aigraph.graph import FORMATS
 
 #: The metadata file beside the data files that states the dates of this dataset version.
 METADATA_FILE = "dataset.toml"

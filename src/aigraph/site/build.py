@@ -26,8 +26,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from rdflib import Dataset, URIRef
 
-from . import describe, export
-from .settings import Settings
+from aigraph import export
+from aigraph.describe import dataset as describe
+from aigraph.settings import Settings
 
 #: File name stem of the dumps (``/dumps/aigraph.ttl``).
 DUMP_NAME = "aigraph"
@@ -297,9 +298,9 @@ def server_configs() -> dict[str, bytes]:
 
     Accept headers are matched by regular expression (q-values are not weighed): a client
     naming an RDF media type and not ``text/html`` gets RDF. ``.nojekyll`` keeps GitHub Pages
-    from hiding ``.well-known``. The configurations are the package's ``site_configs/`` files.
+    from hiding ``.well-known``. The configurations are the package's ``site/configs/`` files.
     """
-    configs = resources.files("aigraph").joinpath("site_configs")
+    configs = resources.files("aigraph.site").joinpath("configs")
     return {
         ".htaccess": configs.joinpath("htaccess").read_bytes(),
         "nginx.conf": configs.joinpath("nginx.conf").read_bytes(),

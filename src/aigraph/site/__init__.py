@@ -1,0 +1,1 @@
+"""The static site: dump files and a crawled copy of the site, with server configurations."""
