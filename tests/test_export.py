@@ -13,10 +13,10 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
-from aigraph.engine.base import Quad
 from aigraph.errors import UsageError
 from aigraph.export import EXTENSIONS, FORMATS, MEDIA_TYPES, canonical_quads, export
 from aigraph.formats import GRAPH
+from aigraph.model import Quad
 
 EX = "http://example.org/"
 G1, G2 = URIRef(EX + "g1"), URIRef(EX + "g2")

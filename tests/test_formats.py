@@ -13,7 +13,6 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import Namespace
 from rdflib.query import Result
 
-from aigraph.engine.base import QueryResult
 from aigraph.errors import EngineUnavailable, NotAcceptable, UsageError
 from aigraph.formats import (
     GRAPH,
@@ -28,6 +27,7 @@ from aigraph.formats import (
     serialize_graph,
     serialize_result,
 )
+from aigraph.model import QueryResult
 
 XSD = Namespace("http://www.w3.org/2001/XMLSchema#")  # a plain Namespace: pytest-friendly
 

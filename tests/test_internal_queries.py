@@ -18,11 +18,11 @@ from rdflib.namespace import VOID
 from aigraph import graph
 from aigraph.cli import cli
 from aigraph.core import Aigraph
-from aigraph.engine.base import QueryRequest, QueryResult
 from aigraph.engine.oxigraph_engine import OxigraphEngine
 from aigraph.engine.rdflib_engine import RdflibEngine
 from aigraph.engine.remote import RemoteEngine
 from aigraph.errors import BadRequest, ResultTooLarge
+from aigraph.model import QueryRequest, QueryResult
 from aigraph.settings import Settings
 from aigraph.web import create_app
 from oxigraph_server import OXIGRAPH, start, stop

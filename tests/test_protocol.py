@@ -6,8 +6,8 @@ import pytest
 from rdflib import URIRef
 
 from aigraph import protocol
-from aigraph.engine.base import DatasetSpec
 from aigraph.errors import BadRequest, Forbidden, MethodNotAllowed, UnsupportedMediaType
+from aigraph.model import DatasetSpec
 
 Q = "SELECT * WHERE { ?s ?p ?o }"
 

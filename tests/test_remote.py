@@ -13,10 +13,10 @@ from rdflib import BNode, URIRef
 from aigraph import content, graph, queries, store
 from aigraph.cli import cli
 from aigraph.core import Aigraph
-from aigraph.engine.base import DatasetSpec, QueryRequest, QueryResult
 from aigraph.engine.oxigraph_engine import OxigraphEngine
 from aigraph.engine.remote import RemoteEngine
 from aigraph.errors import EngineUnavailable, QuerySyntaxError, QueryTimeout
+from aigraph.model import DatasetSpec, QueryRequest, QueryResult
 from aigraph.settings import Settings
 from aigraph.web import create_app
 

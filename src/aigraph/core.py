@@ -15,12 +15,13 @@ from functools import cached_property
 from rdflib import Dataset, URIRef
 from rdflib.term import Identifier
 
-from aigraph import content, graph, queries
+from aigraph import content, graph, neighbourhood, queries, store
 from aigraph.describe import dataset as describe
 from aigraph.describe.dates import DatasetDates, dataset_dates
 from aigraph.engine import create_engine, sandbox
-from aigraph.engine.base import DatasetSpec, Engine, QueryRequest, QueryResult
+from aigraph.engine.base import Engine
 from aigraph.errors import NotConforming
+from aigraph.model import DatasetSpec, QueryRequest, QueryResult
 from aigraph.settings import CANONICAL_BASE, Settings
 
 
@@ -60,8 +61,6 @@ class Aigraph:
         prefixes and the triple count, so ``facts`` (VoID/DCAT/service-description statistics)
         and dumps built from ``loaded.dataset`` are empty in these modes.
         """
-        from aigraph import store
-
         engine = create_engine(settings, None)  # type: ignore[arg-type]
         if settings.store:
             info = store.read_info(settings.store)
@@ -175,8 +174,6 @@ class Aigraph:
         """Return a dataset with everything that describes ``iri`` (for its page)."""
         if self.in_memory:
             return self.loaded.dataset
-        from aigraph import neighbourhood
-
         ontology = URIRef(f"{self.settings.base.rstrip('/')}/graph/ontology")
         return neighbourhood.around(self.internal_query, iri, ontology)
 
@@ -185,8 +182,6 @@ class Aigraph:
         """Return a dataset holding at least the ontology graph (for the documentation pages)."""
         if self.in_memory:
             return self.loaded.dataset
-        from aigraph import neighbourhood
-
         return neighbourhood.graph(
             self.internal_query, URIRef(f"{self.settings.base.rstrip('/')}/graph/ontology")
         )

@@ -35,9 +35,9 @@ from rdflib.plugins.serializers.trig import TrigSerializer
 from rdflib.plugins.serializers.turtle import _GEN_QNAME_FOR_DT, TurtleSerializer
 from rdflib.term import Node
 
-from aigraph.engine.base import Quad
 from aigraph.errors import NotAcceptable, UsageError
 from aigraph.formats import GRAPH, Offer, find_offer
+from aigraph.model import Quad
 from aigraph.settings import CANONICAL_BASE
 
 #: Media type and file extension of each export format, from the one GRAPH table.

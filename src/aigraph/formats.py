@@ -22,13 +22,13 @@ from rdflib.term import Identifier
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from aigraph.engine.base import QueryResult, Row
-from aigraph.errors import EngineUnavailable, NotAcceptable, UsageError
+from aigraph.errors import BadRequest, EngineUnavailable, NotAcceptable, UsageError
+from aigraph.model import QueryResult, Row
 
 if TYPE_CHECKING:
     from rdflib import Graph
 
-    from aigraph.engine.base import Quad
+    from aigraph.model import Quad
 
 SPARQL_RESULTS_NS = "http://www.w3.org/2005/sparql-results#"
 
@@ -120,8 +120,6 @@ def pick_format(values: Iterable[str], offers: tuple[Offer, ...]) -> str | None:
     names = [part.strip() for value in values for part in value.split(",") if part.strip()]
     chosen = {offer.name for offer in map(lambda n: find_offer(n, offers), names) if offer}
     if len(chosen) > 1:
-        from aigraph.errors import BadRequest
-
         raise BadRequest(
             f"'format' names different formats ({', '.join(sorted(chosen))}); give one"
         )

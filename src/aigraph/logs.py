@@ -9,9 +9,11 @@ of every logger is made safe when it is created, before any handler sees it.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import traceback
+import uuid
 import warnings
 from typing import Any
 
@@ -83,3 +85,12 @@ def capture_warnings() -> None:
         log.warning("%s:%s: %s: %s", filename, lineno, category.__name__, message)
 
     warnings.showwarning = show
+
+
+_REQUEST_IDS = itertools.count(1)
+_PROCESS_TAG = uuid.uuid4().hex[:8]
+
+
+def new_request_id() -> str:
+    """Return an id unique to this server process and request (cheaper than a UUID each)."""
+    return f"{_PROCESS_TAG}-{next(_REQUEST_IDS):x}"

@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping
 from rdflib import Dataset, URIRef
 from rdflib.term import Identifier
 
-from aigraph.engine.base import QueryResult
 from aigraph.errors import ResultTooLarge
 from aigraph.graph import new_dataset
+from aigraph.model import QueryResult
 from aigraph.queries import ABSOLUTE_IRI
 
 #: Runs a trusted query with its variables bound (never pasted into the text).

@@ -13,8 +13,8 @@ from urllib.parse import parse_qsl
 
 from rdflib import URIRef
 
-from aigraph.engine.base import DatasetSpec
 from aigraph.errors import BadRequest, Forbidden, MethodNotAllowed, UnsupportedMediaType
+from aigraph.model import DatasetSpec
 
 FORM = "application/x-www-form-urlencoded"
 SPARQL_QUERY = "application/sparql-query"

@@ -1,5 +1,8 @@
 """A persistent on-disk store: bulk-load RDF files once, then serve them without re-parsing.
 
+Reading a store's metadata and the engine over it live in ``engine/store_engine.py``; this
+module writes stores (and pushes files to a Graph Store Protocol endpoint).
+
 Layout of a store folder::
 
     DIR/aigraph-store.json   metadata: format version, current generation, loaded files
@@ -31,22 +34,25 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
 import pyoxigraph as ox
-from rdflib import URIRef
 
 from aigraph import graph
-from aigraph.engine.oxigraph_engine import OxigraphEngine
+from aigraph.engine.store_engine import _GENERATION, METADATA
+from aigraph.engine.store_engine import FORMAT_NAME as FORMAT_NAME
+from aigraph.engine.store_engine import FORMAT_VERSION as FORMAT_VERSION
+from aigraph.engine.store_engine import LoadedFile as LoadedFile
+from aigraph.engine.store_engine import StoreEngine as StoreEngine
+from aigraph.engine.store_engine import StoreError as StoreError
+from aigraph.engine.store_engine import StoreInfo as StoreInfo
+from aigraph.engine.store_engine import check_store as check_store
+from aigraph.engine.store_engine import open_read_only as open_read_only
+from aigraph.engine.store_engine import read_info as read_info
 from aigraph.errors import DataError, EngineUnavailable, UsageError
 from aigraph.settings import CANONICAL_BASE
-
-FORMAT_NAME = "aigraph-store"
-FORMAT_VERSION = 1
-METADATA = "aigraph-store.json"
-_GENERATION = re.compile(r"data-(\d+)")
 
 #: File suffix -> pyoxigraph format; TriG and N-Quads keep their graphs.
 OX_FORMATS: dict[str, ox.RdfFormat] = {
@@ -64,130 +70,6 @@ _DATASET_FORMATS = (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS)
 
 #: progress(bytes done, bytes total, quads done): called often; throttling is the caller's.
 Progress = Callable[[int, int, int], None]
-
-
-class StoreError(DataError):
-    """The folder is not a usable aigraph store (foreign, corrupted or from a newer aigraph)."""
-
-    kind = "store-error"
-
-
-@dataclass(frozen=True)
-class LoadedFile:
-    """One file loaded into the store."""
-
-    path: str
-    sha256: str
-    quads: int
-    seconds: float
-    graph: str | None
-
-
-@dataclass(frozen=True)
-class StoreInfo:
-    """The metadata of a store: what it holds and which generation is current."""
-
-    directory: Path
-    generation: str
-    quads: int
-    files: tuple[LoadedFile, ...] = ()
-    prefixes: dict[str, str] = field(default_factory=dict)
-    updated: float = 0.0
-
-    @property
-    def data_dir(self) -> Path:
-        return self.directory / self.generation
-
-    @property
-    def fingerprint(self) -> str:
-        """Return a digest of the loaded files, for ETags."""
-        digest = hashlib.sha256(self.generation.encode())
-        for loaded in self.files:
-            digest.update(loaded.sha256.encode())
-        return digest.hexdigest()
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT_NAME,
-            "version": FORMAT_VERSION,
-            "generation": self.generation,
-            "quads": self.quads,
-            "updated": self.updated,
-            "prefixes": self.prefixes,
-            "files": [asdict(f) for f in self.files],
-        }
-
-
-# -- reading and opening ----------------------------------------------------------------------
-
-
-def read_info(directory: str | Path) -> StoreInfo:
-    """Read and check the metadata of a store; raise ``StoreError`` if it is not usable."""
-    directory = Path(directory)
-    meta = directory / METADATA
-    if not directory.is_dir():
-        raise StoreError("no such store folder (create one with `aigraph load --store`)",
-                         path=str(directory))
-    if not meta.is_file():
-        raise StoreError(f"not an aigraph store: {METADATA} is missing", path=str(directory))
-    try:
-        raw = json.loads(meta.read_text(encoding="utf-8"))
-        if raw.get("format") != FORMAT_NAME:
-            raise StoreError(f"not an aigraph store (format {raw.get('format')!r})", path=str(meta))
-        version = raw.get("version")
-        if not isinstance(version, int) or version > FORMAT_VERSION:
-            raise StoreError(
-                f"store format version {version!r} is newer than this aigraph supports "
-                f"({FORMAT_VERSION}); upgrade aigraph or reload the data",
-                path=str(meta),
-            )
-        info = StoreInfo(
-            directory=directory,
-            generation=str(raw["generation"]),
-            quads=int(raw["quads"]),
-            files=tuple(LoadedFile(**f) for f in raw.get("files", [])),
-            prefixes=dict(raw.get("prefixes", {})),
-            updated=float(raw.get("updated", 0.0)),
-        )
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise StoreError(f"corrupted store metadata: {exc}", path=str(meta)) from exc
-    if not _GENERATION.fullmatch(info.generation) or not info.data_dir.is_dir():
-        raise StoreError(f"corrupted store: data folder {info.generation!r} is missing",
-                         path=str(directory))
-    return info
-
-
-def open_read_only(info: StoreInfo) -> ox.Store:
-    """Open the current generation read-only; several processes may do so at once."""
-    try:
-        return ox.Store.read_only(str(info.data_dir))
-    except (OSError, RuntimeError) as exc:  # RocksDB reports corruption as RuntimeError
-        raise StoreError(f"corrupted store: {exc}", path=str(info.data_dir)) from exc
-
-
-def check_store(directory: str | Path) -> StoreInfo:
-    """Read the metadata and open the data once, so a broken store fails before serving."""
-    info = read_info(directory)
-    store = open_read_only(info)
-    del store  # closed now: RocksDB handles must not cross the fork into the workers
-    return info
-
-
-class StoreEngine(OxigraphEngine):
-    """The oxigraph engine over a loaded store, whose default graph already holds the union."""
-
-    def __init__(
-        self, info: StoreInfo, *, max_rows: int | None = None, max_nesting: int = 200
-    ) -> None:
-        # Not OxigraphEngine.__init__: it counts the quads (a scan, ~0.5 s per million), and
-        # the metadata already knows the count.
-        self._store = open_read_only(info)
-        self._union_in_default = True
-        self._quads = info.quads
-        self.max_rows = max_rows
-        self.max_nesting = max_nesting
-        names = self._store.named_graphs()
-        self._names = tuple(sorted(URIRef(g.value) for g in names if isinstance(g, ox.NamedNode)))
 
 
 @dataclass(frozen=True)

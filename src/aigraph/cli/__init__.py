@@ -251,7 +251,7 @@ def synth(triples: int, seed: int, output: Path, base: str | None) -> None:
 def publish(outdir: Path, site: str, data: tuple[Path, ...], base: str | None) -> None:
     """Write the whole site as static files: pages, dumps, catalogue, VoID, server configs."""
     from aigraph.core import Aigraph
-    from aigraph.web.publishing import publish_site
+    from aigraph.web.static_export import publish_site
 
     settings = Settings.from_env(data=tuple(str(p) for p in data) or None, base=base,
                                  executors=1)

@@ -9,9 +9,11 @@ from pathlib import Path
 from rdflib import Literal
 from rdflib.term import Node
 
-from aigraph import content, queries
-from aigraph.engine.base import QueryResult
+from aigraph import content, formats, queries
+from aigraph.core import Aigraph
+from aigraph.engine.remote import remote_query
 from aigraph.errors import UsageError
+from aigraph.model import QueryResult
 from aigraph.settings import Settings
 
 
@@ -50,13 +52,9 @@ def run_query(
     named = resolve(target)
     bindings = named.bind(parse_params(params))
     if endpoint:
-        from aigraph.engine.remote import remote_query
-
         timeout = Settings.from_env().endpoint_timeout
         result = remote_query(endpoint, named.text, bindings=bindings, timeout=timeout)
     else:
-        from aigraph.core import Aigraph
-
         settings = Settings.from_env(
             data=tuple(str(p) for p in data) or None, engine=engine, validate=False, executors=1
         )
@@ -70,8 +68,6 @@ def run_query(
 
 def render(result: QueryResult, fmt: str) -> str:
     """Render a result as a plain-text table, CSV or SPARQL JSON."""
-    from aigraph import formats
-
     if fmt in ("csv", "json"):
         if result.form in ("select", "ask"):
             offer = formats.negotiate(None, formats.RESULTS, explicit_format=fmt)

@@ -20,7 +20,7 @@ from aigraph.describe.dataset import (
     DatasetFacts,
     namespace_of,
 )
-from aigraph.engine.base import QueryResult
+from aigraph.model import QueryResult
 from aigraph.neighbourhood import complete
 
 Run = Callable[[str], QueryResult]

@@ -24,6 +24,8 @@ from aigraph.engine.guard import CheckedQuery, check, query_form
 from aigraph.engine.isolated import Bounds, IsolatedEngine
 from aigraph.engine.oxigraph_engine import OxigraphEngine
 from aigraph.engine.rdflib_engine import RdflibEngine
+from aigraph.engine.remote import RemoteEngine
+from aigraph.engine.store_engine import StoreEngine, check_store
 from aigraph.errors import UsageError
 from aigraph.settings import Settings
 
@@ -99,16 +101,13 @@ def max_waiting(settings: Settings) -> int:
     return min(settings.max_queued_queries, room)
 
 
-# -- store/backend engines (store.py, engine/remote.py) --
+# -- store/backend engines (engine/store_engine.py, engine/remote.py) --
 def _create_store_engine(settings: Settings) -> IsolatedEngine:
     """Answer from a remote store (``backend``) or an on-disk store (``store``), in workers.
 
     Each worker opens the on-disk store read-only itself: RocksDB handles must not be shared
     across fork. The guard runs in the server process first, as for the embedded engines.
     """
-    from aigraph.engine.remote import RemoteEngine
-    from aigraph.store import StoreEngine, check_store
-
     limits = {"max_rows": settings.max_rows, "max_nesting": settings.max_nesting}
     factory: Callable[[], Engine]
     if settings.backend:

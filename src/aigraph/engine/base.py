@@ -1,96 +1,29 @@
 """The engine interface: what the endpoint, the named queries and the CLI ask of a query engine.
 
-Results are engine-neutral: terms are rdflib terms (``URIRef``, ``BNode``, ``Literal``), so the
-serialisers in ``formats.py`` and the web layer never know which engine answered.
+The result model it speaks (``QueryRequest``, ``QueryResult``, ...) lives in ``aigraph.model``
+and is re-exported here for the engines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from itertools import islice
-from typing import Literal, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
-from rdflib.term import Identifier, Node, URIRef
+from rdflib.term import URIRef
 
-QueryForm = Literal["select", "ask", "construct", "describe"]
-
-#: A result row: variable name -> bound term (unbound variables are absent).
-Row = Mapping[str, Identifier]
-#: A quad of a graph result; the graph is None for the default graph.
-Quad = tuple[Node, Node, Node, Node | None]
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """The RDF dataset of one query, from the protocol's default-graph-uri/named-graph-uri.
-
-    ``None`` fields mean "not given": the endpoint's own default (default graph = union of all
-    named graphs; every named graph available by name). Given IRIs restrict the dataset to
-    graphs that exist here; nothing is ever fetched.
-    """
-
-    default_graphs: tuple[URIRef, ...] | None = None
-    named_graphs: tuple[URIRef, ...] | None = None
-
-
-class ByteStream(Protocol):
-    """A serialised result arriving in chunks: iterate it once, then close it."""
-
-    #: Total bytes the stream carries (known before the first one is sent).
-    size: int
-
-    def __iter__(self) -> Iterator[bytes]: ...
-
-    def close(self) -> None:
-        """Stop reading; whatever produced the bytes is released or stopped."""
-        ...
-
-    def on_close(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` once, when the stream ends or is closed."""
-        ...
-
-
-@dataclass(frozen=True)
-class QueryResult:
-    """The answer to one query, with its form and whether the row limit cut it."""
-
-    form: QueryForm
-    variables: tuple[str, ...] = ()
-    rows: tuple[Row, ...] = ()
-    boolean: bool | None = None
-    triples: tuple[Quad, ...] = ()
-    truncated: bool = False
-    limit: int | None = None
-    #: The result already serialised in ``QueryRequest.format`` (then rows/triples are empty).
-    payload: bytes | None = None
-    #: A large serialised result, streamed from where it was written instead of ``payload``.
-    stream: ByteStream | None = None
-    row_count: int | None = None
-
-    @property
-    def count(self) -> int:
-        """Return the number of rows, or of triples for a graph result."""
-        if self.row_count is not None:
-            return self.row_count
-        return len(self.triples) if self.form in ("construct", "describe") else len(self.rows)
-
-
-@dataclass(frozen=True)
-class QueryRequest:
-    """One query as the engine receives it."""
-
-    text: str
-    dataset: DatasetSpec = field(default_factory=DatasetSpec)
-    bindings: Mapping[str, Identifier] = field(default_factory=dict)
-    base: str | None = None
-    max_rows: int | None = None
-    timeout: float | None = None
-    #: A ``formats`` offer name: serialise the result in it where the query runs (a worker).
-    format: str | None = None
-    #: A query aigraph runs itself (never the user's text): its ``max_rows`` is its limit,
-    #: even above the engine's own cap (which is the user's ``max_rows``).
-    trusted: bool = False
+from aigraph.model import (
+    ByteStream,
+    DatasetSpec,
+    Quad,
+    QueryForm,
+    QueryRequest,
+    QueryResult,
+    Row,
+    effective_limit,
+    graph_result,
+    request_limit,
+    select_result,
+)
 
 
 class Engine(Protocol):
@@ -115,39 +48,17 @@ class Engine(Protocol):
         ...
 
 
-def effective_limit(*limits: int | None) -> int | None:
-    """Return the smallest of the given row limits, or None if none is set."""
-    given = [limit for limit in limits if limit is not None]
-    return min(given) if given else None
-
-
-def request_limit(request: QueryRequest, engine_cap: int | None) -> int | None:
-    """Return the row limit of ``request`` on an engine whose own cap is ``engine_cap``."""
-    if request.trusted:
-        return request.max_rows
-    return effective_limit(request.max_rows, engine_cap)
-
-
-def select_result(variables: tuple[str, ...], rows: Iterable[Row], limit: int | None) -> QueryResult:
-    """Return a SELECT result of at most ``limit`` rows, reading one more to see if it was cut."""
-    taken = list(islice(rows, None if limit is None else limit + 1))
-    cut = limit is not None and len(taken) > limit
-    return QueryResult(
-        form="select",
-        variables=variables,
-        rows=tuple(taken[:limit] if cut else taken),
-        truncated=cut,
-        limit=limit,
-    )
-
-
-def graph_result(form: str, triples: Iterable[Quad], limit: int | None) -> QueryResult:
-    """Return a CONSTRUCT/DESCRIBE result of at most ``limit`` triples, flagging a cut."""
-    taken = list(islice(triples, None if limit is None else limit + 1))
-    cut = limit is not None and len(taken) > limit
-    return QueryResult(
-        form="describe" if form == "describe" else "construct",
-        triples=tuple(taken[:limit] if cut else taken),
-        truncated=cut,
-        limit=limit,
-    )
+__all__ = [
+    "ByteStream",
+    "DatasetSpec",
+    "Engine",
+    "QueryForm",
+    "QueryRequest",
+    "QueryResult",
+    "Quad",
+    "Row",
+    "effective_limit",
+    "graph_result",
+    "request_limit",
+    "select_result",
+]

@@ -19,7 +19,7 @@ from rdflib.term import Node
 
 from aigraph import content
 from aigraph.describe.dataset import SAME_AS, WIKIDATA_ENTITY
-from aigraph.engine.base import QueryResult
+from aigraph.model import QueryResult
 from aigraph.settings import CANONICAL_BASE
 
 SCHEMA = Namespace("http://schema.org/")

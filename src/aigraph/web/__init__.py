@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import time
-import uuid
 
 from flask import Flask, current_app, g, request
 from werkzeug.wrappers import Response
@@ -15,8 +13,7 @@ from aigraph import logs
 from aigraph.core import Aigraph
 from aigraph.errors import HeadersTooLarge
 from aigraph.settings import Settings
-from aigraph.web import errors, linked_data, publishing, sparql, urls
-from aigraph.web import ops as pages
+from aigraph.web import errors, linked_data, ops, publishing, sparql, urls
 from aigraph.web import strings as ui_strings
 from aigraph.web.metrics import Metrics
 
@@ -49,7 +46,7 @@ def create_app(settings: Settings | None = None, core: Aigraph | None = None) ->
     app.after_request(_finish_request)
     errors.register(app)
     app.register_blueprint(sparql.blueprint)
-    app.register_blueprint(pages.blueprint)
+    app.register_blueprint(ops.blueprint)
     app.register_blueprint(publishing.blueprint)
     app.register_blueprint(linked_data.blueprint)
     return app
@@ -76,21 +73,12 @@ PAGE_POLICY = CONTENT_SECURITY_POLICY.replace("; frame-ancestors 'none'", "")
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 
 
-_REQUEST_IDS = itertools.count(1)
-_PROCESS_TAG = uuid.uuid4().hex[:8]
-
-
-def _new_request_id() -> str:
-    """Return an id unique to this server process and request (cheaper than a UUID each)."""
-    return f"{_PROCESS_TAG}-{next(_REQUEST_IDS):x}"
-
-
 def _start_request() -> Response | None:
     g.started = time.perf_counter()
     current_app.extensions["aigraph.metrics"].begin()
     incoming = request.headers.get("X-Request-Id", "")
     g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else None
-    g.request_id = g.request_id or _new_request_id()
+    g.request_id = g.request_id or logs.new_request_id()
     if not urls.host_allowed():
         return errors.error_response(
             400, "host-not-allowed",

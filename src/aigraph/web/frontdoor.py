@@ -37,6 +37,7 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher
 from waitress.utilities import RequestEntityTooLarge
 
+from aigraph import logs
 from aigraph.errors import UsageError
 
 log = logging.getLogger("aigraph.frontdoor")
@@ -162,15 +163,13 @@ class JsonErrorTask(ErrorTask):
     """Answer a request refused by the front door in the one error body shape."""
 
     def execute(self) -> None:
-        from aigraph.web import _new_request_id
-
         error = self.request.error
         front: FrontDoor = self.channel.server.front
         kind, message = _KINDS.get(error.code, ("http-error", error.reason.lower()))
         if error.code == 400 and error.body:
             message = f"{message}: {str(error.body)[:200]}"
         message = message.format(max_body=front.max_body)
-        request_id = _new_request_id()
+        request_id = logs.new_request_id()
         body = json.dumps(
             {"error": kind, "status": error.code, "message": message, "request_id": request_id},
             separators=(",", ":"),

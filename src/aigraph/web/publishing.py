@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 from aigraph import formats
 from aigraph.core import Aigraph
 from aigraph.describe import dataset as describe
-from aigraph.errors import NotFound, UsageError
+from aigraph.errors import NotFound
 from aigraph.pages import resource as resources
 from aigraph.site import build as publish
 from aigraph.web import cache, urls
@@ -38,6 +38,8 @@ _BY_EXT: dict[str, formats.Offer] = {
     for ext in ("rdf", "ttl", "jsonld", "nt")
 }
 CATALOG_OFFERS = tuple(_BY_EXT.values())
+#: The file suffixes the catalogue and the VoID description are offered under.
+DESCRIBED_SUFFIXES = tuple(_BY_EXT)
 VOID_OFFERS = (_BY_EXT["ttl"], *(o for o in CATALOG_OFFERS if o.name != "turtle"))
 #: Media types that make ``/`` answer 303 to the catalogue instead of the HTML page.
 _RDF_TYPES = [o.media_type for o in CATALOG_OFFERS]
@@ -354,42 +356,3 @@ OPENAPI_PATHS: dict[str, Any] = {
 
 
 # --- static copy ------------------------------------------------------------------------------
-
-
-def publish_site(aigraph: Aigraph, outdir: Any, site: str) -> publish.SiteReport:
-    """Write the site as static files by asking the app for every page (see ``publish``)."""
-    from urllib.parse import urlsplit
-
-    from aigraph.web import create_app
-
-    if urlsplit(site).path not in ("", "/") or not urlsplit(site).netloc:
-        raise UsageError(f"--site must be an origin such as https://example.org, not {site!r}")
-    site = site.rstrip("/")
-    # The copy's URLs are the site's, and the requests below name it as their Host.
-    client = create_app(aigraph.settings.with_values(public_url=site), core=aigraph).test_client()
-
-    def fetch(url: str, accept: str) -> publish.Fetched:
-        answer = client.get(url, base_url=site, headers={"Accept": accept})
-        location = answer.headers.get("Location")
-        if location and location.startswith(site + "/"):
-            location = location[len(site) :]
-        return publish.Fetched(
-            answer.status_code,
-            answer.mimetype or "",
-            answer.get_data(),
-            location if location and location.startswith("/") else None,
-        )
-
-    dumps = [f"/dumps/{name}" for name in Publication(aigraph).dumps().file_names()]
-    described = [f"{p}.{ext}" for p in ("/catalog", "/.well-known/void") for ext in _BY_EXT]
-    resources = publish.resource_paths(aigraph.loaded.dataset, aigraph.settings.base)
-    return publish.write_site(
-        fetch,
-        outdir,
-        site=site,
-        seeds=["/", *resources],
-        files=[*dumps, *described, "/.well-known/void"],
-        rdf_resources=resources,
-        max_pages=aigraph.settings.max_pages,
-        extra=publish.server_configs(),
-    )

@@ -28,6 +28,7 @@ from aigraph.core import Aigraph
 from aigraph.errors import AigraphError
 from aigraph.settings import Settings
 from aigraph.store import base_warning
+from aigraph.web import EXTENSION, create_app
 from aigraph.web.frontdoor import FrontDoor, client_key, create_server, raise_open_files_limit
 
 log = logging.getLogger("aigraph.server")
@@ -35,8 +36,6 @@ log = logging.getLogger("aigraph.server")
 
 def serve(settings: Settings) -> None:
     """Open the graph, then serve it until stopped; print the URL once listening."""
-    from aigraph.web import EXTENSION, create_app
-
     configure_logging()
     if settings.store and (warning := base_warning(settings.base)):
         log.warning("%s", warning)
@@ -201,8 +200,6 @@ class Lifecycle:
         threading.Thread(target=self._reload, name="aigraph-reload", daemon=True).start()
 
     def _reload(self) -> None:
-        from aigraph.web import EXTENSION
-
         if not self.reload_lock.acquire(blocking=False):
             log.info("reload already running")
             return

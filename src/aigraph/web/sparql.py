@@ -10,8 +10,10 @@ from werkzeug.wrappers import Response
 
 from aigraph import formats, protocol
 from aigraph.core import Aigraph
-from aigraph.engine.base import QueryResult
+from aigraph.describe import dataset as describe
 from aigraph.engine.guard import query_form
+from aigraph.export import GENERATED_PREFIX, WELL_KNOWN_PREFIXES, choose_prefixes
+from aigraph.model import QueryResult
 from aigraph.web import urls
 from aigraph.web.admission import Admission
 
@@ -141,8 +143,6 @@ def service_description(explicit: Sequence[str]) -> Response:
     """Describe the service (RDF) or show the query page (browsers)."""
     if not explicit and prefers_html():
         return query_page()
-    from aigraph.describe import dataset as describe
-
     offer = choose_offer("describe", explicit)
     endpoint_url = urls.absolute(request.path)
     graph = describe.service_description(
@@ -195,8 +195,6 @@ def prefix_block(aigraph: Aigraph) -> str:
     of the data (the names queries are written with): not rdflib's stock prefixes, not the
     namespaces of the resources themselves.
     """
-    from aigraph.export import GENERATED_PREFIX, WELL_KNOWN_PREFIXES, choose_prefixes
-
     used = set(aigraph.facts.vocabularies)
     declared = {
         prefix: namespace

@@ -1,0 +1,149 @@
+"""The oxigraph engine over an on-disk store, and reading the store's metadata to open it.
+
+The store itself (loading, generations, the lock) is ``aigraph.store``; this is what a query
+worker needs to answer from one, read-only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph as ox
+from rdflib import URIRef
+
+from aigraph.engine.oxigraph_engine import OxigraphEngine
+from aigraph.errors import DataError
+
+FORMAT_NAME = "aigraph-store"
+FORMAT_VERSION = 1
+METADATA = "aigraph-store.json"
+_GENERATION = re.compile(r"data-(\d+)")
+
+
+class StoreError(DataError):
+    """The folder is not a usable aigraph store (foreign, corrupted or from a newer aigraph)."""
+
+    kind = "store-error"
+
+
+@dataclass(frozen=True)
+class LoadedFile:
+    """One file loaded into the store."""
+
+    path: str
+    sha256: str
+    quads: int
+    seconds: float
+    graph: str | None
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """The metadata of a store: what it holds and which generation is current."""
+
+    directory: Path
+    generation: str
+    quads: int
+    files: tuple[LoadedFile, ...] = ()
+    prefixes: dict[str, str] = field(default_factory=dict)
+    updated: float = 0.0
+
+    @property
+    def data_dir(self) -> Path:
+        return self.directory / self.generation
+
+    @property
+    def fingerprint(self) -> str:
+        """Return a digest of the loaded files, for ETags."""
+        digest = hashlib.sha256(self.generation.encode())
+        for loaded in self.files:
+            digest.update(loaded.sha256.encode())
+        return digest.hexdigest()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "generation": self.generation,
+            "quads": self.quads,
+            "updated": self.updated,
+            "prefixes": self.prefixes,
+            "files": [asdict(f) for f in self.files],
+        }
+
+
+# -- reading and opening ----------------------------------------------------------------------
+
+
+def read_info(directory: str | Path) -> StoreInfo:
+    """Read and check the metadata of a store; raise ``StoreError`` if it is not usable."""
+    directory = Path(directory)
+    meta = directory / METADATA
+    if not directory.is_dir():
+        raise StoreError("no such store folder (create one with `aigraph load --store`)",
+                         path=str(directory))
+    if not meta.is_file():
+        raise StoreError(f"not an aigraph store: {METADATA} is missing", path=str(directory))
+    try:
+        raw = json.loads(meta.read_text(encoding="utf-8"))
+        if raw.get("format") != FORMAT_NAME:
+            raise StoreError(f"not an aigraph store (format {raw.get('format')!r})", path=str(meta))
+        version = raw.get("version")
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise StoreError(
+                f"store format version {version!r} is newer than this aigraph supports "
+                f"({FORMAT_VERSION}); upgrade aigraph or reload the data",
+                path=str(meta),
+            )
+        info = StoreInfo(
+            directory=directory,
+            generation=str(raw["generation"]),
+            quads=int(raw["quads"]),
+            files=tuple(LoadedFile(**f) for f in raw.get("files", [])),
+            prefixes=dict(raw.get("prefixes", {})),
+            updated=float(raw.get("updated", 0.0)),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise StoreError(f"corrupted store metadata: {exc}", path=str(meta)) from exc
+    if not _GENERATION.fullmatch(info.generation) or not info.data_dir.is_dir():
+        raise StoreError(f"corrupted store: data folder {info.generation!r} is missing",
+                         path=str(directory))
+    return info
+
+
+def open_read_only(info: StoreInfo) -> ox.Store:
+    """Open the current generation read-only; several processes may do so at once."""
+    try:
+        return ox.Store.read_only(str(info.data_dir))
+    except (OSError, RuntimeError) as exc:  # RocksDB reports corruption as RuntimeError
+        raise StoreError(f"corrupted store: {exc}", path=str(info.data_dir)) from exc
+
+
+def check_store(directory: str | Path) -> StoreInfo:
+    """Read the metadata and open the data once, so a broken store fails before serving."""
+    info = read_info(directory)
+    store = open_read_only(info)
+    del store  # closed now: RocksDB handles must not cross the fork into the workers
+    return info
+
+
+class StoreEngine(OxigraphEngine):
+    """The oxigraph engine over a loaded store, whose default graph already holds the union."""
+
+    def __init__(
+        self, info: StoreInfo, *, max_rows: int | None = None, max_nesting: int = 200
+    ) -> None:
+        # Not OxigraphEngine.__init__: it counts the quads (a scan, ~0.5 s per million), and
+        # the metadata already knows the count.
+        self._store = open_read_only(info)
+        self._union_in_default = True
+        self._quads = info.quads
+        self.max_rows = max_rows
+        self.max_nesting = max_nesting
+        names = self._store.named_graphs()
+        self._names = tuple(sorted(URIRef(g.value) for g in names if isinstance(g, ox.NamedNode)))
