@@ -20,7 +20,7 @@ import psutil
 import pytest
 from rdflib import Dataset
 
-from aigraph import formats
+from aigraph import formats, results
 from aigraph.engine import IsolatedEngine, OxigraphEngine, QueryRequest
 from aigraph.engine.isolated import Bounds
 from aigraph.errors import QueryTimeout, ResultTooLarge
@@ -64,7 +64,7 @@ def test_a_large_answer_is_streamed_whole_and_its_worker_reused(pool) -> None:
     body = b"".join(pieces)
     assert len(body) == result.stream.size and len(pieces) > 10
     plain = pool.query(QueryRequest(text))
-    assert body == formats.serialize(plain, formats.find_offer("csv", formats.RESULTS))
+    assert body == results.serialize(plain, formats.find_offer("csv", formats.RESULTS))
     assert pool.worker_pids() == [pid] and pool.stats()["restarts"] == 0
 
 

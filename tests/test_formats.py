@@ -14,20 +14,15 @@ from rdflib.namespace import Namespace
 from rdflib.query import Result
 
 from aigraph.errors import EngineUnavailable, NotAcceptable, UsageError
-from aigraph.formats import (
-    GRAPH,
-    RESULTS,
+from aigraph.formats import GRAPH, RESULTS, Offer, find_offer, negotiate, offers_for
+from aigraph.model import QueryResult
+from aigraph.results import (
     SPARQL_RESULTS_NS,
-    Offer,
-    find_offer,
-    negotiate,
-    offers_for,
     parse_results,
     serialize,
     serialize_graph,
     serialize_result,
 )
-from aigraph.model import QueryResult
 
 XSD = Namespace("http://www.w3.org/2001/XMLSchema#")  # a plain Namespace: pytest-friendly
 

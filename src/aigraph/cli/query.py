@@ -9,7 +9,7 @@ from pathlib import Path
 from rdflib import Literal
 from rdflib.term import Node
 
-from aigraph import content, formats, queries
+from aigraph import content, formats, queries, results
 from aigraph.core import Aigraph
 from aigraph.engine.remote import remote_query
 from aigraph.errors import UsageError
@@ -71,9 +71,9 @@ def render(result: QueryResult, fmt: str) -> str:
     if fmt in ("csv", "json"):
         if result.form in ("select", "ask"):
             offer = formats.negotiate(None, formats.RESULTS, explicit_format=fmt)
-            return formats.serialize_result(result, offer).decode("utf-8")
+            return results.serialize_result(result, offer).decode("utf-8")
         offer = formats.negotiate(None, formats.GRAPH, explicit_format="jsonld" if fmt == "json" else "nt")
-        return formats.serialize_graph(result.triples, offer).decode("utf-8")
+        return results.serialize_graph(result.triples, offer).decode("utf-8")
     return table(result)
 
 

@@ -50,7 +50,7 @@ from aigraph.errors import (
     QuerySyntaxError,
     QueryTimeout,
 )
-from aigraph.formats import parse_results
+from aigraph.results import parse_results
 from aigraph.settings import Settings
 
 _POSITION = re.compile(r"(?:error )?at (?:line )?(\d+)(?::| column )(\d+):? ?(.*)", re.DOTALL)

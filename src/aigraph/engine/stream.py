@@ -18,6 +18,7 @@ from multiprocessing.connection import Connection
 from rdflib import XSD, Literal, URIRef
 from rdflib.term import Identifier
 
+from .. import formats, results
 from ..errors import ResultTooLarge
 from .base import QueryResult
 
@@ -127,8 +128,6 @@ def serialized(result: QueryResult, format_name: str) -> QueryResult:
     The server process then only forwards bytes: no terms to unpickle, and the writing runs in
     parallel across workers instead of in the one server process.
     """
-    from .. import formats  # formats imports the engine contract: import it when first needed
-
     offer = formats.find_offer(format_name, formats.offers_for(result.form))
     if offer is None:
         return result
@@ -137,7 +136,7 @@ def serialized(result: QueryResult, format_name: str) -> QueryResult:
         variables=result.variables,
         truncated=result.truncated,
         limit=result.limit,
-        payload=formats.serialize(result, offer),
+        payload=results.serialize(result, offer),
         row_count=result.count,
     )
 

@@ -20,7 +20,7 @@ from rdflib.namespace import OWL
 from rdflib.term import Node
 from werkzeug.wrappers import Response
 
-from aigraph import content, export, formats
+from aigraph import content, export, formats, results
 from aigraph.errors import NotAcceptable, NotFound, UsageError
 from aigraph.pages import resource as resources
 from aigraph.pages import vocabulary as docs
@@ -237,7 +237,7 @@ def _version_iris(path: str) -> set[Node]:
 
 
 def _rdf(source: object, offer: formats.Offer) -> bytes:
-    return formats.serialize_graph(source, offer, prefixes=_prefixes())  # type: ignore[arg-type]
+    return results.serialize_graph(source, offer, prefixes=_prefixes())  # type: ignore[arg-type]
 
 
 def _prefixes() -> dict[str, str]:

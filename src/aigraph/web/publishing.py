@@ -19,7 +19,7 @@ from markupsafe import Markup
 from rdflib import URIRef
 from werkzeug.wrappers import Response
 
-from aigraph import formats
+from aigraph import formats, results
 from aigraph.core import Aigraph
 from aigraph.describe import dataset as describe
 from aigraph.errors import NotFound
@@ -153,7 +153,7 @@ def _catalog_bytes(offer: formats.Offer) -> bytes:
             issued=issued_date(),
             contact_email=aigraph.settings.contact_email,
         )
-        return formats.serialize_graph(graph, offer)
+        return results.serialize_graph(graph, offer)
 
     return publication().cached(("catalog", site, offer.name), build)
 
@@ -165,7 +165,7 @@ def _void_bytes(offer: formats.Offer) -> bytes:
         graph = describe.void(
             aigraph.facts, publication().dumps().raw(), site=site, base=aigraph.settings.base
         )
-        return formats.serialize_graph(graph, offer)
+        return results.serialize_graph(graph, offer)
 
     return publication().cached(("void", site, offer.name), build)
 

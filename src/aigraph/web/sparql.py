@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from flask import Blueprint, current_app, g, render_template, request
 from werkzeug.wrappers import Response
 
-from aigraph import formats, protocol
+from aigraph import formats, protocol, results
 from aigraph.core import Aigraph
 from aigraph.describe import dataset as describe
 from aigraph.engine.guard import query_form
@@ -135,8 +135,8 @@ def payload(result: QueryResult, offer: formats.Offer) -> bytes:
     if result.payload is not None:
         return result.payload  # written by the query worker
     if result.form in ("select", "ask"):
-        return formats.serialize_result(result, offer)
-    return formats.serialize_graph(result.triples, offer)
+        return results.serialize_result(result, offer)
+    return results.serialize_graph(result.triples, offer)
 
 
 def service_description(explicit: Sequence[str]) -> Response:
@@ -148,7 +148,7 @@ def service_description(explicit: Sequence[str]) -> Response:
     graph = describe.service_description(
         core().facts, endpoint_url=endpoint_url, base=core().settings.base
     )
-    response = Response(formats.serialize_graph(graph, offer), mimetype=offer.media_type)
+    response = Response(results.serialize_graph(graph, offer), mimetype=offer.media_type)
     response.headers["Vary"] = "Accept"
     return response
 
