@@ -18,6 +18,7 @@ from rdflib.term import Identifier
 from aigraph import content, graph, neighbourhood, queries, store
 from aigraph.describe import dataset as describe
 from aigraph.describe.dates import DatasetDates, dataset_dates
+from aigraph.describe.query_facts import facts_by_query
 from aigraph.engine import create_engine, sandbox
 from aigraph.engine.base import Engine
 from aigraph.errors import NotConforming
@@ -151,8 +152,6 @@ class Aigraph:
         """Return the statistics of the data (for VoID, DCAT and the service description)."""
         if self.settings.store or self.settings.backend:
             # The data is in a store, not in memory: ask the engine.
-            from aigraph.describe.query_facts import facts_by_query
-
             return facts_by_query(self.internal_query, self.settings.base)
         return describe.facts(self.loaded.dataset, self.settings.base)
 

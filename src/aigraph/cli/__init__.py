@@ -6,6 +6,8 @@ engine failure (timeout, remote endpoint error).
 
 from __future__ import annotations
 
+import errno
+import socket
 import sys
 import time
 from collections import Counter
@@ -15,7 +17,7 @@ from typing import Any
 import click
 from rdflib import RDF
 
-from aigraph.errors import AigraphError
+from aigraph.errors import AigraphError, UsageError
 from aigraph.settings import CANONICAL_BASE, Settings
 
 _SETTING_HELP = Settings.help()
@@ -152,11 +154,6 @@ def _check_listen_address(host: str, port: int) -> None:
     Checked before the graph is loaded, with the same address lookup and ``SO_REUSEADDR`` as
     waitress: a port outside 0-65535 would otherwise be taken modulo 65536 by the socket layer.
     """
-    import errno
-    import socket
-
-    from aigraph.errors import UsageError
-
     if not 0 <= port <= 65535:
         raise UsageError(f"port {port} is not a TCP port: use 1-65535, or 0 to pick a free one")
     try:
