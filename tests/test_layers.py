@@ -187,3 +187,32 @@ def test_the_package_api_is_lazy_and_complete():
         "assert aigraph.validate.__module__ == 'aigraph.validation.validate'\n"
     )
     subprocess.run([sys.executable, "-c", probe], check=True)
+
+
+def readme_layout() -> dict[str, str]:
+    """Return module path -> the layer it is listed under in the README's layout block."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("Layout: `src/aigraph/`", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    listed: dict[str, str] = {}
+    layer = ""
+    for line in block.splitlines():
+        if line.startswith("# "):
+            layer = line[2:].split(":", 1)[0]
+        elif line.strip():
+            path, _, description = line.partition(" ")
+            assert description.strip(), f"{path}: give it a one-line description"
+            assert path not in listed, f"{path} is listed twice"
+            listed[path] = layer
+    return listed
+
+
+def test_the_readme_layout_lists_every_module_in_its_layer():
+    listed = readme_layout()
+    modules = {str(p.relative_to(PACKAGE)): name for name, p in MODULES.items()}
+    assert set(listed) - set(modules) == set(), "listed in README.md but not in src/aigraph"
+    assert set(modules) - set(listed) == set(), "in src/aigraph but not listed in README.md"
+    wrong = {path: (layer, layer_of(modules[path])) for path, layer in listed.items()
+             if layer != layer_of(modules[path])}  # fmt: skip
+    assert not wrong, f"listed under another layer than LAYERS says (listed, LAYERS): {wrong}"
+    ranks = [LAYERS[layer][0] for layer in dict.fromkeys(listed.values())]
+    assert ranks == sorted(ranks), "the README lists the layers lowest first"

@@ -1,6 +1,6 @@
 """Fetch what a resource page needs from a store, for graphs that are not held in memory.
 
-In store and backend modes the page code (``resources``, ``docs``) works on a small dataset
+In store and backend modes the page code (``pages.resource``, ``pages.vocabulary``) works on a small dataset
 built from one SPARQL query through the engine: the resource's quads, the quads pointing at it,
 the blank nodes it leads to, the labels of its neighbours, the provenance descriptions of the
 graphs holding those facts (with the labels of what they name: the article, who asserts), the

@@ -1,6 +1,6 @@
 """Compute the dataset statistics with SPARQL aggregates, for graphs not held in memory.
 
-In store and backend modes the data lives in an on-disk or remote store, so ``describe.facts``
+In store and backend modes the data lives in an on-disk or remote store, so ``describe.dataset.facts``
 (which walks an rdflib dataset) has nothing to walk; these queries give the same ``DatasetFacts``
 from the engine, whichever it is.
 """

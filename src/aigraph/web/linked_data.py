@@ -127,7 +127,7 @@ def _extension_of(path: str) -> tuple[str, formats.Offer] | None:
     return stem, _BY_EXTENSION[ext.lower()]
 
 
-#: Whether an IRI occurs in the data, as ``resources.exists`` asks it of a dataset in memory.
+#: Whether an IRI occurs in the data, as ``pages.resource.exists`` asks it of a dataset in memory.
 _EXISTS = """ASK {
   { ?iri ?p ?o } UNION { ?s ?p ?iri } UNION { ?s ?iri ?o }
   UNION { GRAPH ?g { ?iri ?p ?o } } UNION { GRAPH ?g { ?s ?p ?iri } }
