@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 from aigraph import content, export, formats, results
 from aigraph.errors import NotAcceptable, NotFound, UsageError
 from aigraph.pages import resource as resources
-from aigraph.pages import vocabulary as docs
+from aigraph.pages import vocabulary
 from aigraph.web import cache
 from aigraph.web.sparql import core
 
@@ -208,7 +208,7 @@ def _ontology(target: Target) -> Response:
 def _ontology_model(target: Target) -> object:
     return _cached(
         ("ontology-model", target.lang),
-        lambda: docs.ontology_model(core().ontology_dataset, _base(), target.lang),
+        lambda: vocabulary.ontology_model(core().ontology_dataset, _base(), target.lang),
     )
 
 
@@ -221,13 +221,13 @@ def _shapes(target: Target) -> Response:
 
 
 def _shapes_graph() -> Graph:
-    return _cached(("shapes-graph",), docs.load_shapes, lambda graph: len(graph) * 200)
+    return _cached(("shapes-graph",), vocabulary.load_shapes, lambda graph: len(graph) * 200)
 
 
 def _shapes_model(target: Target) -> object:
     return _cached(
         ("shapes-model", target.lang),
-        lambda: docs.shapes_model(_shapes_graph(), core().ontology_dataset, _base(), target.lang),
+        lambda: vocabulary.shapes_model(_shapes_graph(), core().ontology_dataset, _base(), target.lang),
     )
 
 
