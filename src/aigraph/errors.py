@@ -1,7 +1,7 @@
 """The one error hierarchy of aigraph.
 
 Every error carries the HTTP status the web layer answers with and the exit code the CLI
-exits with, so both edges map errors in one place each (``web/errors.py`` and ``cli.py``).
+exits with, so both edges map errors in one place each (``web/errors.py`` and ``cli/__init__.py``).
 """
 
 from __future__ import annotations

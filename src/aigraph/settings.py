@@ -204,7 +204,7 @@ class Settings:
         (),
         "Endpoint IRIs a SERVICE clause may call (rdflib engine only). Empty: SERVICE is refused.",
     )
-    # -- host names and proxies (web/urls.py, server.py) --
+    # -- host names and proxies (web/urls.py, web/server.py) --
     public_url: str = _setting(
         "",
         "Origin of the site as the public sees it (e.g. `https://data.example.org`); absolute "
