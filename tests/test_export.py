@@ -13,8 +13,9 @@ from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
+from aigraph.canonical import canonical_quads
 from aigraph.errors import UsageError
-from aigraph.export import EXTENSIONS, FORMATS, MEDIA_TYPES, canonical_quads, export
+from aigraph.export import EXTENSIONS, FORMATS, MEDIA_TYPES, export
 from aigraph.formats import GRAPH
 from aigraph.model import Quad
 
