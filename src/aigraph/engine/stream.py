@@ -44,16 +44,14 @@ class ResultStream:
     """The server side of one streamed answer: iterate it once, then close it.
 
     ``read`` returns the next piece (or raises when the worker stalls or dies); ``done`` is
-    told whether every byte arrived, so the worker can be reused, or must be stopped because
-    it is still mid-answer. Closing early, or dropping the stream unread, stops the worker.
+    told how many bytes were left unread when the stream ended, was closed or was dropped, so
+    that the worker is reused only at the end of its answer.
     """
 
-    def __init__(
-        self, size: int, read: Callable[[], bytes], done: Callable[[bool], None]
-    ) -> None:
+    def __init__(self, size: int, read: Callable[[], bytes], done: Callable[[int], None]) -> None:
         self.size = size
         self._read = read
-        self._done: Callable[[bool], None] | None = done
+        self._done: Callable[[int], None] | None = done
         self._left = size
         self._callbacks: list[Callable[[], None]] = []
         self._lock = threading.Lock()
@@ -78,7 +76,7 @@ class ResultStream:
         callback()
 
     def close(self) -> None:
-        """Release the worker: back to the pool if every byte was read, else stopped."""
+        """Release the worker (reading and dropping what is left of the answer)."""
         self._finish()
 
     def __del__(self) -> None:
@@ -98,7 +96,7 @@ class ResultStream:
         if done is None:
             return
         try:
-            done(self._left <= 0)
+            done(max(0, self._left))
         finally:
             for callback in callbacks:
                 callback()
