@@ -16,7 +16,8 @@ from aigraph.errors import DataError, UsageError
 from aigraph.settings import Settings
 from aigraph.validation.locate import SourceIndex, turtle_subjects
 from aigraph.validation.report import render
-from aigraph.validation.validate import UnionGraph, ValidationReport, Violation, validate
+from aigraph.validation.union import UnionGraph
+from aigraph.validation.validate import ValidationReport, Violation, validate
 
 # rdflib and pySHACL warn about their own use of ConjunctiveGraph and default_context.
 pytestmark = pytest.mark.filterwarnings(
