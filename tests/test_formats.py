@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from io import BytesIO
+from pathlib import Path
 from xml.etree import ElementTree
 
+import click
+import pyoxigraph
 import pytest
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.compare import isomorphic
@@ -14,7 +18,18 @@ from rdflib.namespace import Namespace
 from rdflib.query import Result
 
 from aigraph.errors import EngineUnavailable, NotAcceptable, UsageError
-from aigraph.formats import GRAPH, RESULTS, Offer, find_offer, negotiate, offers_for
+from aigraph.formats import (
+    DESCRIBED,
+    GRAPH,
+    HTML,
+    JSON,
+    READ_SUFFIXES,
+    RESULTS,
+    Offer,
+    find_offer,
+    negotiate,
+    offers_for,
+)
 from aigraph.model import QueryResult
 from aigraph.results import (
     SPARQL_RESULTS_NS,
@@ -26,8 +41,8 @@ from aigraph.results import (
 
 XSD = Namespace("http://www.w3.org/2001/XMLSchema#")  # a plain Namespace: pytest-friendly
 
-R, G = "results", "graph"
-TABLES = {R: RESULTS, G: GRAPH}
+R, G, P = "results", "graph", "page"
+TABLES = {R: RESULTS, G: GRAPH, P: (*GRAPH, HTML)}
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/webp,*/*;q=0.8"
 
 # (table, Accept header, format=, expected offer name or error class)
@@ -101,6 +116,19 @@ NEGOTIATION = [
     (R, None, "nquads", NotAcceptable),
     (R, None, "yaml", UsageError),
     (G, "*/*", "bogus", UsageError),
+    # HTML is an offer like the others where a page and data share a URL
+    (P, BROWSER, None, "html"),
+    (P, "text/html", None, "html"),
+    (P, "application/xhtml+xml", None, "html"),
+    (P, "*/*", None, "turtle"),  # curl gets data, not the page
+    (P, None, None, "turtle"),
+    (P, "text/html;q=0", None, NotAcceptable),
+    (P, "text/html;q=0, */*", None, "turtle"),
+    (P, "text/html;q=0, application/xhtml+xml, */*;q=0.5", None, "turtle"),
+    (P, "text/html;q=0.5, text/turtle;q=0.4", None, "html"),
+    (P, "text/*", None, "turtle"),
+    (P, "text/turtle", "html", "html"),
+    (G, None, "html", UsageError),  # no page where there is none
 ]
 
 
@@ -153,6 +181,86 @@ def test_tables() -> None:
     assert offers_for("ask") is RESULTS and offers_for("describe") is GRAPH
     assert RESULTS[0].content_type == "application/sparql-results+json; charset=utf-8"
     assert find_offer("application/n-quads") == find_offer("nq")
+
+
+def test_html_and_json_are_offers_outside_the_data_tables() -> None:
+    assert HTML.media_type == "text/html" and "application/xhtml+xml" in HTML.media_types
+    assert find_offer("html") is None  # format=html only where a page is offered
+    assert JSON.content_type == "application/json; charset=utf-8"
+
+
+# -- one format table -----------------------------------------------------------------------------
+
+SOURCE = Path(__file__).resolve().parent.parent / "src" / "aigraph"
+#: Modules that may spell a media type or data-file suffix of the table as a string, and why.
+ALLOWED: dict[str, str] = {
+    "formats.py": "the format table itself",
+    "web/strings/__init__.py": "the words of the pages are .json files, not RDF data",
+}
+
+
+def test_every_list_of_formats_derives_from_the_table() -> None:
+    from aigraph import cli, graph, store
+    from aigraph.describe import dataset
+    from aigraph.engine import ENGINES
+    from aigraph.site import build
+    from aigraph.web import linked_data, publishing
+
+    assert graph.FORMATS == {s: o.rdflib for s, o in READ_SUFFIXES.items()}
+    assert store.OX_FORMATS == {
+        s: getattr(pyoxigraph.RdfFormat, o.oxigraph) for s, o in READ_SUFFIXES.items()
+    }
+    assert set(READ_SUFFIXES) == {".ttl", ".nt", ".nq", ".trig", ".jsonld", ".json", ".rdf",
+                                  ".owl", ".xml"}  # fmt: skip
+    assert dataset.DUMP_FORMATS is GRAPH
+    assert dataset.RESULT_FORMATS[:4] == tuple(o.w3c for o in RESULTS)
+    assert [o.file_type_iri for o in GRAPH][0].endswith("/file-type/RDF_TURTLE")
+    assert build.RDF_FILES == tuple((o.extension, o.media_type) for o in DESCRIBED)
+    assert publishing.CATALOG_OFFERS is DESCRIBED and DESCRIBED[0].name == "rdfxml"
+    assert publishing.DESCRIBED_SUFFIXES == ("rdf", "ttl", "jsonld", "nt")
+    assert linked_data.HTML is HTML
+    assert all(o.label and o.w3c for o in (*RESULTS, *GRAPH))
+    assert all(o.rdflib and o.oxigraph and o.file_type for o in GRAPH)
+    choices = {
+        (command.name, param.name): list(param.type.choices)
+        for command in cli.cli.commands.values()
+        for param in command.params
+        if isinstance(param.type, click.Choice)
+    }
+    assert choices[("export", "fmt")] == [o.name for o in GRAPH]
+    assert choices[("serve", "engine")] == choices[("query", "engine")] == list(ENGINES)
+
+
+def _strings(tree: ast.AST) -> Iterator[ast.Constant]:
+    """Yield the string constants of ``tree`` that are not docstrings."""
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if id(node) not in docstrings:
+                yield node
+
+
+def test_no_other_module_spells_a_media_type_or_suffix_of_the_table() -> None:
+    media_types = {o.media_type for o in (*RESULTS, *GRAPH, HTML, JSON)}
+    suffixes = set(READ_SUFFIXES)
+    found = []
+    for path in sorted(SOURCE.rglob("*.py")):
+        shown = path.relative_to(SOURCE).as_posix()
+        if shown in ALLOWED:
+            continue
+        for node in _strings(ast.parse(path.read_text(encoding="utf-8"))):
+            parts = {p.split(";")[0].strip().lower() for p in node.value.split(",")}
+            named = sorted(parts & media_types) + sorted({node.value.lower()} & suffixes)
+            if named:
+                found.append(f"{shown}:{node.lineno}: {', '.join(named)}")
+    assert not found, "use aigraph.formats instead of spelling these:\n" + "\n".join(found)
 
 
 # -- serialisers --------------------------------------------------------------------------------

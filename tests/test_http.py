@@ -323,3 +323,70 @@ def test_workers_serialise_exactly_as_the_server_would(core, text, fmt):
     assert serialised.count == plain.count and serialised.truncated == plain.truncated
     offer = formats.find_offer(fmt, formats.offers_for(plain.form))
     assert serialised.payload == results.serialize(plain, offer)
+
+
+# -- one negotiation path: the same Accept table on every negotiating route ---------------------
+
+HTML = "text/html"
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/webp,*/*;q=0.8"
+#: A browser-like header that refuses HTML outright.
+NO_HTML = "text/html;q=0,application/xhtml+xml;q=0,application/xml;q=0.9,*/*;q=0.8"
+SELECT_ONE = "SELECT * WHERE { ?s ?p ?o } LIMIT 1"
+#: route -> what it answers: curl's */* or no header, a browser refusing HTML (NO_HTML), and
+#: "text/html;q=0, */*" (a status where the answer is a redirect).
+ROUTES = {
+    "/sparql": ("text/turtle", "application/rdf+xml", "text/turtle"),
+    f"/sparql?query={SELECT_ONE}": ("application/sparql-results+json",
+                                    "application/sparql-results+xml",
+                                    "application/sparql-results+json"),
+    "/": (HTML, 303, 303),  # the landing page is a page; RDF clients are sent to /catalog
+    "/id/organisation/vinnova": ("text/turtle", "application/rdf+xml", "text/turtle"),
+    "/graph/grant": ("text/turtle", "application/rdf+xml", "text/turtle"),
+    "/ontology": ("text/turtle", "application/rdf+xml", "text/turtle"),
+    "/shapes": ("text/turtle", "application/rdf+xml", "text/turtle"),
+    "/catalog": ("application/rdf+xml", "application/rdf+xml", "application/rdf+xml"),
+    "/queries": ("application/json", "application/json", "application/json"),
+}  # fmt: skip
+#: (Accept header, which answer of ROUTES it gets (0, 1, 2), or the media type it gets).
+ACCEPTS: list[tuple[str | None, int | str]] = [
+    (None, 0),
+    ("*/*", 0),
+    ("*", 0),
+    (NO_HTML, 1),
+    ("text/html;q=0, */*", 2),
+    (BROWSER, HTML),
+    (HTML, HTML),
+    ("application/xhtml+xml", HTML),
+    ("text/html;q=0.5, */*;q=0.1", HTML),
+]
+
+
+def _answer(response) -> object:
+    if response.status_code == 303:
+        return 303
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    return response.mimetype
+
+
+@pytest.mark.parametrize(("accept", "gets"), ACCEPTS)
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_every_negotiating_route_reads_accept_the_same_way(client, route, accept, gets):
+    headers = {} if accept is None else {"Accept": accept}
+    expected = ROUTES[route][gets] if isinstance(gets, int) else gets
+    assert _answer(client.get(route, headers=headers)) == expected
+
+
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_refusing_html_never_gets_a_page(client, route):
+    for accept in ("text/html;q=0", "text/html;q=0, application/json;q=0.1"):
+        response = client.get(route, headers={"Accept": accept})
+        assert response.mimetype != HTML or response.status_code == 303, (route, accept)
+
+
+def test_errors_follow_the_same_negotiation(client):
+    missing = "/id/organisation/no-such-thing"
+    assert client.get(missing, headers={"Accept": BROWSER}).mimetype == HTML
+    for accept in (None, "*/*", NO_HTML, "text/html;q=0"):
+        headers = {} if accept is None else {"Accept": accept}
+        response = client.get(missing, headers=headers)
+        assert response.status_code == 404 and response.mimetype == "application/json", accept

@@ -2,7 +2,10 @@
 one a request gets.
 
 Two tables of offers, one for SELECT/ASK results and one for RDF graphs (CONSTRUCT, DESCRIBE,
-dumps), drive ``negotiate`` here and the writers in ``results`` and ``export``.
+dumps), drive ``negotiate`` here and the writers in ``results`` and ``export``. Each offer
+carries every name the format goes by (media type, file suffixes, rdflib and pyoxigraph format
+names, EU file type, W3C format id, label): every other list of formats in aigraph derives
+from these tables, and a test fails on a media-type table anywhere else.
 """
 
 from __future__ import annotations
@@ -29,6 +32,15 @@ class Offer:
     quads: bool = False
     #: How pages name the format ("N-Triples"); the short name when not given.
     label: str = ""
+    #: Further file suffixes data files in this format are read from (besides ``extension``).
+    suffixes: tuple[str, ...] = ()
+    #: rdflib's parser name and pyoxigraph's ``RdfFormat`` member name (RDF formats only).
+    rdflib: str = ""
+    oxigraph: str = ""
+    #: Code of the EU file-type authority list (``RDF_TURTLE``), for DCAT-AP distributions.
+    file_type: str = ""
+    #: Local name under http://www.w3.org/ns/formats/ (``Turtle``), for VoID and SD.
+    w3c: str = ""
 
     @property
     def title(self) -> str:
@@ -46,37 +58,77 @@ class Offer:
         return (self.media_type, *self.aliases)
 
     @property
+    def file_suffixes(self) -> tuple[str, ...]:
+        """Return the file suffixes (with the dot) data files in this format are read from."""
+        return tuple(f".{ext}" for ext in (self.extension, *self.suffixes))
+
+    @property
+    def file_type_iri(self) -> str:
+        """Return the IRI of the format in the EU file-type authority list."""
+        return EU_FILE_TYPE + self.file_type
+
+    @property
     def content_type(self) -> str:
         """Return the Content-Type header value of a response in this format."""
         return f"{self.media_type}; charset=utf-8"
 
 
+#: The EU file-type authority list (DCAT-AP's dct:format).
+EU_FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
+
 #: SELECT/ASK result formats; the first is the default.
 RESULTS: tuple[Offer, ...] = (
-    Offer("json", "application/sparql-results+json", "srj", ("srj",), ("application/json",)),
+    Offer("json", "application/sparql-results+json", "srj", ("srj",), ("application/json",),
+          label="SPARQL JSON", w3c="SPARQL_Results_JSON"),
     Offer("xml", "application/sparql-results+xml", "srx", ("srx",),
-          ("application/xml", "text/xml")),
-    Offer("csv", "text/csv", "csv"),
-    Offer("tsv", "text/tab-separated-values", "tsv"),
+          ("application/xml", "text/xml"), label="SPARQL XML", w3c="SPARQL_Results_XML"),
+    Offer("csv", "text/csv", "csv", label="CSV", w3c="SPARQL_Results_CSV"),
+    Offer("tsv", "text/tab-separated-values", "tsv", label="TSV", w3c="SPARQL_Results_TSV"),
 )  # fmt: skip
 
-#: RDF graph formats (CONSTRUCT, DESCRIBE, dumps, pages); the first is the default.
+#: RDF graph formats (CONSTRUCT, DESCRIBE, dumps, pages); the first is the default. The
+#: order is the order dumps are listed and files of one resource are written in.
 GRAPH: tuple[Offer, ...] = (
     Offer("turtle", "text/turtle", "ttl", ("ttl", "n3"), ("application/x-turtle", "text/n3"),
-          label="Turtle"),
+          label="Turtle", rdflib="turtle", oxigraph="TURTLE", file_type="RDF_TURTLE",
+          w3c="Turtle"),
     Offer("nt", "application/n-triples", "nt", ("ntriples", "n-triples"), ("text/plain",),
-          label="N-Triples"),
+          label="N-Triples", rdflib="nt", oxigraph="N_TRIPLES", file_type="RDF_N_TRIPLES",
+          w3c="N-Triples"),
     Offer("jsonld", "application/ld+json", "jsonld", ("json-ld",), ("application/json",),
-          quads=True, label="JSON-LD"),
+          quads=True, label="JSON-LD", suffixes=("json",), rdflib="json-ld",
+          oxigraph="JSON_LD", file_type="JSON_LD", w3c="JSON-LD"),
     Offer("rdfxml", "application/rdf+xml", "rdf", ("xml", "rdf", "rdf-xml"),
-          ("application/xml", "text/xml"), label="RDF/XML"),
+          ("application/xml", "text/xml"), label="RDF/XML", suffixes=("owl", "xml"),
+          rdflib="xml", oxigraph="RDF_XML", file_type="RDF_XML", w3c="RDF_XML"),
     Offer("trig", "application/trig", "trig", (), ("application/x-trig",), quads=True,
-          label="TriG"),
+          label="TriG", rdflib="trig", oxigraph="TRIG", file_type="RDF_TRIG", w3c="TriG"),
     Offer("nquads", "application/n-quads", "nq", ("nq", "n-quads"), ("text/x-nquads",),
-          quads=True, label="N-Quads"),
+          quads=True, label="N-Quads", rdflib="nquads", oxigraph="N_QUADS",
+          file_type="RDF_N_QUADS", w3c="N-Quads"),
 )  # fmt: skip
 
+#: HTML pages: an offer like the others wherever a page and data share a URL.
+HTML = Offer("html", "text/html", "html", (), ("application/xhtml+xml",), label="HTML")
+#: Plain JSON documents (error bodies, the list of named queries).
+JSON = Offer("json", "application/json", "json", label="JSON")
+
 _ALL_OFFERS = RESULTS + GRAPH
+
+
+def graph_offer(name: str) -> Offer:
+    """Return the RDF format of ``GRAPH`` with the short name ``name``."""
+    return next(offer for offer in GRAPH if offer.name == name)
+
+
+#: Data file suffix (``.ttl``) -> format, for reading files and folders.
+READ_SUFFIXES: dict[str, Offer] = {
+    suffix: offer for offer in GRAPH for suffix in offer.file_suffixes
+}
+#: The formats of the catalogue and VoID descriptions (also at ``<path>.<extension>``) and of
+#: each resource in the static copy; the first, RDF/XML, is what harvesters of the catalogue
+#: expect by default.
+DESCRIBED: tuple[Offer, ...] = tuple(map(graph_offer, ("rdfxml", "turtle", "jsonld", "nt")))
 
 
 def offers_for(form: str) -> tuple[Offer, ...]:

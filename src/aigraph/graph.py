@@ -16,20 +16,11 @@ from rdflib.term import Node
 
 from aigraph import content
 from aigraph.errors import DataError
+from aigraph.formats import READ_SUFFIXES
 from aigraph.settings import CANONICAL_BASE, Settings
 
-#: File suffix -> rdflib parser name. The order is the order files of a folder are read.
-FORMATS: dict[str, str] = {
-    ".ttl": "turtle",
-    ".trig": "trig",
-    ".nt": "nt",
-    ".nq": "nquads",
-    ".jsonld": "json-ld",
-    ".json": "json-ld",
-    ".rdf": "xml",
-    ".owl": "xml",
-    ".xml": "xml",
-}
+#: File suffix -> rdflib parser name, from the format table.
+FORMATS: dict[str, str] = {suffix: offer.rdflib for suffix, offer in READ_SUFFIXES.items()}
 
 #: Files of the bundled ontology folder that are data, not shapes or vocabulary declarations.
 _ONTOLOGY_DATA = ("aigraph.ttl",)

@@ -21,6 +21,9 @@ def _setting(default: Any, help: str) -> Any:
     return field(default=default, metadata={"help": help})
 
 
+#: The query engines ``engine`` may name (``aigraph.engine.ENGINES``, the CLI's ``--engine``).
+ENGINES: tuple[str, ...] = ("oxigraph", "rdflib")
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of aigraph. The README documents each (a test keeps them in step)."""

@@ -52,21 +52,16 @@ from aigraph.engine.store_engine import check_store as check_store
 from aigraph.engine.store_engine import open_read_only as open_read_only
 from aigraph.engine.store_engine import read_info as read_info
 from aigraph.errors import DataError, EngineUnavailable, UsageError
+from aigraph.formats import READ_SUFFIXES, graph_offer
 from aigraph.settings import CANONICAL_BASE
 
-#: File suffix -> pyoxigraph format; TriG and N-Quads keep their graphs.
+#: File suffix -> pyoxigraph format, from the format table; TriG and N-Quads keep their graphs.
 OX_FORMATS: dict[str, ox.RdfFormat] = {
-    ".ttl": ox.RdfFormat.TURTLE,
-    ".trig": ox.RdfFormat.TRIG,
-    ".nt": ox.RdfFormat.N_TRIPLES,
-    ".nq": ox.RdfFormat.N_QUADS,
-    ".jsonld": ox.RdfFormat.JSON_LD,
-    ".json": ox.RdfFormat.JSON_LD,
-    ".rdf": ox.RdfFormat.RDF_XML,
-    ".owl": ox.RdfFormat.RDF_XML,
-    ".xml": ox.RdfFormat.RDF_XML,
+    suffix: getattr(ox.RdfFormat, offer.oxigraph) for suffix, offer in READ_SUFFIXES.items()
 }
 _DATASET_FORMATS = (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS)
+#: Media types of what is sent to a backend's Graph Store Protocol.
+_NT, _NQ = graph_offer("nt").media_type, graph_offer("nquads").media_type
 
 #: progress(bytes done, bytes total, quads done): called often; throttling is the caller's.
 Progress = Callable[[int, int, int], None]
@@ -361,17 +356,17 @@ def push_files(url: str, paths: Iterable[str | Path], *, timeout: float) -> list
         fmt = _format_of(path)
         if fmt in _DATASET_FORMATS:
             _send(url, "POST", None, ox.serialize(quads, format=ox.RdfFormat.N_QUADS),
-                  "application/n-quads", timeout)
+                  _NQ, timeout)
             target = None
         else:
             target = str(graph.graph_iri_for(path))
             triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
             _send(url, "PUT", f"graph={_quote(target)}",
-                  ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), "application/n-triples",
+                  ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), _NT,
                   timeout)
         union = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
         _send(url, "POST", "default", ox.serialize(union, format=ox.RdfFormat.N_TRIPLES),
-              "application/n-triples", timeout)
+              _NT, timeout)
         sent.append(LoadedFile(str(path.resolve()), digest, len(quads),
                                round(time.monotonic() - started, 3), target))
     return sent

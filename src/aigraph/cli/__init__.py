@@ -18,7 +18,8 @@ import click
 from rdflib import RDF
 
 from aigraph.errors import AigraphError, UsageError
-from aigraph.settings import CANONICAL_BASE, Settings
+from aigraph.formats import GRAPH
+from aigraph.settings import CANONICAL_BASE, ENGINES, Settings
 
 _SETTING_HELP = Settings.help()
 
@@ -121,7 +122,7 @@ def info(data: tuple[Path, ...], base: str | None) -> None:
 @click.option("--data", multiple=True, type=click.Path(path_type=Path), help=_help("data"))
 @click.option("--base", help=_help("base"))
 @click.option("--validate/--no-validate", "validate_data", default=None, help=_help("validate"))
-@click.option("--engine", type=click.Choice(["oxigraph", "rdflib"]), help=_help("engine"))
+@click.option("--engine", type=click.Choice(ENGINES), help=_help("engine"))
 @click.option("--timeout", "query_timeout", type=float, help=_help("query_timeout"))
 @click.option("--max-rows", type=int, help=_help("max_rows"))
 @click.option("--threads", type=int, help=_help("threads"))
@@ -185,7 +186,7 @@ def _check_listen_address(host: str, port: int) -> None:
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
               help="A parameter of a named query (repeatable).")
 @click.option("--data", multiple=True, type=click.Path(path_type=Path), help=_help("data"))
-@click.option("--engine", type=click.Choice(["oxigraph", "rdflib"]), help=_help("engine"))
+@click.option("--engine", type=click.Choice(ENGINES), help=_help("engine"))
 def query(
     target: str, endpoint: str | None, fmt: str, params: tuple[str, ...],
     data: tuple[Path, ...], engine: str | None,
@@ -198,7 +199,7 @@ def query(
 
 @cli.command()
 @click.option("--format", "fmt", required=True,
-              type=click.Choice(["turtle", "nt", "jsonld", "rdfxml", "trig", "nquads"]))
+              type=click.Choice([offer.name for offer in GRAPH]))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="File to write (default: stdout).")
 @click.option("--data", multiple=True, type=click.Path(path_type=Path), help=_help("data"))
 @click.option("--base", help=_help("base"))

@@ -26,6 +26,8 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, VOID
 from rdflib.term import Node
 
+from aigraph import formats
+
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
@@ -80,30 +82,10 @@ PUBLISHER_NAME = "aigraph"
 PUBLISHER_TYPE = "http://purl.org/adms/publishertype/NonProfitOrganisation"
 
 
-@dataclass(frozen=True)
-class DumpFormat:
-    """One dump format: file extension, IANA media type, EU file-type code, label."""
-
-    ext: str
-    media_type: str
-    file_type: str
-    label: str
-    w3c_format: str
-
-
-DUMP_FORMATS: tuple[DumpFormat, ...] = (
-    DumpFormat("ttl", "text/turtle", "RDF_TURTLE", "Turtle", "Turtle"),
-    DumpFormat("nt", "application/n-triples", "RDF_N_TRIPLES", "N-Triples", "N-Triples"),
-    DumpFormat("jsonld", "application/ld+json", "JSON_LD", "JSON-LD", "JSON-LD"),
-    DumpFormat("rdf", "application/rdf+xml", "RDF_XML", "RDF/XML", "RDF_XML"),
-    DumpFormat("trig", "application/trig", "RDF_TRIG", "TriG", "TriG"),
-    DumpFormat("nq", "application/n-quads", "RDF_N_QUADS", "N-Quads", "N-Quads"),
-)
+#: The dump formats, in the order dumps are listed: the RDF formats of the format table.
+DUMP_FORMATS: tuple[formats.Offer, ...] = formats.GRAPH
 #: Result formats the endpoint answers in (W3C format IRIs), for the service description.
-RESULT_FORMATS: tuple[str, ...] = (
-    "SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV", "SPARQL_Results_TSV",
-    *(f.w3c_format for f in DUMP_FORMATS),
-)
+RESULT_FORMATS: tuple[str, ...] = tuple(o.w3c for o in (*formats.RESULTS, *formats.GRAPH))
 #: EU file type of the endpoint's answers (DCAT-AP-SE allows one format per data service;
 #: the service description lists every result format).
 SERVICE_FILE_TYPE = "SPARQLQRES"
@@ -128,7 +110,7 @@ class Distribution:
 
     @property
     def file_type_iri(self) -> str:
-        return f"{EU}file-type/{self.file_type}"
+        return formats.EU_FILE_TYPE + self.file_type
 
     def digest(self, algorithm: str) -> str:
         return {"sha1": self.sha1, "sha256": self.sha256}[algorithm]
@@ -164,15 +146,15 @@ class DatasetFacts:
 
 def distributions(dumps: Mapping[str, bytes], name: str = "aigraph") -> tuple[Distribution, ...]:
     """Describe each dump in ``dumps`` (``{ext: bytes}``) in the order of ``DUMP_FORMATS``."""
-    known = {f.ext: f for f in DUMP_FORMATS}
+    known = {f.extension: f for f in DUMP_FORMATS}
     unknown = set(dumps) - set(known)
     if unknown:
         raise ValueError(f"unknown dump format(s): {', '.join(sorted(unknown))}")
     return tuple(
-        Distribution(f.ext, f"{name}.{f.ext}", f.media_type, f.file_type, f.label,
-                     len(dumps[f.ext]), hashlib.sha256(dumps[f.ext]).hexdigest(),
-                     hashlib.sha1(dumps[f.ext]).hexdigest())  # noqa: S324 - DCAT-AP-SE's algorithm
-        for f in DUMP_FORMATS if f.ext in dumps
+        Distribution(f.extension, f"{name}.{f.extension}", f.media_type, f.file_type, f.label,
+                     len(dumps[f.extension]), hashlib.sha256(dumps[f.extension]).hexdigest(),
+                     hashlib.sha1(dumps[f.extension]).hexdigest())  # noqa: S324 - DCAT-AP-SE's algorithm
+        for f in DUMP_FORMATS if f.extension in dumps
     )
 
 
@@ -522,7 +504,7 @@ def void(facts: DatasetFacts, dumps: Mapping[str, bytes], *, site: str, base: st
         g.add((d, VOID.vocabulary, URIRef(ns)))
     for dist in distributions(dumps):
         g.add((d, VOID.dataDump, n.download(dist)))
-        g.add((d, VOID.feature, W3C_FORMATS[_format_of(dist.ext).w3c_format]))
+        g.add((d, VOID.feature, W3C_FORMATS[_format_of(dist.ext).w3c]))
     g.add((d, VOID.sparqlEndpoint, n.endpoint))
     for cls, count in facts.classes:
         part = n.part(f"class-{_slug(cls)}")
@@ -538,8 +520,8 @@ def void(facts: DatasetFacts, dumps: Mapping[str, bytes], *, site: str, base: st
     return g
 
 
-def _format_of(ext: str) -> DumpFormat:
-    return next(f for f in DUMP_FORMATS if f.ext == ext)
+def _format_of(ext: str) -> formats.Offer:
+    return next(f for f in DUMP_FORMATS if f.extension == ext)
 
 
 def _linksets(g: Graph, n: _Names, facts: DatasetFacts) -> None:

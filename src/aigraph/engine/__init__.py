@@ -27,9 +27,7 @@ from aigraph.engine.rdflib_engine import RdflibEngine
 from aigraph.engine.remote import RemoteEngine
 from aigraph.engine.store_engine import StoreEngine, check_store
 from aigraph.errors import UsageError
-from aigraph.settings import Settings
-
-ENGINES = ("oxigraph", "rdflib")
+from aigraph.settings import ENGINES, Settings
 
 
 def create_engine(settings: Settings, dataset: Dataset) -> IsolatedEngine:

@@ -50,8 +50,12 @@ from aigraph.errors import (
     QuerySyntaxError,
     QueryTimeout,
 )
+from aigraph.formats import RESULTS, graph_offer
 from aigraph.results import parse_results
 from aigraph.settings import Settings
+
+#: What a graph answer is asked for in: N-Triples (streamed line by line), else Turtle.
+_NT, _TURTLE = graph_offer("nt"), graph_offer("turtle")
 
 _POSITION = re.compile(r"(?:error )?at (?:line )?(\d+)(?::| column )(\d+):? ?(.*)", re.DOTALL)
 _GRAPHS = "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }"
@@ -99,12 +103,12 @@ class RemoteEngine:
         graph_form = checked.form in ("construct", "describe")
         if graph_form:
             wrapper.setReturnFormat(TURTLE)  # the Accept header below asks for N-Triples
-            wrapper.addCustomHttpHeader("Accept", "application/n-triples")
+            wrapper.addCustomHttpHeader("Accept", _NT.media_type)
         response = self._send(wrapper, checked)
         try:
             if graph_form:
                 return _graph_result(checked.form, response, limit)
-            media_type = response.headers.get("Content-Type", "application/sparql-results+json")
+            media_type = response.headers.get("Content-Type", RESULTS[0].media_type)
             result = parse_results(response.read(), media_type)
         except TimeoutError:
             raise QueryTimeout(
@@ -270,7 +274,7 @@ def remote_query(
     wrapper.setQuery(text + values_clause(bindings or {}))
     wrapper.setReturnFormat(JSON if form in ("select", "ask") else N3)
     if form not in ("select", "ask"):
-        wrapper.addCustomHttpHeader("Accept", "application/n-triples, text/turtle;q=0.9")
+        wrapper.addCustomHttpHeader("Accept", f"{_NT.media_type}, {_TURTLE.media_type};q=0.9")
     try:
         response = wrapper.query().response
         data = response.read()
@@ -285,7 +289,7 @@ def remote_query(
         reason = getattr(exc, "reason", exc)
         raise EngineUnavailable(f"cannot reach {endpoint}: {reason}") from None
     if form in ("select", "ask"):
-        return parse_results(data, media_type or "application/sparql-results+json")
+        return parse_results(data, media_type or RESULTS[0].media_type)
     graph = Graph()
     fmt = "nt" if "n-triples" in media_type else "turtle"
     graph.parse(BytesIO(data), format=fmt)

@@ -28,20 +28,14 @@ from rdflib import Dataset, URIRef
 
 from aigraph import export
 from aigraph.describe import dataset as describe
+from aigraph.formats import DESCRIBED, HTML
 from aigraph.settings import Settings
 
 #: File name stem of the dumps (``/dumps/aigraph.ttl``).
 DUMP_NAME = "aigraph"
-#: Dump file extension -> export format name.
-EXPORT_FORMATS: Mapping[str, str] = {ext: name for name, ext in export.EXTENSIONS.items()}
 GZIP_MEDIA_TYPE = "application/gzip"
 #: Representations written for each resource and description: (extension, media type).
-RDF_FILES: tuple[tuple[str, str], ...] = (
-    ("ttl", "text/turtle"),
-    ("nt", "application/n-triples"),
-    ("jsonld", "application/ld+json"),
-    ("rdf", "application/rdf+xml"),
-)
+RDF_FILES: tuple[tuple[str, str], ...] = tuple((o.extension, o.media_type) for o in DESCRIBED)
 #: URL prefixes only a running server can answer (queries); static pages link to them as is.
 DYNAMIC = ("/sparql", "/queries", "/healthz", "/stats", "/openapi.json")
 
@@ -94,9 +88,10 @@ def build_dumps(dataset: Dataset, version: str) -> Dumps:
     """Serialise ``dataset`` in every dump format, byte-identical to ``aigraph export``."""
     by_ext = {}
     for fmt in describe.DUMP_FORMATS:
-        data = export.export(dataset, EXPORT_FORMATS[fmt.ext])
+        data = export.export(dataset, fmt.name)
         # mtime=0 and no file name in the header: the same data always gives the same bytes.
-        by_ext[fmt.ext] = Dump(fmt.ext, fmt.media_type, data, gzip.compress(data, mtime=0))
+        ext = fmt.extension
+        by_ext[ext] = Dump(ext, fmt.media_type, data, gzip.compress(data, mtime=0))
     return Dumps(version, by_ext)
 
 
@@ -227,9 +222,9 @@ def _crawl(
             break
         rendered += 1
         path, lang = queue.pop(0)
-        answer = _follow(fetch, path + ("?lang=sv" if lang == "sv" else ""), "text/html")
-        if answer.status != 200 or answer.media_type != "text/html":
-            writer.report.missing.append(f"{path} (text/html): {answer.status}")
+        answer = _follow(fetch, path + ("?lang=sv" if lang == "sv" else ""), HTML.media_type)
+        if answer.status != 200 or answer.media_type != HTML.media_type:
+            writer.report.missing.append(f"{path} ({HTML.media_type}): {answer.status}")
             continue
         writer.write(html_file(path, lang), answer.body)
         for link in links_of(answer.body.decode("utf-8")):

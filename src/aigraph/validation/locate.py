@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from urllib.parse import urljoin
 
+from aigraph.formats import READ_SUFFIXES
 from aigraph.settings import CANONICAL_BASE
 
 #: A prefixed name's local part that Turtle can write without escapes.
@@ -80,11 +81,12 @@ class SourceIndex:
                 text = path.read_text(encoding="utf-8", errors="replace")
             except OSError:
                 text = ""
-            suffix = path.suffix.lower()
+            offer = READ_SUFFIXES.get(path.suffix.lower())
+            syntax = offer.name if offer else ""
             prefixes: dict[str, str] = {}
-            if suffix in (".ttl", ".trig"):
+            if syntax in ("turtle", "trig"):
                 offsets, prefixes = turtle_subjects(text, path.resolve().as_uri())
-            elif suffix in (".nt", ".nq"):
+            elif syntax in ("nt", "nquads"):
                 offsets = {}
                 for match in _LINE_SUBJECT.finditer(text):
                     offsets.setdefault(match.group(1), match.start())

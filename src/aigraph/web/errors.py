@@ -15,7 +15,9 @@ from flask import Flask, current_app, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from aigraph import formats
 from aigraph.errors import AigraphError, Forbidden, Overloaded, QueryTimeout, TooManyQueries
+from aigraph.web.context import wants_html
 
 log = logging.getLogger("aigraph.web")
 
@@ -53,9 +55,9 @@ def _send(body: dict[str, Any], allow: Iterable[str] | None = None) -> Response:
     if metrics is not None:
         metrics.count("errors", f"status_{status}")
     body = {**body, "request_id": g.get("request_id", "")}
-    if _wants_html():
+    if wants_html([formats.JSON]):
         html = render_template("error.html", **body)
-        response = Response(html, status=status, mimetype="text/html")
+        response = Response(html, status=status, mimetype=formats.HTML.media_type)
     else:
         response = jsonify(body)
         response.status_code = status
@@ -68,11 +70,6 @@ def _allowed_methods() -> Iterable[str]:
     """Return the methods the router takes at this request's path (its ``valid_methods``)."""
     adapter = current_app.create_url_adapter(request)
     return adapter.allowed_methods() if adapter is not None else ()
-
-
-def _wants_html() -> bool:
-    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
-    return best == "text/html" and request.accept_mimetypes["text/html"] > 0
 
 
 def _aigraph_error(exc: AigraphError) -> Response:

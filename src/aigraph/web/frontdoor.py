@@ -37,7 +37,7 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, ThreadedTaskDispatcher
 from waitress.utilities import RequestEntityTooLarge
 
-from aigraph import logs
+from aigraph import formats, logs
 from aigraph.errors import UsageError
 
 log = logging.getLogger("aigraph.frontdoor")
@@ -177,7 +177,7 @@ class JsonErrorTask(ErrorTask):
         front.note("errors", f"status_{error.code}")
         self.status = f"{error.code} {error.reason}"
         self.response_headers.extend([
-            ("Content-Type", "application/json"),
+            ("Content-Type", formats.JSON.media_type),
             ("X-Request-Id", request_id),
             ("X-Content-Type-Options", "nosniff"),
             ("Access-Control-Allow-Origin", "*"),

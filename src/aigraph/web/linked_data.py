@@ -25,18 +25,15 @@ from aigraph.errors import NotAcceptable, NotFound, UsageError
 from aigraph.pages import resource as resources
 from aigraph.pages import vocabulary
 from aigraph.web import cache
-from aigraph.web.sparql import core
+from aigraph.web.context import core, lang, wants
 
 blueprint = Blueprint("linked_data", __name__)
 _T = TypeVar("_T")
 
-HTML = formats.Offer("html", "text/html", "html", (), ("application/xhtml+xml",), label="HTML")
+HTML = formats.HTML
 #: What a resource IRI can be negotiated to; without an Accept preference, Turtle.
 OFFERS: tuple[formats.Offer, ...] = (*formats.GRAPH, HTML)
 _BY_EXTENSION = {offer.extension: offer for offer in OFFERS}
-#: The documents linked from every page ("this page as ...").
-DOWNLOADS = ("turtle", "jsonld", "nt", "rdfxml", "trig", "nquads")
-_DOWNLOAD_OFFERS = tuple(o for name in DOWNLOADS for o in formats.GRAPH if o.name == name)
 
 
 @dataclass(frozen=True)
@@ -99,11 +96,6 @@ def _base() -> str:
     return core().settings.base.rstrip("/")
 
 
-def _lang() -> str:
-    lang = request.args.get("lang")
-    return lang if lang in ("sv", "en") else "en"
-
-
 def _extension(ext: str) -> formats.Offer:
     offer = _BY_EXTENSION.get(ext.lower())
     if offer is None:
@@ -147,14 +139,9 @@ def _exists(iri: URIRef) -> bool:
 
 def _target(path: str, offer: formats.Offer | None) -> Target:
     if offer is not None:
-        return Target(path, offer, False, _lang())
-    chosen = formats.negotiate(
-        request.headers.get("Accept"),
-        OFFERS,
-        default=formats.GRAPH[0],
-        explicit_format=request.args.get("format"),
-    )
-    return Target(path, chosen, True, _lang())
+        return Target(path, offer, False, lang())
+    chosen = wants(formats.GRAPH, explicit=request.args.get("format"))
+    return Target(path, chosen, True, lang())
 
 
 def _dereference(path: str) -> Response:
@@ -253,8 +240,9 @@ def _render_resource(dataset: Dataset, iri: URIRef, target: Target) -> bytes:
 
 def _page(template: str, target: Target, **values: object) -> bytes:
     downloads = [
-        {"label": offer.title, "href": f"{target.path}.{offer.extension}"}
-        for offer in _DOWNLOAD_OFFERS
+        {"label": offer.title, "href": f"{target.path}.{offer.extension}",
+         "media_type": offer.media_type}
+        for offer in formats.GRAPH
     ]
     html = render_template(template, lang=target.lang, downloads=downloads, **values)
     return html.encode("utf-8")
@@ -308,6 +296,6 @@ def _with_validators(response: Response, target: Target) -> Response:
 def _document(target: Target) -> str:
     """Return the path of the format-specific document (the Content-Location)."""
     document = f"{target.path}.{target.offer.extension}"
-    if target.offer is HTML and request.args.get("lang") in ("sv", "en"):
+    if target.offer is HTML and request.args.get("lang") == target.lang:
         document += f"?lang={target.lang}"
     return document

@@ -5,27 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from aigraph import __version__
-from aigraph.formats import GRAPH
+from aigraph.formats import GRAPH, HTML, JSON, RESULTS
 from aigraph.web.publishing import OPENAPI_PATHS as PUBLISHING_PATHS
 
 _ERROR = {"$ref": "#/components/responses/Error"}
 _RESULTS = {
     "description": "Query results, in the negotiated format",
-    "content": {
-        media: {}
-        for media in (
-            "application/sparql-results+json",
-            "application/sparql-results+xml",
-            "text/csv",
-            "text/tab-separated-values",
-            "text/turtle",
-            "application/n-triples",
-            "application/ld+json",
-            "application/rdf+xml",
-            "application/trig",
-            "application/n-quads",
-        )
-    },
+    "content": {offer.media_type: {} for offer in (*RESULTS, *GRAPH)},
     "headers": {
         "X-Aigraph-Truncated": {
             "description": "Present (`true`) when the row limit cut the result",
@@ -46,8 +32,8 @@ _QUERY_PARAMS = [
     _param("query", "query", "A SPARQL 1.1 query. Without it, the service description."),
     _param("default-graph-uri", "query", "A graph of the default graph", repeat=True),
     _param("named-graph-uri", "query", "A graph available by name", repeat=True),
-    _param("format", "query", "Result format; overrides Accept (json, xml, csv, tsv, turtle, "
-           "nt, jsonld, rdfxml, trig, nquads)"),
+    _param("format", "query", "Result format; overrides Accept "
+           f"({', '.join(offer.name for offer in (*RESULTS, *GRAPH))})"),
 ]
 
 _STATUSES = {
@@ -61,15 +47,15 @@ def _linked_data(summary: str) -> dict[str, Any]:
         "get": {
             "summary": summary,
             "parameters": [
-                _param("format", "query", "Overrides Accept (turtle, nt, jsonld, rdfxml, trig, "
-                       "nquads, html)"),
+                _param("format", "query", "Overrides Accept "
+                       f"({', '.join(offer.name for offer in (*GRAPH, HTML))})"),
                 _param("lang", "query", "Language of the HTML page: sv or en (default en)"),
             ],
             "responses": {
                 "200": {
                     "description": "The description; Vary: Accept, Content-Location, ETag, "
                     "Last-Modified",
-                    "content": {m: {} for m in ("text/html", *(o.media_type for o in GRAPH))},
+                    "content": {o.media_type: {} for o in (HTML, *GRAPH)},
                 },
                 "304": {"description": "Not modified (If-None-Match / If-Modified-Since)"},
                 "400": _ERROR,
@@ -167,8 +153,8 @@ def openapi(server_url: str) -> dict[str, Any]:
                     "description": "An error, in the one error shape of aigraph (an HTML page "
                     "with the same fields for browsers)",
                     "content": {
-                        "text/html": {},
-                        "application/json": {
+                        HTML.media_type: {},
+                        JSON.media_type: {
                             "schema": {
                                 "type": "object",
                                 "required": ["error", "status", "message", "request_id"],

@@ -8,20 +8,13 @@ import time
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from aigraph import queries
+from aigraph import formats, queries
 from aigraph.engine.guard import query_form
 from aigraph.errors import BadRequest
 from aigraph.web import urls
+from aigraph.web.context import core, wants_html
 from aigraph.web.openapi import openapi
-from aigraph.web.sparql import (
-    admission,
-    answer,
-    choose_offer,
-    core,
-    note_query,
-    page_context,
-    prefers_html,
-)
+from aigraph.web.sparql import admission, answer, choose_offer, note_query, page_context
 
 blueprint = Blueprint("pages", __name__)
 
@@ -34,9 +27,9 @@ def query_list() -> Response:
         item = named.to_dict()
         item["url"] = urls.public_base() + url_for("pages.named_query", name=named.name)
         listed.append(item)
-    if prefers_html():
+    if wants_html([formats.JSON]):
         html = render_template("queries.html", **page_context(), queries_listed=listed)
-        return Response(html, mimetype="text/html")
+        return Response(html, mimetype=formats.HTML.media_type)
     return jsonify({"queries": listed})
 
 

@@ -26,23 +26,19 @@ from aigraph.errors import NotFound
 from aigraph.pages import resource as resources
 from aigraph.site import build as publish
 from aigraph.web import cache, urls
-from aigraph.web.sparql import core
+from aigraph.web.context import core, wants, wants_html
+from aigraph.web.context import lang as page_lang
 
 blueprint = Blueprint("publishing", __name__)
 
 CACHE_CONTROL = "public, max-age=3600"
 #: Formats of the catalogue and VoID, each also at ``<path>.<ext>``; the first is the default
 #: of the catalogue (RDF/XML is what dataportal.se harvests), VoID defaults to Turtle.
-_BY_EXT: dict[str, formats.Offer] = {
-    ext: next(o for o in formats.GRAPH if o.extension == ext)
-    for ext in ("rdf", "ttl", "jsonld", "nt")
-}
-CATALOG_OFFERS = tuple(_BY_EXT.values())
+CATALOG_OFFERS = formats.DESCRIBED
+_BY_EXT: dict[str, formats.Offer] = {offer.extension: offer for offer in CATALOG_OFFERS}
 #: The file suffixes the catalogue and the VoID description are offered under.
 DESCRIBED_SUFFIXES = tuple(_BY_EXT)
-VOID_OFFERS = (_BY_EXT["ttl"], *(o for o in CATALOG_OFFERS if o.name != "turtle"))
-#: Media types that make ``/`` answer 303 to the catalogue instead of the HTML page.
-_RDF_TYPES = [o.media_type for o in CATALOG_OFFERS]
+VOID_DEFAULT = formats.graph_offer("turtle")
 
 
 class Publication:
@@ -181,20 +177,16 @@ def _described(
 def catalog() -> Response:
     """The DCAT-AP catalogue: RDF/XML unless another RDF format (or HTML) is preferred."""
     explicit = request.args.get("format")
-    if explicit is None and prefers_html_to_rdf():
+    if explicit is None and wants_html(CATALOG_OFFERS):
         return landing_response("catalog")
-    offer = formats.negotiate(
-        request.headers.get("Accept"), CATALOG_OFFERS, explicit_format=explicit
-    )
+    offer = wants(CATALOG_OFFERS, explicit=explicit, html=False)
     return _described(_catalog_bytes, offer, negotiated=True)
 
 
 @blueprint.get("/.well-known/void")
 def void() -> Response:
     """The VoID description: Turtle unless another RDF format is preferred."""
-    offer = formats.negotiate(
-        request.headers.get("Accept"), VOID_OFFERS, explicit_format=request.args.get("format")
-    )
+    offer = wants(CATALOG_OFFERS, VOID_DEFAULT, explicit=request.args.get("format"), html=False)
     return _described(_void_bytes, offer, negotiated=True)
 
 
@@ -210,30 +202,14 @@ for _ext, _offer in _BY_EXT.items():
 # --- landing page -----------------------------------------------------------------------------
 
 
-def prefers_html_to_rdf() -> bool:
-    """Tell whether the client asks for HTML before every RDF format (``*/*`` does not)."""
-    return request.accept_mimetypes.best_match([*_RDF_TYPES, "text/html"]) == "text/html"
-
-
-def prefers_rdf_to_html() -> bool:
-    """Tell whether the client asks for an RDF format before HTML (``*/*`` does not)."""
-    best = request.accept_mimetypes.best_match(["text/html", *_RDF_TYPES])
-    return best is not None and best != "text/html"
-
-
 @blueprint.get("/")
 def landing() -> Response:
-    """The landing page (HTML); RDF clients are sent to the catalogue (303)."""
-    if prefers_rdf_to_html():
+    """The landing page (HTML, also for ``*/*``); RDF clients are sent to the catalogue (303)."""
+    if not wants_html(CATALOG_OFFERS, default=formats.HTML):
         response = redirect("/catalog", code=303)
         response.headers["Vary"] = "Accept"
         return response
     return landing_response("landing")
-
-
-def page_lang() -> str:
-    lang = request.args.get("lang")
-    return lang if lang in ("sv", "en") else "en"
 
 
 def landing_response(page: str) -> Response:
@@ -243,7 +219,7 @@ def landing_response(page: str) -> Response:
         ("html", page, lang, site),
         lambda: render_template("landing.html", **landing_context(page, lang, site)).encode(),
     )
-    return cacheable(body, "text/html; charset=utf-8", Vary="Accept")
+    return cacheable(body, formats.HTML.content_type, Vary="Accept")
 
 
 def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
@@ -326,7 +302,8 @@ OPENAPI_PATHS: dict[str, Any] = {
             "summary": "DCAT-AP catalogue (RDF/XML default; negotiated; HTML for browsers)",
             "parameters": [
                 {"name": "format", "in": "query", "schema": {"type": "string"},
-                 "description": "Overrides Accept (rdfxml, turtle, jsonld, nt)"}
+                 "description": "Overrides Accept "
+                                f"({', '.join(o.name for o in CATALOG_OFFERS)})"}
             ],
             "responses": {**_DESCRIBED, "400": {"$ref": "#/components/responses/Error"},
                           "406": {"$ref": "#/components/responses/Error"}},

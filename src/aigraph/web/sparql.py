@@ -16,6 +16,7 @@ from aigraph.export import GENERATED_PREFIX, WELL_KNOWN_PREFIXES, choose_prefixe
 from aigraph.model import QueryResult
 from aigraph.web import urls
 from aigraph.web.admission import Admission
+from aigraph.web.context import core, lang, wants, wants_html
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -24,10 +25,6 @@ _CORS_PREFLIGHT = {
     "Access-Control-Allow-Headers": "Content-Type, Accept, X-Request-Id",
     "Access-Control-Max-Age": "86400",
 }
-
-
-def core() -> Aigraph:
-    return current_app.extensions["aigraph"]
 
 
 @blueprint.route("/sparql", methods=["GET", "POST", "OPTIONS"])
@@ -43,7 +40,7 @@ def endpoint() -> Response:
     )
     if parsed.query is None:
         return service_description(parsed.formats)
-    if not parsed.formats and prefers_html():
+    if not parsed.formats and wants_html((*formats.RESULTS, *formats.GRAPH)):
         return query_page(parsed.query)
     form = query_form(parsed.query)
     note_query(parsed.query, form)
@@ -94,20 +91,10 @@ def note_query(text: str, form: str) -> None:
     g.query_info = {"form": form, "query_hash": hashlib.sha256(text.encode()).hexdigest()[:16]}
 
 
-def prefers_html() -> bool:
-    """Return whether the client (a browser) asks for HTML before any SPARQL format."""
-    # Browsers send "text/html, ..., */*;q=0.8"; curl sends "*/*", which must get SPARQL formats.
-    best = request.accept_mimetypes.best_match(
-        ["application/sparql-results+json", "text/turtle", "text/html"]
-    )
-    return best == "text/html"
-
-
 def choose_offer(form: str, explicit: Sequence[str] = ()) -> formats.Offer:
     """Choose the result format from ``format=`` values, else from the Accept header."""
-    table = formats.RESULTS if form in ("select", "ask") else formats.GRAPH
-    chosen = formats.pick_format(explicit, table)
-    return formats.negotiate(request.headers.get("Accept"), table, explicit_format=chosen)
+    table = formats.offers_for(form)
+    return wants(table, explicit=formats.pick_format(explicit, table), html=False)
 
 
 def result_response(result: QueryResult, offer: formats.Offer) -> Response:
@@ -141,7 +128,7 @@ def payload(result: QueryResult, offer: formats.Offer) -> bytes:
 
 def service_description(explicit: Sequence[str]) -> Response:
     """Describe the service (RDF) or show the query page (browsers)."""
-    if not explicit and prefers_html():
+    if not explicit and wants_html(formats.GRAPH):
         return query_page()
     offer = choose_offer("describe", explicit)
     endpoint_url = urls.absolute(request.path)
@@ -155,7 +142,8 @@ def service_description(explicit: Sequence[str]) -> Response:
 
 def query_page(query: str | None = None) -> Response:
     """Render the browser query page, optionally with a query to run."""
-    return Response(render_template("query.html", **page_context(query)), mimetype="text/html")
+    html = render_template("query.html", **page_context(query))
+    return Response(html, mimetype=formats.HTML.media_type)
 
 
 def page_context(query: str | None = None) -> dict[str, object]:
@@ -167,7 +155,7 @@ def page_context(query: str | None = None) -> dict[str, object]:
         "default_query": query or DEFAULT_QUERY,
         "result_formats": [{"name": o.name, "label": o.title} for o in formats.RESULTS],
         "graph_formats": [{"name": o.name, "label": o.title} for o in formats.GRAPH],
-        "lang": request.args.get("lang", "en") if request.args.get("lang") in ("sv", "en") else "en",
+        "lang": lang(),
         "autorun": query is not None,
         "base": aigraph.settings.base.rstrip("/"),
         "name_prefixes": name_prefixes(aigraph),
