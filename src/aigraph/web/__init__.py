@@ -13,11 +13,11 @@ from aigraph import logs
 from aigraph.core import Aigraph
 from aigraph.errors import HeadersTooLarge
 from aigraph.settings import Settings
-from aigraph.web import errors, linked_data, ops, publishing, sparql, urls
+from aigraph.web import context, errors, linked_data, ops, publishing, sparql, urls
 from aigraph.web import strings as ui_strings
 from aigraph.web.metrics import Metrics
 
-EXTENSION = "aigraph"
+EXTENSION = context.EXTENSION
 
 #: One JSON line per request (configured by ``aigraph serve``; silent in tests).
 access_log = logging.getLogger("aigraph.access")
@@ -38,6 +38,8 @@ def create_app(settings: Settings | None = None, core: Aigraph | None = None) ->
     app.extensions["aigraph.metrics"] = Metrics()
     app.extensions[urls.EXTENSION] = urls.HostPolicy.from_settings(settings or core.settings)
     app.jinja_env.globals["local_path"] = urls.local_path
+    app.jinja_env.globals["language"] = ui_strings.language
+    app.jinja_env.globals["page_lang"] = context.lang
     app.jinja_env.globals["page_policy"] = PAGE_POLICY
     app.jinja_env.globals["referrer_policy"] = REFERRER_POLICY
     ui_strings.register(app.jinja_env.globals)
