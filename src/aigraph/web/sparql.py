@@ -154,7 +154,9 @@ def page_context(query: str | None = None) -> dict[str, object]:
         "endpoint": "/sparql",
         "default_query": query or DEFAULT_QUERY,
         "result_formats": [{"name": o.name, "label": o.title} for o in formats.RESULTS],
-        "graph_formats": [{"name": o.name, "label": o.title} for o in formats.GRAPH],
+        "graph_formats": [
+            {"name": o.name, "label": o.title, "extension": o.extension} for o in formats.GRAPH
+        ],
         "lang": lang(),
         "autorun": query is not None,
         "base": aigraph.settings.base.rstrip("/"),

@@ -11,10 +11,6 @@
   var ACCEPT = 'application/sparql-results+json, text/turtle;q=0.9';
   var XSD = 'http://www.w3.org/2001/XMLSchema#';
   var RDF_LANG_STRING = 'http://www.w3.org/1999/02/22-rdf-syntax-ns#langString';
-  var DOWNLOAD_EXTENSIONS = {
-    json: 'json', xml: 'xml', csv: 'csv', tsv: 'tsv',
-    turtle: 'ttl', nt: 'nt', jsonld: 'jsonld', rdfxml: 'rdf', trig: 'trig', nquads: 'nq'
-  };
 
   var configElement = document.getElementById('aigraph-config');
   var form = document.getElementById('query-form');
@@ -221,7 +217,7 @@
       var href = config.endpoint + '?query=' + encodeURIComponent(query) +
         '&format=' + encodeURIComponent(format.name);
       var name = (kind === 'graph' ? 'graph.' : 'results.') +
-        (DOWNLOAD_EXTENSIONS[format.name] || format.name);
+        (format.extension || format.name);  // results.json, graph.ttl
       list.appendChild(el('li', {}, [
         el('a', { href: href, download: name, 'data-format': format.name }, [format.label])
       ]));
