@@ -199,7 +199,7 @@ class Recorder:
 def test_the_resource_iri_is_bound_never_pasted(stored_default) -> None:
     """The IRI reaches the engine as a bound variable; one that could break text finds nothing."""
     seen = Recorder(stored_default.engine)
-    aigraph = Aigraph(stored_default.settings, stored_default.loaded, seen,  # type: ignore[arg-type]
+    aigraph = Aigraph(stored_default.settings, stored_default.source, seen,  # type: ignore[arg-type]
                       stored_default.named)
     ontology = URIRef(f"{aigraph.settings.base}/graph/ontology")
     odd = ["http://x/it's", "http://x/a%20b%7D"]

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from rdflib import BNode, URIRef
 
-from aigraph import content, graph, queries, store
+from aigraph import content, graph, queries
 from aigraph.cli import cli
 from aigraph.core import Aigraph
 from aigraph.engine.oxigraph_engine import OxigraphEngine
@@ -18,6 +18,7 @@ from aigraph.engine.remote import RemoteEngine
 from aigraph.errors import EngineUnavailable, QuerySyntaxError, QueryTimeout
 from aigraph.model import DatasetSpec, QueryRequest, QueryResult
 from aigraph.settings import Settings
+from aigraph.source import RemoteSource
 from aigraph.web import create_app
 
 pytest_plugins = ["oxigraph_server"]
@@ -150,7 +151,7 @@ def test_slow_store_times_out(slow_endpoint) -> None:
 
 
 def _core_over(engine: RemoteEngine, settings: Settings) -> Aigraph:
-    return Aigraph(settings, store.stand_in(0, {}, "test"), engine, NAMED)
+    return Aigraph(settings, RemoteSource(settings), engine, NAMED)
 
 
 @pytest.mark.parametrize(
@@ -181,7 +182,7 @@ def test_http_endpoint_over_backend(backend, local) -> None:
         assert "expected" in bad.get_json()["message"]
         refused = client.post("/sparql", data={"query": "SELECT * { SERVICE <http://x/> { ?s ?p ?o } }"})
         assert refused.status_code == 400, refused.get_data(as_text=True)
-        assert core.loaded.triple_count() == local.triple_count()
+        assert core.triple_count == local.triple_count()
     finally:
         core.close()
 

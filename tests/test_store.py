@@ -73,7 +73,7 @@ def test_metadata_records_the_files(loaded) -> None:
 
 
 def test_store_answers_as_in_memory(stored, core) -> None:
-    assert stored.loaded.triple_count() == core.engine.triple_count()
+    assert stored.triple_count == core.engine.triple_count()
     assert list(stored.engine.graph_names()) == list(core.engine.graph_names())
     for name, named in NAMED.items():
         assert canonical(stored.query(named.text)) == canonical(core.query(named.text)), name

@@ -1,12 +1,12 @@
-"""The aigraph core: the loaded graph, its engine and named queries, behind one object.
+"""The aigraph core: the data source, its engine and named queries, behind one object.
 
-The web app and the CLI are adapters over this; neither knows which engine answers.
+The web app and the CLI are adapters over this; neither knows which engine answers, nor where
+the data lives (``source``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,62 +15,51 @@ from functools import cached_property
 from rdflib import Dataset, URIRef
 from rdflib.term import Identifier
 
-from aigraph import content, graph, neighbourhood, queries, store
-from aigraph.describe import dataset as describe
+from aigraph import content, graph, queries, source
 from aigraph.describe.dates import DatasetDates, dataset_dates
-from aigraph.describe.query_facts import facts_by_query
-from aigraph.engine import create_engine, sandbox
+from aigraph.engine import bounds, sandbox
 from aigraph.engine.base import Engine
 from aigraph.errors import NotConforming
 from aigraph.model import DatasetSpec, QueryRequest, QueryResult
 from aigraph.settings import CANONICAL_BASE, Settings
+from aigraph.source import InMemorySource, RemoteSource, Source, StoreSource
+from aigraph.statistics import DatasetFacts
 
 
 @dataclass
 class Aigraph:
-    """A loaded, validated dataset ready to answer queries."""
+    """A dataset ready to answer queries, wherever it lives (``source``)."""
 
     settings: Settings
-    loaded: graph.LoadedData
+    source: Source
     engine: Engine
     named: dict[str, queries.NamedQuery]
     loaded_at: float = field(default_factory=time.time)
 
     @classmethod
     def open(cls, settings: Settings | None = None) -> Aigraph:
-        """Load the data of ``settings``, validate it unless disabled, and start the engine."""
-        settings = settings or Settings()
-        if settings.store or settings.backend:
-            return cls._open_stored(settings)
-        # The shapes and the named queries are written against the canonical IRIs of the
-        # files: validate before the data moves under another base, and move the queries too.
-        loaded = graph.load(settings, rebased=False)
-        if settings.validate:
-            check(loaded, CANONICAL_BASE, settings.lang)
-        loaded = graph.rebase_loaded(loaded, settings.base)
-        engine = create_engine(settings, loaded.dataset)
-        named = queries.load_all(content.queries_dir())
-        return cls(settings, loaded, engine, queries.rebase_all(named, settings.base))
+        """Open the data ``settings`` name, validate files unless disabled, start the engine.
 
-    # -- store/backend (store.py) --
-    @classmethod
-    def _open_stored(cls, settings: Settings) -> Aigraph:
-        """Serve an on-disk store or a remote store: nothing is parsed or validated here.
-
-        The data was parsed when it was loaded (validate files with ``aigraph validate`` before
-        loading them). ``loaded`` is a stand-in with an empty dataset that only carries the
-        prefixes and the triple count, so ``facts`` (VoID/DCAT/service-description statistics)
-        and dumps built from ``loaded.dataset`` are empty in these modes.
+        A remote backend, else an on-disk store, else the data files parsed into memory. A
+        store or a backend is served as it is: its data was parsed when it was loaded
+        (validate files with ``aigraph validate`` before loading them).
         """
-        engine = create_engine(settings, None)  # type: ignore[arg-type]
-        if settings.store:
-            info = store.read_info(settings.store)
-            prefixes, fingerprint = info.prefixes, info.fingerprint
+        settings = settings or Settings()
+        named = queries.load_all(content.queries_dir())
+        data: Source
+        if settings.backend:
+            data = RemoteSource(settings)
+        elif settings.store:
+            data = StoreSource(settings)
         else:
-            prefixes, fingerprint = {}, settings.backend
-        loaded = store.stand_in(engine.triple_count(), prefixes, fingerprint)
-        return cls(settings, loaded, engine, queries.load_all(content.queries_dir()))
-    # -- end store/backend --
+            # The shapes and the named queries are written against the canonical IRIs of the
+            # files: validate before the data moves under another base, and move the queries.
+            loaded = graph.load(settings, rebased=False)
+            if settings.validate:
+                check(loaded, CANONICAL_BASE, settings.lang)
+            data = InMemorySource(settings, graph.rebase_loaded(loaded, settings.base))
+            named = queries.rebase_all(named, settings.base)
+        return cls(settings, data, data.engine(), named)
 
     def query(
         self,
@@ -126,19 +115,19 @@ class Aigraph:
 
     @cached_property
     def version(self) -> str:
-        """Return a short fingerprint of the loaded data, used for ETags."""
-        digest = hashlib.sha256(getattr(self.loaded, "fingerprint", "").encode())  # store/backend
-        for path in self.loaded.files:
-            digest.update(str(path).encode())
-            digest.update(path.read_bytes())
-        digest.update(self.settings.base.encode())
-        return digest.hexdigest()[:20]
+        """Return a short fingerprint of the data, used for ETags."""
+        return source.version(self.source)
+
+    @cached_property
+    def triple_count(self) -> int:
+        """Return the number of distinct quads of the data."""
+        return self.engine.triple_count()
 
     @cached_property
     def dates(self) -> DatasetDates:
         """Return when the dataset was issued and modified, as the data or its metadata say."""
         return dataset_dates(
-            self.loaded.dataset, self.loaded.files, self.settings.base,
+            self.source.dumps() or graph.new_dataset(), self.source.files, self.settings.base,
             issued=self.settings.issued, modified=self.settings.modified,
         )
 
@@ -148,47 +137,35 @@ class Aigraph:
         return self.dates.http_last_modified()
 
     @cached_property
-    def facts(self) -> describe.DatasetFacts:
+    def facts(self) -> DatasetFacts:
         """Return the statistics of the data (for VoID, DCAT and the service description)."""
-        if self.settings.store or self.settings.backend:
-            # The data is in a store, not in memory: ask the engine.
-            return facts_by_query(self.internal_query, self.settings.base)
-        return describe.facts(self.loaded.dataset, self.settings.base)
-
-    @cached_property
-    def prefixes(self) -> dict[str, str]:
-        """Return the prefixes the data files declare (not rdflib's generated ``ns1``)."""
-        return {
-            prefix: str(namespace)
-            for prefix, namespace in self.loaded.dataset.namespaces()
-            if prefix and not prefix.startswith(("ns", "_"))
-        }
+        return source.facts(self.internal_query, self.settings.base)
 
     @property
-    def in_memory(self) -> bool:
-        """Return whether the whole graph is held in memory (not in a store or a backend)."""
-        return not (self.settings.store or self.settings.backend)
+    def prefixes(self) -> dict[str, str]:
+        """Return the prefixes the data files declare (not rdflib's generated ``ns1``)."""
+        return self.source.prefixes
 
     def dataset_around(self, iri: URIRef) -> Dataset:
         """Return a dataset with everything that describes ``iri`` (for its page)."""
-        if self.in_memory:
-            return self.loaded.dataset
-        ontology = URIRef(f"{self.settings.base.rstrip('/')}/graph/ontology")
-        return neighbourhood.around(self.internal_query, iri, ontology)
+        return self.source.around(self.internal_query, iri)
 
     @cached_property
     def ontology_dataset(self) -> Dataset:
         """Return a dataset holding at least the ontology graph (for the documentation pages)."""
-        if self.in_memory:
-            return self.loaded.dataset
-        return neighbourhood.graph(
-            self.internal_query, URIRef(f"{self.settings.base.rstrip('/')}/graph/ontology")
-        )
+        return self.source.ontology(self.internal_query)
+
+    def exists(self, iri: URIRef) -> bool:
+        """Tell whether ``iri`` occurs in the data (as subject, predicate, object or graph)."""
+        return source.exists(self.internal_query, iri)
+
+    def dumps(self) -> Dataset | None:
+        """Return the whole data to write as dumps, or None where the source offers none."""
+        return self.source.dumps()
 
     def confinement(self) -> sandbox.SandboxStatus:
         """Return how the kernel confines this server's query workers."""
-        allowlisted = self.settings.engine == "rdflib" and bool(self.settings.service_allowlist)
-        network = bool(self.settings.backend) or allowlisted
+        network = bounds(self.settings).network
         return dataclasses.replace(sandbox.status(), network=network)
 
     def close(self) -> None:

@@ -1,27 +1,64 @@
-"""Compute the dataset statistics with SPARQL aggregates, for graphs not held in memory.
+"""The statistics of the data (VoID, DCAT, the service description), with SPARQL aggregates.
 
-In store and backend modes the data lives in an on-disk or remote store, so ``describe.dataset.facts``
-(which walks an rdflib dataset) has nothing to walk; these queries give the same ``DatasetFacts``
-from the engine, whichever it is.
+One implementation for every mode (``source``): the queries run through the engine, whichever
+it is and wherever the data lives, as trusted queries whose answers are never cut.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
-from rdflib import Literal
+from rdflib import XSD, Literal, URIRef
+from rdflib.namespace import OWL
 from rdflib.term import Identifier
 
-from aigraph.describe.dataset import (
-    _DATE_TYPES,
-    SAME_AS,
-    TEMPORAL_NAMES,
-    WIKIDATA_ENTITY,
-    DatasetFacts,
-    namespace_of,
-)
 from aigraph.model import QueryResult
 from aigraph.neighbourhood import complete
+
+WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"
+SAME_AS = (OWL.sameAs, URIRef("http://schema.org/sameAs"), URIRef("https://schema.org/sameAs"))
+#: Local names of predicates whose date values bound the period the data is about. Record
+#: dates (published, retrieved, generated) are deliberately not among them.
+TEMPORAL_NAMES = frozenset(
+    {"startDate", "endDate", "startYear", "endYear", "foundingDate", "dissolutionDate"}
+)
+DATE_TYPES = (XSD.gYear, XSD.gYearMonth, XSD.date, XSD.dateTime)
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    """Statistics of a dataset, each derived from the data (see ``facts``)."""
+
+    base: str
+    triples: int
+    distinct_subjects: int
+    distinct_objects: int
+    entities: int
+    classes: tuple[tuple[str, int], ...]
+    properties: tuple[tuple[str, int], ...]
+    vocabularies: tuple[str, ...]
+    named_graphs: tuple[tuple[str, int], ...]
+    wikidata_links: tuple[tuple[str, int], ...]
+    examples: tuple[str, ...]
+    labels: tuple[tuple[str, str], ...]
+    temporal_start: Literal | None
+    temporal_end: Literal | None
+
+    @property
+    def uri_space(self) -> str:
+        return f"{self.base}/id/"
+
+    @property
+    def wikidata_link_count(self) -> int:
+        return sum(n for _, n in self.wikidata_links)
+
+
+def namespace_of(iri: str) -> str:
+    """Return the namespace of a term IRI: up to and including the last ``#`` or ``/``."""
+    cut = max(iri.rfind("#"), iri.rfind("/"))
+    return iri[: cut + 1]
+
 
 Run = Callable[[str], QueryResult]
 
@@ -39,8 +76,12 @@ def _pairs(run: Run, text: str, key: str) -> tuple[tuple[str, int], ...]:
     return tuple(sorted((str(r[key]), _int(r.get("n"))) for r in _rows(run, text) if key in r))
 
 
-def facts_by_query(run: Run, base: str, examples: int = 3) -> DatasetFacts:
-    """Return the statistics of the dataset behind ``run`` (a function that answers SPARQL)."""
+def facts(run: Run, base: str, examples: int = 3) -> DatasetFacts:
+    """Return the statistics of the dataset behind ``run`` (a function that answers SPARQL).
+
+    Entities are the IRIs under ``{base}/id/``; triples are counted as a set (the union of
+    the graphs), classes by their distinct instances, properties by their triples.
+    """
     base = base.rstrip("/")
     space = f"{base}/id/"
     in_space = f'isIRI(?s) && STRSTARTS(STR(?s), "{space}")'
@@ -95,7 +136,7 @@ def _labels(run: Run, top: str, subjects: list[str]) -> tuple[tuple[str, str], .
 
 
 def _period(run: Run) -> tuple[Literal | None, Literal | None]:
-    types = ", ".join(f"<{t}>" for t in _DATE_TYPES)
+    types = ", ".join(f"<{t}>" for t in DATE_TYPES)
     names = ", ".join(f'"{n}"' for n in sorted(TEMPORAL_NAMES))
     rows = _rows(run, "SELECT DISTINCT ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o) && "
                       f"DATATYPE(?o) IN ({types}) && "

@@ -34,7 +34,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -65,29 +64,6 @@ _NT, _NQ = graph_offer("nt").media_type, graph_offer("nquads").media_type
 
 #: progress(bytes done, bytes total, quads done): called often; throttling is the caller's.
 Progress = Callable[[int, int, int], None]
-
-
-@dataclass(frozen=True)
-class StoredData(graph.LoadedData):
-    """The stand-in for parsed data when serving a store or a remote backend.
-
-    ``dataset`` is empty but for the prefixes of the data (the query page shows them); the
-    triple count comes from the store.
-    """
-
-    quads: int = 0
-    fingerprint: str = ""
-
-    def triple_count(self) -> int:
-        return self.quads
-
-
-def stand_in(quads: int, prefixes: dict[str, str], fingerprint: str) -> StoredData:
-    """Return the ``loaded`` of a core that serves data it did not parse."""
-    dataset = graph.new_dataset()  # the data's prefixes, not rdflib's (schema: is https there)
-    for prefix, namespace in prefixes.items():
-        dataset.bind(prefix, namespace, override=False)
-    return StoredData(dataset, (), quads=quads, fingerprint=fingerprint)
 
 
 # -- loading ----------------------------------------------------------------------------------

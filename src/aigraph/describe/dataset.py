@@ -1,6 +1,6 @@
 """Describe the dataset: statistics, DCAT-AP catalogue, VoID, SPARQL service description, schema.org.
 
-Every description is computed from the loaded dataset (``facts``) and the dump bytes
+Every description is computed from the statistics of the data (``statistics.facts``) and the dump bytes
 (``distributions``), so counts, checksums and coverage cannot drift from what is served.
 Pure functions over rdflib; no web framework.
 
@@ -15,18 +15,20 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from rdflib import RDF, XSD, Dataset, Graph, Literal, Namespace, URIRef
-from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
+from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, VOID
-from rdflib.term import Node
 
 from aigraph import formats
+from aigraph.statistics import SAME_AS as SAME_AS
+from aigraph.statistics import TEMPORAL_NAMES as TEMPORAL_NAMES
+from aigraph.statistics import WIKIDATA_ENTITY as WIKIDATA_ENTITY
+from aigraph.statistics import DatasetFacts as DatasetFacts
+from aigraph.statistics import namespace_of as namespace_of
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
@@ -35,9 +37,7 @@ DCATAP = Namespace("http://data.europa.eu/r5r/")
 W3C_FORMATS = Namespace("http://www.w3.org/ns/formats/")
 EU = "http://publications.europa.eu/resource/authority/"
 IANA = "https://www.iana.org/assignments/media-types/"
-WIKIDATA_ENTITY = "http://www.wikidata.org/entity/"
 SPARQL_PROTOCOL = URIRef("https://www.w3.org/TR/sparql11-protocol/")
-SAME_AS = (OWL.sameAs, URIRef("http://schema.org/sameAs"), URIRef("https://schema.org/sameAs"))
 
 #: Data licence (the exact IRI of DCAT-AP-SE's licence list) and catalogue-metadata licence
 #: (DCAT-AP-SE requires CC0 on catalogue metadata).
@@ -45,13 +45,6 @@ DATA_LICENSE = "http://creativecommons.org/licenses/by/4.0/"
 METADATA_LICENSE = "http://creativecommons.org/publicdomain/zero/1.0/"
 #: Placeholder contact under the domain reserved for documentation (RFC 2606).
 DEFAULT_CONTACT_EMAIL = "aigraph@example.org"
-#: Local names of predicates whose date values bound the period the data is about. Record
-#: dates (published, retrieved, generated) are deliberately not among them.
-TEMPORAL_NAMES = frozenset(
-    {"startDate", "endDate", "startYear", "endYear", "foundingDate", "dissolutionDate"}
-)
-_DATE_TYPES = (XSD.gYear, XSD.gYearMonth, XSD.date, XSD.dateTime)
-
 TEXT = {
     "title": {"sv": "aigraph: Vinnovas satsning på AI Innovation of Sweden som länkade data",
               "en": "aigraph: Vinnova's investment in AI Innovation of Sweden as linked data"},
@@ -116,34 +109,6 @@ class Distribution:
         return {"sha1": self.sha1, "sha256": self.sha256}[algorithm]
 
 
-@dataclass(frozen=True)
-class DatasetFacts:
-    """Statistics of a loaded dataset, each derived from the data (see ``facts``)."""
-
-    base: str
-    triples: int
-    distinct_subjects: int
-    distinct_objects: int
-    entities: int
-    classes: tuple[tuple[str, int], ...]
-    properties: tuple[tuple[str, int], ...]
-    vocabularies: tuple[str, ...]
-    named_graphs: tuple[tuple[str, int], ...]
-    wikidata_links: tuple[tuple[str, int], ...]
-    examples: tuple[str, ...]
-    labels: tuple[tuple[str, str], ...]
-    temporal_start: Literal | None
-    temporal_end: Literal | None
-
-    @property
-    def uri_space(self) -> str:
-        return f"{self.base}/id/"
-
-    @property
-    def wikidata_link_count(self) -> int:
-        return sum(n for _, n in self.wikidata_links)
-
-
 def distributions(dumps: Mapping[str, bytes], name: str = "aigraph") -> tuple[Distribution, ...]:
     """Describe each dump in ``dumps`` (``{ext: bytes}``) in the order of ``DUMP_FORMATS``."""
     known = {f.extension: f for f in DUMP_FORMATS}
@@ -156,70 +121,6 @@ def distributions(dumps: Mapping[str, bytes], name: str = "aigraph") -> tuple[Di
                      hashlib.sha1(dumps[f.extension]).hexdigest())  # noqa: S324 - DCAT-AP-SE's algorithm
         for f in DUMP_FORMATS if f.extension in dumps
     )
-
-
-def facts(dataset: Dataset, base: str, examples: int = 3) -> DatasetFacts:
-    """Compute the statistics of ``dataset``; entities are the IRIs under ``{base}/id/``."""
-    base = base.rstrip("/")
-    triples: set[tuple[Node, Node, Node]] = set()
-    per_graph: Counter[str] = Counter()
-    for s, p, o, g in dataset.quads((None, None, None, None)):
-        triples.add((s, p, o))
-        graph_id = g.identifier if isinstance(g, Graph) else g
-        if graph_id is not None and graph_id != DATASET_DEFAULT_GRAPH_ID:
-            per_graph[str(graph_id)] += 1
-    subjects = Counter(s for s, _, _ in triples)
-    instances: defaultdict[str, set[Node]] = defaultdict(set)
-    properties: Counter[str] = Counter()
-    links: Counter[str] = Counter()
-    for s, p, o in triples:
-        properties[str(p)] += 1
-        if p == RDF.type:
-            instances[str(o)].add(s)
-        if p in SAME_AS and str(o).startswith(WIKIDATA_ENTITY):
-            links[str(p)] += 1
-    space = f"{base}/id/"
-    entities = [s for s in subjects if isinstance(s, URIRef) and str(s).startswith(space)]
-    chosen = sorted(entities, key=lambda s: (-subjects[s], str(s)))[:examples]
-    start, end = temporal_coverage(triples)
-    return DatasetFacts(
-        base=base,
-        triples=len(triples),
-        distinct_subjects=len(subjects),
-        distinct_objects=len({o for _, _, o in triples}),
-        entities=len(entities),
-        classes=tuple(sorted((c, len(members)) for c, members in instances.items())),
-        properties=tuple(sorted(properties.items())),
-        vocabularies=tuple(sorted({namespace_of(t) for t in [*properties, *instances]})),
-        named_graphs=tuple(sorted(per_graph.items())),
-        wikidata_links=tuple(sorted(links.items())),
-        examples=tuple(str(s) for s in chosen),
-        labels=tuple((str(s), label) for s in chosen if (label := _label(triples, s))),
-        temporal_start=start,
-        temporal_end=end,
-    )
-
-
-def namespace_of(iri: str) -> str:
-    """Return the namespace of a term IRI: up to and including the last ``#`` or ``/``."""
-    cut = max(iri.rfind("#"), iri.rfind("/"))
-    return iri[: cut + 1]
-
-
-def temporal_coverage(
-    triples: Iterable[tuple[Node, Node, Node]],
-) -> tuple[Literal | None, Literal | None]:
-    """Return the earliest and latest date values of the ``TEMPORAL_NAMES`` predicates."""
-    values = [
-        o for _, p, o in triples
-        if isinstance(o, Literal) and o.datatype in _DATE_TYPES
-        and re.split(r"[#/]", str(p))[-1] in TEMPORAL_NAMES
-    ]
-    if not values:
-        return None, None
-    # ISO 8601 lexical forms with four-digit years sort chronologically as strings.
-    ordered = sorted(values, key=lambda lit: (str(lit), str(lit.datatype)))
-    return ordered[0], ordered[-1]
 
 
 def as_date(value: Literal, *, end: bool) -> Literal:
@@ -237,15 +138,6 @@ def as_date(value: Literal, *, end: bool) -> Literal:
         last = (date(year + month // 12, month % 12 + 1, 1) - date.resolution).day
         return Literal(f"{text}-{last:02d}" if end else f"{text}-01", datatype=XSD.date)
     return value
-
-
-def _label(triples: set[tuple[Node, Node, Node]], subject: Node) -> str | None:
-    names = sorted(
-        (o.language != "en", str(o)) for s, p, o in triples
-        if s == subject and isinstance(o, Literal) and str(p).rsplit("/", 1)[-1]
-        in ("rdf-schema#label", "name") and o.language in (None, "en", "sv")
-    )
-    return names[0][1] if names else None
 
 
 # --- shared building blocks ------------------------------------------------------------------

@@ -6,8 +6,6 @@ the server process, then each worker process inherits it (fork) and runs queries
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from rdflib import Dataset
@@ -24,16 +22,15 @@ from aigraph.engine.guard import CheckedQuery, check, query_form
 from aigraph.engine.isolated import Bounds, IsolatedEngine
 from aigraph.engine.oxigraph_engine import OxigraphEngine
 from aigraph.engine.rdflib_engine import RdflibEngine
-from aigraph.engine.remote import RemoteEngine
-from aigraph.engine.store_engine import StoreEngine, check_store
 from aigraph.errors import UsageError
 from aigraph.settings import ENGINES, Settings
 
 
 def create_engine(settings: Settings, dataset: Dataset) -> IsolatedEngine:
-    """Build the engine named by ``settings.engine`` over ``dataset``, in worker processes."""
-    if settings.backend or settings.store:
-        return _create_store_engine(settings)
+    """Build the engine named by ``settings.engine`` over ``dataset``, in worker processes.
+
+    The engines over an on-disk store or a remote backend are built by their ``source``.
+    """
     engine: OxigraphEngine | RdflibEngine
     if settings.engine == "oxigraph":
         engine = OxigraphEngine(
@@ -99,45 +96,9 @@ def max_waiting(settings: Settings) -> int:
     return min(settings.max_queued_queries, room)
 
 
-# -- store/backend engines (engine/store_engine.py, engine/remote.py) --
-def _create_store_engine(settings: Settings) -> IsolatedEngine:
-    """Answer from a remote store (``backend``) or an on-disk store (``store``), in workers.
-
-    Each worker opens the on-disk store read-only itself: RocksDB handles must not be shared
-    across fork. The guard runs in the server process first, as for the embedded engines.
-    """
-    limits = {"max_rows": settings.max_rows, "max_nesting": settings.max_nesting}
-    factory: Callable[[], Engine]
-    if settings.backend:
-        remote = RemoteEngine(settings.backend, timeout=settings.query_timeout, **limits)
-        check_query: Callable[[str], object] = remote.check
-        factory = functools.partial(_same, remote)
-    else:
-        info = check_store(settings.store)
-        check_query = _guard(settings)
-        factory = functools.partial(StoreEngine, info, **limits)
-    return IsolatedEngine(
-        factory,
-        workers=settings.executors,
-        timeout=settings.query_timeout,
-        check=check_query,
-        bounds=bounds(settings),
-        max_waiting=max_waiting(settings),
-        retry_after=settings.retry_after,
-    )
-
-
-def _same(engine: Engine) -> Engine:
-    return engine
-
-
-def _guard(settings: Settings) -> Callable[[str], object]:
-    return lambda text: check(text, max_nesting=settings.max_nesting)
-# -- end store/backend engines --
-
-
 __all__ = [
     "ENGINES",
+    "Bounds",
     "CheckedQuery",
     "DatasetSpec",
     "Engine",
@@ -147,8 +108,10 @@ __all__ = [
     "QueryRequest",
     "QueryResult",
     "RdflibEngine",
+    "bounds",
     "check",
     "create_engine",
     "effective_limit",
+    "max_waiting",
     "query_form",
 ]

@@ -119,22 +119,10 @@ def _extension_of(path: str) -> tuple[str, formats.Offer] | None:
     return stem, _BY_EXTENSION[ext.lower()]
 
 
-#: Whether an IRI occurs in the data, as ``pages.resource.exists`` asks it of a dataset in memory.
-_EXISTS = """ASK {
-  { ?iri ?p ?o } UNION { ?s ?p ?iri } UNION { ?s ?iri ?o }
-  UNION { GRAPH ?g { ?iri ?p ?o } } UNION { GRAPH ?g { ?s ?p ?iri } }
-  UNION { GRAPH ?g { ?s ?iri ?o } } UNION { GRAPH ?iri { ?s ?p ?o } }
-}"""
-
-
 def _exists(iri: URIRef) -> bool:
-    """Tell whether ``iri`` occurs in the data (one ASK per data version in a store)."""
+    """Tell whether ``iri`` occurs in the data (one ASK per data version)."""
     aigraph = core()
-    if aigraph.in_memory:
-        return resources.exists(aigraph.loaded.dataset, iri)
-    return _cached(
-        ("exists", str(iri)), lambda: aigraph.internal_query(_EXISTS, {"iri": iri}).boolean is True
-    )
+    return _cached(("exists", str(iri)), lambda: aigraph.exists(iri))
 
 
 def _target(path: str, offer: formats.Offer | None) -> Target:

@@ -52,7 +52,7 @@ def named_query(name: str) -> Response:
 @blueprint.get("/healthz")
 def healthz() -> Response:
     """Liveness: the process answers and holds a graph (never waits for a query worker)."""
-    return jsonify({"status": "ok", "triples": core().loaded.triple_count()})
+    return jsonify({"status": "ok", "triples": core().triple_count})
 
 
 @blueprint.get("/stats")
@@ -65,7 +65,7 @@ def stats() -> Response:
     return jsonify(
         {
             "engine": aigraph.engine.name,
-            "triples": aigraph.loaded.triple_count(),
+            "triples": aigraph.triple_count,
             "named_graphs": len(aigraph.engine.graph_names()),
             "uptime_seconds": round(time.time() - metrics.started, 3),
             "queries": counts.get("queries", 0),
@@ -86,7 +86,7 @@ def metrics() -> Response:
     engine_stats: dict[str, int] = getattr(aigraph.engine, "stats", lambda: {})()
     metrics_ = current_app.extensions["aigraph.metrics"]
     gauges = {
-        "triples_loaded": (aigraph.loaded.triple_count(), "Triples of the loaded dataset."),
+        "triples_loaded": (aigraph.triple_count, "Triples of the loaded dataset."),
         "in_flight_requests": (metrics_.in_flight, "Requests being answered now."),
         "worker_restarts": (engine_stats.get("restarts", 0),
                             "Query worker processes replaced after a timeout or crash."),

@@ -52,12 +52,13 @@ class Publication:
     def dumps(self) -> publish.Dumps:
         with self._lock:
             if self._dumps is None or self._dumps.version != self.core.version:
-                if self.core.settings.store or self.core.settings.backend:
-                    # The graph is in a store, not in memory: no dumps (and none catalogued)
-                    # rather than empty files that claim to be the data.
-                    self._dumps = publish.Dumps(self.core.version, {})
-                else:
-                    self._dumps = publish.build_dumps(self.core.loaded.dataset, self.core.version)
+                data = self.core.dumps()
+                # A source that offers no dumps (a store, a backend): none catalogued, rather
+                # than empty files that claim to be the data.
+                self._dumps = (
+                    publish.Dumps(self.core.version, {}) if data is None
+                    else publish.build_dumps(data, self.core.version)
+                )
             return self._dumps
 
     def cached(self, key: tuple[str, ...], build: Callable[[], bytes]) -> bytes:

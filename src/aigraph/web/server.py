@@ -27,7 +27,6 @@ from aigraph import logs
 from aigraph.core import Aigraph
 from aigraph.errors import AigraphError
 from aigraph.settings import Settings
-from aigraph.store import base_warning
 from aigraph.web import EXTENSION, create_app
 from aigraph.web.frontdoor import FrontDoor, client_key, create_server, raise_open_files_limit
 
@@ -37,9 +36,9 @@ log = logging.getLogger("aigraph.server")
 def serve(settings: Settings) -> None:
     """Open the graph, then serve it until stopped; print the URL once listening."""
     configure_logging()
-    if settings.store and (warning := base_warning(settings.base)):
-        log.warning("%s", warning)
     core = Aigraph.open(settings)
+    for warning in core.source.warnings:
+        log.warning("%s", warning)
     app = create_app(core=core)
     server = create_server(
         app,
@@ -60,7 +59,7 @@ def serve(settings: Settings) -> None:
     port = server.effective_port  # type: ignore[union-attr]
     host = settings.host if ":" not in settings.host else f"[{settings.host}]"
     click.echo(
-        f"aigraph: serving {core.loaded.triple_count()} triples with the {core.engine.name} "
+        f"aigraph: serving {core.triple_count} triples with the {core.engine.name} "
         f"engine at http://{host}:{port}/  (SPARQL endpoint: http://{host}:{port}/sparql)"
     )
     sys.stdout.flush()
@@ -213,7 +212,7 @@ class Lifecycle:
             old = self.app.extensions[EXTENSION]
             self.app.extensions[EXTENSION] = fresh
             self.app.extensions["aigraph.metrics"].count("reloads")
-            log.info("reloaded: %d triples", fresh.loaded.triple_count())
+            log.info("reloaded: %d triples", fresh.triple_count)
             # Requests already running on the old graph finish before it is closed.
             timer = threading.Timer(self.settings.query_timeout + 2, old.close)
             timer.daemon = True

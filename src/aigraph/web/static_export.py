@@ -36,7 +36,8 @@ def publish_site(aigraph: Aigraph, outdir: Any, site: str) -> build.SiteReport:
 
     dumps = [f"/dumps/{name}" for name in publishing.Publication(aigraph).dumps().file_names()]
     described = [f"{p}.{ext}" for p in ("/catalog", "/.well-known/void") for ext in publishing.DESCRIBED_SUFFIXES]
-    resources = build.resource_paths(aigraph.loaded.dataset, aigraph.settings.base)
+    data = aigraph.dumps()
+    resources = [] if data is None else build.resource_paths(data, aigraph.settings.base)
     return build.write_site(
         fetch,
         outdir,
