@@ -8,10 +8,10 @@ engine as trusted queries (``Run``, ``core.Aigraph.internal_query``): the statis
 the ontology graph (``ontology``).
 
 One fast path is kept, behind ``InMemorySource``: data held in memory hands its pages the
-dataset itself instead of fetching the neighbourhood. Measured on the bundled data (uncached
-resource pages, oxigraph engine): about 4 ms a page against about 30 ms through a worker (and
-about 230 ms with the rdflib engine); and page views in memory never wait for, or are shed by,
-the query workers the users' queries hold. ``core.Aigraph.open`` picks the mode once.
+dataset itself instead of fetching the neighbourhood. Measured on the bundled data
+(``benchmarks/page_source_bench.py``, uncached resource pages): about 3 ms a page against 19 ms
+through the workers with the oxigraph engine, 181 ms with rdflib; and page views in memory never
+wait for, or are shed by, the query workers the users' queries hold. ``core.Aigraph.open`` picks the mode once.
 """
 
 from __future__ import annotations
