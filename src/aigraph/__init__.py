@@ -6,7 +6,7 @@ The public API::
 
     graph = Aigraph.open(Settings())          # load, validate, start the query engine
     result = graph.query("SELECT * WHERE { ?s ?p ?o } LIMIT 1")
-    report = validate(graph.loaded)           # a ValidationReport (pySHACL underneath)
+    report = validate(graph.source.loaded)    # data held in memory: a ValidationReport
     app = create_app(core=graph)              # the Flask app (imports Flask only when asked)
 
 The names are resolved when first used, so importing one module of the package (say
