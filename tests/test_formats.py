@@ -221,6 +221,8 @@ def test_every_list_of_formats_derives_from_the_table() -> None:
     assert linked_data.HTML is HTML
     assert all(o.label and o.w3c for o in (*RESULTS, *GRAPH))
     assert all(o.rdflib and o.oxigraph and o.file_type for o in GRAPH)
+    assert {o.name for o in GRAPH if o.graphs} == {"trig", "nquads"}  # read as datasets
+    assert store._DATASET_FORMATS == {pyoxigraph.RdfFormat.TRIG, pyoxigraph.RdfFormat.N_QUADS}
     choices = {
         (command.name, param.name): list(param.type.choices)
         for command in cli.cli.commands.values()

@@ -37,6 +37,9 @@ class Offer:
     #: rdflib's parser name and pyoxigraph's ``RdfFormat`` member name (RDF formats only).
     rdflib: str = ""
     oxigraph: str = ""
+    #: Whether a data file in this format names its own graphs (read as a dataset, not as
+    #: one graph of its own).
+    graphs: bool = False
     #: Code of the EU file-type authority list (``RDF_TURTLE``), for DCAT-AP distributions.
     file_type: str = ""
     #: Local name under http://www.w3.org/ns/formats/ (``Turtle``), for VoID and SD.
@@ -102,9 +105,10 @@ GRAPH: tuple[Offer, ...] = (
           ("application/xml", "text/xml"), label="RDF/XML", suffixes=("owl", "xml"),
           rdflib="xml", oxigraph="RDF_XML", file_type="RDF_XML", w3c="RDF_XML"),
     Offer("trig", "application/trig", "trig", (), ("application/x-trig",), quads=True,
-          label="TriG", rdflib="trig", oxigraph="TRIG", file_type="RDF_TRIG", w3c="TriG"),
+          label="TriG", rdflib="trig", oxigraph="TRIG", graphs=True, file_type="RDF_TRIG",
+          w3c="TriG"),
     Offer("nquads", "application/n-quads", "nq", ("nq", "n-quads"), ("text/x-nquads",),
-          quads=True, label="N-Quads", rdflib="nquads", oxigraph="N_QUADS",
+          quads=True, label="N-Quads", rdflib="nquads", oxigraph="N_QUADS", graphs=True,
           file_type="RDF_N_QUADS", w3c="N-Quads"),
 )  # fmt: skip
 

@@ -104,8 +104,8 @@ def rebase_loaded(loaded: LoadedData, base: str) -> LoadedData:
 
 def parse_file(dataset: Dataset, path: Path, base: str = CANONICAL_BASE) -> None:
     """Parse one file into ``dataset``; triples-only formats go into a graph of their own."""
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
+    offer = READ_SUFFIXES.get(path.suffix.lower())
+    if offer is None:
         raise DataError(
             f"unknown RDF file type {path.suffix!r}; use one of {', '.join(FORMATS)}",
             path=str(path),
@@ -115,11 +115,11 @@ def parse_file(dataset: Dataset, path: Path, base: str = CANONICAL_BASE) -> None
     except OSError as exc:
         raise DataError(f"cannot read: {exc.strerror}", path=str(path)) from exc
     try:
-        if fmt in ("trig", "nquads"):
-            dataset.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
+        if offer.graphs:
+            dataset.parse(data=text, format=offer.rdflib, publicID=path.resolve().as_uri())
         else:
             target = dataset.graph(graph_iri_for(path, CANONICAL_BASE))
-            target.parse(data=text, format=fmt, publicID=path.resolve().as_uri())
+            target.parse(data=text, format=offer.rdflib, publicID=path.resolve().as_uri())
     except Exception as exc:  # noqa: BLE001 - every parser has its own error types
         raise _parse_error(exc, path, text) from exc
 

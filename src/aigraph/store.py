@@ -58,7 +58,7 @@ from aigraph.settings import CANONICAL_BASE
 OX_FORMATS: dict[str, ox.RdfFormat] = {
     suffix: getattr(ox.RdfFormat, offer.oxigraph) for suffix, offer in READ_SUFFIXES.items()
 }
-_DATASET_FORMATS = (ox.RdfFormat.TRIG, ox.RdfFormat.N_QUADS)
+_DATASET_FORMATS = {OX_FORMATS[suffix] for suffix, o in READ_SUFFIXES.items() if o.graphs}
 #: Media types of what is sent to a backend's Graph Store Protocol.
 _NT, _NQ = graph_offer("nt").media_type, graph_offer("nquads").media_type
 

@@ -19,7 +19,8 @@ from rdflib.term import Node
 
 from aigraph import content
 from aigraph.errors import DataError, UsageError
-from aigraph.graph import FORMATS, LoadedData, graph_iri_for, parse_file
+from aigraph.formats import READ_SUFFIXES
+from aigraph.graph import LoadedData, graph_iri_for, parse_file
 from aigraph.settings import CANONICAL_BASE
 from aigraph.validation.locate import SourceIndex, display_path
 from aigraph.validation.messages import tag_messages
@@ -127,7 +128,7 @@ def _bundled_declarations() -> tuple[Path, ...]:
 
 
 #: Triples-only formats: each file is one graph of its own, so its kind can be told apart.
-_SINGLE_GRAPH = {suffix for suffix, fmt in FORMATS.items() if fmt not in ("trig", "nquads")}
+_SINGLE_GRAPH = {suffix for suffix, offer in READ_SUFFIXES.items() if not offer.graphs}
 
 
 def sort_inputs(loaded: LoadedData, base: str = CANONICAL_BASE) -> Inputs:
