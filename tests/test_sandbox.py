@@ -212,12 +212,13 @@ def test_a_confined_process_has_no_network_and_reads_only_what_it_may(tmp_path: 
 
 def test_only_workers_that_call_out_keep_the_network() -> None:
     from aigraph.engine import bounds
+    from aigraph.source import RemoteSource
 
     assert not bounds(Settings()).network
     assert not bounds(Settings(engine="oxigraph", service_allowlist=("http://a.example/",))).network
     assert bounds(Settings(engine="rdflib", service_allowlist=("http://a.example/",))).network
-    assert bounds(Settings(backend="http://127.0.0.1:1/sparql")).network
-    assert bounds(Settings(backend="http://127.0.0.1:7878/sparql")).ports == (7878,)
+    assert RemoteSource(Settings(backend="http://127.0.0.1:1/sparql")).bounds().network
+    assert RemoteSource(Settings(backend="http://127.0.0.1:7878/sparql")).bounds().ports == (7878,)
     allow = ("https://a.example/sparql", "http://b.example:8890/sparql")
     assert bounds(Settings(engine="rdflib", service_allowlist=allow)).ports == (443, 8890)
 
@@ -314,11 +315,12 @@ def test_stats_report_how_the_workers_are_confined(client) -> None:
 
 def test_a_backend_server_says_its_workers_keep_the_network() -> None:
     from aigraph.core import Aigraph
+    from aigraph.source import RemoteSource
 
     aigraph = Aigraph.open(Settings(engine="rdflib", validate=False))
     try:
-        backend = dataclasses.replace(aigraph, settings=aigraph.settings.with_values(
-            backend="http://127.0.0.1:9/sparql"))
+        remote = aigraph.settings.with_values(backend="http://127.0.0.1:9/sparql")
+        backend = dataclasses.replace(aigraph, settings=remote, source=RemoteSource(remote))
         assert backend.confinement().network
         assert "network kept for the backend" in backend.confinement().describe()
         assert not aigraph.confinement().network

@@ -17,7 +17,7 @@ from rdflib.term import Identifier
 
 from aigraph import content, graph, queries, source
 from aigraph.describe.dates import DatasetDates, dataset_dates
-from aigraph.engine import bounds, sandbox
+from aigraph.engine import sandbox
 from aigraph.engine.base import Engine
 from aigraph.errors import NotConforming
 from aigraph.model import DatasetSpec, QueryRequest, QueryResult
@@ -165,7 +165,7 @@ class Aigraph:
 
     def confinement(self) -> sandbox.SandboxStatus:
         """Return how the kernel confines this server's query workers."""
-        network = bounds(self.settings).network
+        network = self.source.bounds().network
         return dataclasses.replace(sandbox.status(), network=network)
 
     def close(self) -> None:

@@ -27,7 +27,7 @@ from rdflib import Dataset, URIRef
 from rdflib.term import Identifier
 
 from aigraph import graph, neighbourhood, statistics
-from aigraph.engine import IsolatedEngine, bounds, check, create_engine, max_waiting
+from aigraph.engine import Bounds, IsolatedEngine, bounds, check, create_engine, max_waiting
 from aigraph.engine.base import Engine
 from aigraph.engine.remote import RemoteEngine
 from aigraph.engine.store_engine import StoreEngine, StoreInfo, check_store
@@ -49,6 +49,10 @@ class Source(Protocol):
 
     def engine(self) -> Engine:
         """Build the engine that answers queries over the data (its workers included)."""
+        ...
+
+    def bounds(self) -> Bounds:
+        """Return the bounds of a query worker over this source (what its sandbox allows)."""
         ...
 
     @property
@@ -138,6 +142,9 @@ class InMemorySource:
     def engine(self) -> Engine:
         return create_engine(self.settings, self.loaded.dataset)
 
+    def bounds(self) -> Bounds:
+        return bounds(self.settings)
+
     @property
     def fingerprint(self) -> str:
         return ""
@@ -202,7 +209,11 @@ class StoreSource(_Queried):
             self.settings,
             functools.partial(StoreEngine, self.info, **limits),
             lambda text: check(text, max_nesting=nesting),
+            self.bounds(),
         )
+
+    def bounds(self) -> Bounds:
+        return bounds(self.settings, readable=(str(self.settings.store),))
 
     @property
     def fingerprint(self) -> str:
@@ -242,7 +253,10 @@ class RemoteSource(_Queried):
             max_rows=settings.max_rows,
             max_nesting=settings.max_nesting,
         )
-        return _isolated(settings, functools.partial(_same, remote), remote.check)
+        return _isolated(settings, functools.partial(_same, remote), remote.check, self.bounds())
+
+    def bounds(self) -> Bounds:
+        return bounds(self.settings, endpoints=(self.settings.backend,))
 
     @property
     def fingerprint(self) -> str:
@@ -270,7 +284,10 @@ def _declared(prefix: str) -> bool:
 
 
 def _isolated(
-    settings: Settings, factory: Callable[[], Engine], check_query: Callable[[str], object]
+    settings: Settings,
+    factory: Callable[[], Engine],
+    check_query: Callable[[str], object],
+    limits: Bounds,
 ) -> IsolatedEngine:
     """Run ``factory``'s engine in workers; ``check_query`` runs in the server first."""
     return IsolatedEngine(
@@ -278,7 +295,7 @@ def _isolated(
         workers=settings.executors,
         timeout=settings.query_timeout,
         check=check_query,
-        bounds=bounds(settings),
+        bounds=limits,
         max_waiting=max_waiting(settings),
         retry_after=settings.retry_after,
     )

@@ -6,6 +6,7 @@ the server process, then each worker process inherits it (fork) and runs queries
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from rdflib import Dataset
@@ -57,22 +58,23 @@ def create_engine(settings: Settings, dataset: Dataset) -> IsolatedEngine:
     )
 
 
-def bounds(settings: Settings) -> Bounds:
+def bounds(
+    settings: Settings, *, endpoints: Sequence[str] = (), readable: Sequence[str] = ()
+) -> Bounds:
     """Return the per-query bounds of ``settings`` and what its workers' sandbox allows.
 
-    Only workers that must call out keep the network: the remote-backend engine's (they talk
-    to the backend) and the rdflib engine's when SERVICE endpoints are allow-listed. An
-    on-disk store is the one extra directory a worker may read.
+    Only workers that must call out keep the network: those given ``endpoints`` (a remote
+    backend's engine talks to it) and the rdflib engine's when SERVICE endpoints are
+    allow-listed. ``readable`` are the extra directories a worker may read (an on-disk store).
     """
     calls_services = settings.engine == "rdflib" and bool(settings.service_allowlist)
-    endpoints = [settings.backend] if settings.backend else []
-    endpoints += list(settings.service_allowlist) if calls_services else []
+    reached = [*endpoints, *(settings.service_allowlist if calls_services else ())]
     return Bounds(
         memory_mb=settings.max_query_memory,
         result_bytes=settings.max_result_bytes,
-        network=bool(endpoints),
-        readable=(str(settings.store),) if settings.store and not settings.backend else (),
-        ports=tuple(sorted({_port(url) for url in endpoints})),
+        network=bool(reached),
+        readable=tuple(readable),
+        ports=tuple(sorted({_port(url) for url in reached})),
     )
 
 
