@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import BIN, PYTHON, ROOT, fmt, median, run_measured, synth_file, table  # noqa: E402
+from common import BIN, PYTHON, ROOT, fmt, median, run_measured, synth_file, table
 
 RDFLIB_PARSE = (
     "import sys; from rdflib import Dataset; d = Dataset(); "

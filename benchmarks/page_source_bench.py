@@ -20,12 +20,12 @@ from rdflib import Dataset, URIRef
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import median, table  # noqa: E402
+from common import median, table
 
-from aigraph import source  # noqa: E402
-from aigraph.core import Aigraph  # noqa: E402
-from aigraph.settings import Settings  # noqa: E402
-from aigraph.web import create_app  # noqa: E402
+from aigraph import source
+from aigraph.core import Aigraph
+from aigraph.settings import Settings
+from aigraph.web import create_app
 
 PATHS = (
     "/id/organisation/vinnova",

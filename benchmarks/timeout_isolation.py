@@ -25,7 +25,7 @@ from rdflib import Dataset, Literal, URIRef
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import SELECT_JSON, Client, fmt, median, start_aigraph, table  # noqa: E402
+from common import SELECT_JSON, Client, fmt, median, start_aigraph, table
 
 EXPLOSIVE = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 EXPLOSIVE_POOL = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"

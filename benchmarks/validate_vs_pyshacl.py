@@ -30,10 +30,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from rdflib import Graph  # noqa: E402
+from rdflib import Graph  # noqa: E402 - after the sys.path entry above
 
-from aigraph import content, graph  # noqa: E402
-from aigraph.settings import Settings  # noqa: E402
+from aigraph import content, graph  # noqa: E402 - after the sys.path entry above
+from aigraph.settings import Settings  # noqa: E402 - after the sys.path entry above
 
 PYSHACL = Path(sys.executable).parent / "pyshacl"
 

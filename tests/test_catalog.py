@@ -15,7 +15,7 @@ from rdflib.compare import isomorphic
 from rdflib.namespace import DCAT, DCTERMS, FOAF, SH
 
 from aigraph import content, graph, statistics
-from aigraph.describe import dataset as describe
+from aigraph.describe import common, dcat, schema_org
 from aigraph.engine.oxigraph_engine import OxigraphEngine
 from aigraph.model import QueryRequest
 from aigraph.settings import CANONICAL_BASE
@@ -23,7 +23,7 @@ from aigraph.settings import CANONICAL_BASE
 REFERENCE = Path(__file__).resolve().parent / "reference" / "dcat-ap"
 SITE = "http://127.0.0.1:8000"
 BASE = CANONICAL_BASE
-SPDX = describe.SPDX
+SPDX = common.SPDX
 
 SHAPES = {
     "3.0.1": [REFERENCE / "3.0.1/html/shacl" / name for name in (
@@ -96,7 +96,7 @@ def load_dataset() -> Dataset:
     return dataset
 
 
-def facts_of(dataset: Dataset, base: str = BASE) -> describe.DatasetFacts:
+def facts_of(dataset: Dataset, base: str = BASE) -> statistics.DatasetFacts:
     """The statistics of ``dataset`` as every source computes them: SPARQL through an engine."""
     engine = OxigraphEngine(dataset)
     return statistics.facts(lambda text: engine.query(QueryRequest(text, trusted=True)), base)
@@ -119,13 +119,13 @@ def dumps(dataset: Dataset) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def facts(dataset: Dataset) -> describe.DatasetFacts:
+def facts(dataset: Dataset) -> statistics.DatasetFacts:
     return facts_of(dataset)
 
 
 @pytest.fixture(scope="module")
-def cat(facts: describe.DatasetFacts, dumps: dict[str, bytes]) -> Graph:
-    return describe.catalog(facts, dumps, site=SITE, base=BASE,
+def cat(facts: statistics.DatasetFacts, dumps: dict[str, bytes]) -> Graph:
+    return dcat.catalog(facts, dumps, site=SITE, base=BASE,
                             modified="2026-11-27", issued="2026-11-20")
 
 
@@ -215,10 +215,10 @@ def test_a_broken_catalogue_is_caught(cat: Graph, codelists: Graph, shapes):
 
 BUNDLE = REFERENCE / "dcat-ap-se/3.0.1/bundle.json"
 PREFIXES = {"dcterms": str(DCTERMS), "dcat": str(DCAT), "foaf": str(FOAF),
-            "vcard": str(describe.VCARD), "rdf": str(RDF), "owl": "http://www.w3.org/2002/07/owl#",
+            "vcard": str(common.VCARD), "rdf": str(RDF), "owl": "http://www.w3.org/2002/07/owl#",
             "adms": "http://www.w3.org/ns/adms#", "prov": "http://www.w3.org/ns/prov#",
             "schema": "http://schema.org/", "odrs": "http://schema.theodi.org/odrs#",
-            "locn": "http://www.w3.org/ns/locn#", "dcatap": str(describe.DCATAP),
+            "locn": "http://www.w3.org/ns/locn#", "dcatap": str(common.DCATAP),
             "skos": "http://www.w3.org/2004/02/skos/core#"}
 
 
@@ -301,7 +301,7 @@ def test_dcat_ap_se_cardinalities(cat: Graph, se_checker: RDFormsChecker, group:
 def test_dcat_ap_se_checker_catches_missing_mandatory(cat: Graph, se_checker: RDFormsChecker):
     broken = Graph() + cat
     broken.remove((None, DCAT.accessURL, None))
-    broken.remove((URIRef(f"{BASE}/catalog#contact"), describe.VCARD.hasEmail, None))
+    broken.remove((URIRef(f"{BASE}/catalog#contact"), common.VCARD.hasEmail, None))
     node = URIRef(f"{BASE}/dataset#dump-ttl")
     assert any("accessURL" in p for p in se_checker.problems(broken, node, "dcat:Distribution"))
     contact = URIRef(f"{BASE}/catalog#contact")
@@ -314,8 +314,8 @@ def test_licences_are_the_swedish_profile_values(cat: Graph, se_checker: RDForms
     catalog = URIRef(f"{BASE}/catalog")
     assert set(cat.objects(catalog, DCTERMS.license)) == {URIRef(catalog_licence)}
     data_licences = {o for s, o in cat.subject_objects(DCTERMS.license) if s != catalog}
-    assert data_licences == {URIRef(describe.DATA_LICENSE)}
-    assert describe.DATA_LICENSE in choices
+    assert data_licences == {URIRef(common.DATA_LICENSE)}
+    assert common.DATA_LICENSE in choices
 
 
 # --- content and integrity --------------------------------------------------------------------
@@ -338,11 +338,11 @@ def test_checksums_and_sizes_match_the_bytes(cat: Graph, dumps: dict[str, bytes]
         assert (node, DCAT.downloadURL, url) in cat
         assert cat.value(node, DCAT.byteSize) is None  # see KNOWN_VIOLATIONS
         checksum = cat.value(node, SPDX.checksum)
-        assert str(cat.value(checksum, SPDX.checksumValue)) == hashlib.sha1(data).hexdigest()  # noqa: S324
+        assert str(cat.value(checksum, SPDX.checksumValue)) == hashlib.sha1(data).hexdigest()
 
 
 def test_sha256_is_available(facts, dumps):
-    cat256 = describe.catalog(facts, dumps, site=SITE, base=BASE, modified="2026-11-27",
+    cat256 = dcat.catalog(facts, dumps, site=SITE, base=BASE, modified="2026-11-27",
                               issued="2026-11-27", checksum_algorithm="sha256")
     values = {str(v) for v in cat256.objects(None, SPDX.checksumValue)}
     assert values == {hashlib.sha256(d).hexdigest() for d in dumps.values()}
@@ -354,15 +354,15 @@ def test_distribution_formats(cat: Graph, dumps: dict[str, bytes]):
                 "trig": ("RDF_TRIG", "application/trig"), "nq": ("RDF_N_QUADS", "application/n-quads")}
     for ext, (file_type, media) in expected.items():
         node = URIRef(f"{BASE}/dataset#dump-{ext}")
-        assert cat.value(node, DCTERMS.format) == URIRef(describe.EU + "file-type/" + file_type)
-        assert cat.value(node, DCAT.mediaType) == URIRef(describe.IANA + media)
+        assert cat.value(node, DCTERMS.format) == URIRef(common.EU + "file-type/" + file_type)
+        assert cat.value(node, DCAT.mediaType) == URIRef(common.IANA + media)
 
 
-def test_service_and_temporal_coverage(cat: Graph, facts: describe.DatasetFacts):
+def test_service_and_temporal_coverage(cat: Graph, facts: statistics.DatasetFacts):
     service = URIRef(f"{BASE}/service/sparql")
     assert (service, DCAT.endpointURL, URIRef(f"{SITE}/sparql")) in cat
     assert (service, DCAT.servesDataset, URIRef(f"{BASE}/dataset")) in cat
-    assert (service, DCTERMS.conformsTo, describe.SPARQL_PROTOCOL) in cat
+    assert (service, DCTERMS.conformsTo, common.SPARQL_PROTOCOL) in cat
     period = cat.value(URIRef(f"{BASE}/dataset"), DCTERMS.temporal)
     start, end = str(cat.value(period, DCAT.startDate)), str(cat.value(period, DCAT.endDate))
     assert start.startswith(str(facts.temporal_start)[:4])
@@ -385,7 +385,7 @@ def test_round_trip(cat: Graph, fmt: str):
 
 
 def test_schema_org_dataset(facts, dumps):
-    doc = describe.schema_dataset_jsonld(facts, dumps, site=SITE, base=BASE)
+    doc = schema_org.schema_dataset_jsonld(facts, dumps, site=SITE, base=BASE)
     text = json.dumps(doc)
     assert doc["@type"] == "Dataset" and doc["isAccessibleForFree"] is True
     assert doc["temporalCoverage"] == f"{facts.temporal_start}/{facts.temporal_end}"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import aigraph.errors
-import aigraph.store  # noqa: F401  # defines StoreError, an error of the hierarchy too
+import aigraph.store  # defines StoreError, an error of the hierarchy too
 from aigraph.errors import AigraphError
 from aigraph.web import create_app
 

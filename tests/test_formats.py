@@ -201,7 +201,7 @@ ALLOWED: dict[str, str] = {
 
 def test_every_list_of_formats_derives_from_the_table() -> None:
     from aigraph import cli, graph, store
-    from aigraph.describe import dataset
+    from aigraph.describe import common
     from aigraph.engine import ENGINES
     from aigraph.site import build
     from aigraph.web import linked_data, publishing
@@ -212,8 +212,8 @@ def test_every_list_of_formats_derives_from_the_table() -> None:
     }
     assert set(READ_SUFFIXES) == {".ttl", ".nt", ".nq", ".trig", ".jsonld", ".json", ".rdf",
                                   ".owl", ".xml"}  # fmt: skip
-    assert dataset.DUMP_FORMATS is GRAPH
-    assert dataset.RESULT_FORMATS[:4] == tuple(o.w3c for o in RESULTS)
+    assert common.DUMP_FORMATS is GRAPH
+    assert common.RESULT_FORMATS[:4] == tuple(o.w3c for o in RESULTS)
     assert [o.file_type_iri for o in GRAPH][0].endswith("/file-type/RDF_TURTLE")
     assert build.RDF_FILES == tuple((o.extension, o.media_type) for o in DESCRIBED)
     assert publishing.CATALOG_OFFERS is DESCRIBED and DESCRIBED[0].name == "rdfxml"

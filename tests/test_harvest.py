@@ -13,11 +13,11 @@ from rdflib.compare import isomorphic
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 from rdflib.namespace import DCAT
 
-from aigraph.describe import dataset as describe
+from aigraph.describe import common
 from aigraph.settings import CANONICAL_BASE
 from test_catalog import KNOWN_VIOLATIONS, KNOWN_WARNINGS, REFERENCE, SHAPES, _keys, shacl_results
 
-SPDX = describe.SPDX
+SPDX = common.SPDX
 #: Accept header -> (expected media type, rdflib parser).
 NEGOTIATED = {
     None: ("application/rdf+xml", "xml"),
@@ -97,7 +97,7 @@ def _same_quads(served: Dataset, expected: Dataset) -> bool:
 
 def test_every_distribution_downloads_as_described(live_server, served_catalog, core):
     dists = list(served_catalog.subjects(DCAT.downloadURL, None))
-    assert len(dists) == len(describe.DUMP_FORMATS)
+    assert len(dists) == len(common.DUMP_FORMATS)
     union = Graph()
     for s, p, o, _ in _quads(core.dumps()):
         union.add((s, p, o))
@@ -106,7 +106,7 @@ def test_every_distribution_downloads_as_described(live_server, served_catalog, 
         assert url.startswith(f"{live_server}/dumps/")
         media_type, body = fetch(url)
         declared = str(served_catalog.value(dist, DCAT.mediaType))
-        assert declared == describe.IANA + media_type, url
+        assert declared == common.IANA + media_type, url
         checksum = served_catalog.value(dist, SPDX.checksum)
         algorithm = served_catalog.value(checksum, SPDX.algorithm)
         assert algorithm == SPDX.checksumAlgorithm_sha1

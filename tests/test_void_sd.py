@@ -7,12 +7,14 @@ from pathlib import Path
 import pytest
 from rdflib import RDF, RDFS, Dataset, Graph, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
-from rdflib.namespace import VOID
+from rdflib.namespace import DCTERMS, VOID
 
-from aigraph.describe import dataset as describe
+from aigraph.describe.common import DATA_LICENSE, SD
+from aigraph.describe.service import service_description
+from aigraph.describe.void import void
+from aigraph.statistics import WIKIDATA_ENTITY, DatasetFacts
 from test_catalog import BASE, SITE, facts_of, load_dataset, make_dumps
 
-SD = describe.SD
 ENDPOINT = "http://127.0.0.1:8765/sparql"
 MANIFEST = (Path(__file__).resolve().parent / "reference" / "w3c-sparql11"
             / "service-description" / "manifest.ttl")
@@ -25,7 +27,7 @@ def dataset() -> Dataset:
 
 
 @pytest.fixture(scope="module")
-def facts(dataset: Dataset) -> describe.DatasetFacts:
+def facts(dataset: Dataset) -> DatasetFacts:
     return facts_of(dataset)
 
 
@@ -36,12 +38,12 @@ def dumps(dataset: Dataset) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def void_graph(facts, dumps) -> Graph:
-    return describe.void(facts, dumps, site=SITE, base=BASE)
+    return void(facts, dumps, site=SITE, base=BASE)
 
 
 @pytest.fixture(scope="module")
 def sd_graph(facts) -> Graph:
-    return describe.service_description(facts, endpoint_url=ENDPOINT, base=BASE)
+    return service_description(facts, endpoint_url=ENDPOINT, base=BASE)
 
 
 def count(dataset: Dataset, where: str, what: str = "*") -> int:
@@ -101,7 +103,7 @@ def test_void_vocabularies_examples_dumps(dataset: Dataset, void_graph: Graph, d
     assert {str(u) for u in void_graph.objects(DATASET, VOID.dataDump)} == {
         f"{SITE}/dumps/aigraph.{ext}" for ext in dumps}
     assert void_graph.value(DATASET, VOID.sparqlEndpoint) == URIRef(f"{SITE}/sparql")
-    assert void_graph.value(DATASET, describe.DCTERMS.license) == URIRef(describe.DATA_LICENSE)
+    assert void_graph.value(DATASET, DCTERMS.license) == URIRef(DATA_LICENSE)
 
 
 def test_wikidata_linksets(dataset: Dataset, void_graph: Graph):
@@ -110,7 +112,7 @@ def test_wikidata_linksets(dataset: Dataset, void_graph: Graph):
           ?s ?p ?o
           FILTER(?p IN (<http://www.w3.org/2002/07/owl#sameAs>, <http://schema.org/sameAs>,
                         <https://schema.org/sameAs>)
-                 && STRSTARTS(STR(?o), "{describe.WIKIDATA_ENTITY}"))
+                 && STRSTARTS(STR(?o), "{WIKIDATA_ENTITY}"))
         }} GROUP BY ?p""")
     assert links, "the data links to Wikidata"
     linksets = set(void_graph.subjects(RDF.type, VOID.Linkset))
@@ -120,7 +122,7 @@ def test_wikidata_linksets(dataset: Dataset, void_graph: Graph):
     for linkset in linksets:
         assert void_graph.value(linkset, VOID.subjectsTarget) == DATASET
         target = void_graph.value(linkset, VOID.objectsTarget)
-        assert str(void_graph.value(target, VOID.uriSpace)) == describe.WIKIDATA_ENTITY
+        assert str(void_graph.value(target, VOID.uriSpace)) == WIKIDATA_ENTITY
         assert (target, RDF.type, VOID.Dataset) in void_graph
 
 
@@ -156,7 +158,7 @@ def test_service_description_graphs(dataset: Dataset, sd_graph: Graph):
 
 def test_endpoint_url_is_the_one_passed_in(facts):
     other = "https://example.org/aigraph/sparql"
-    g = describe.service_description(facts, endpoint_url=other, base=BASE)
+    g = service_description(facts, endpoint_url=other, base=BASE)
     assert set(g.objects(None, SD.endpoint)) == {URIRef(other)}
 
 

@@ -230,7 +230,7 @@ class _ExactLiterals:
             short = node._literal_n3(use_plain=True)  # noqa: SLF001 - rdflib's own writer
             if short.startswith('"') or short == str(node):
                 return super().label(node, position)  # type: ignore[misc]
-            return node._literal_n3(  # noqa: SLF001
+            return node._literal_n3(  # noqa: SLF001 - rdflib's own writer
                 use_plain=False,
                 qname_callback=lambda dt: self.get_pname(dt, _GEN_QNAME_FOR_DT),  # type: ignore[attr-defined]
             )
@@ -294,7 +294,8 @@ def _write_jsonld(quads: list[Quad], base: str | None, bindings: Mapping[str, st
         node.setdefault(str(p), []).append(_jsonld_value(o))
     top = graphs.pop(None, {})
     for name, nodes in graphs.items():
-        assert name is not None  # the default graph was popped above
+        if name is None:  # the default graph was popped above
+            continue
         name_id = _jsonld_id(name)
         holder = top.setdefault(name_id, {"@id": name_id})
         holder["@graph"] = list(nodes.values())

@@ -120,7 +120,7 @@ def parse_file(dataset: Dataset, path: Path, base: str = CANONICAL_BASE) -> None
         else:
             target = dataset.graph(graph_iri_for(path, CANONICAL_BASE))
             target.parse(data=text, format=offer.rdflib, publicID=path.resolve().as_uri())
-    except Exception as exc:  # noqa: BLE001 - every parser has its own error types
+    except Exception as exc:  # every parser has its own error types
         raise _parse_error(exc, path, text) from exc
 
 

@@ -179,7 +179,8 @@ def _to_default(quads: Iterator[ox.Quad]) -> Iterator[ox.Quad]:
 
 def _count_named(store: ox.Store) -> int:
     answer = store.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
-    assert isinstance(answer, ox.QuerySolutions)
+    if not isinstance(answer, ox.QuerySolutions):
+        raise TypeError("a SELECT query answers with solutions")
     return int(next(answer)[0].value)
 
 
@@ -367,11 +368,13 @@ def _quote(iri: str) -> str:
 
 def _send(url: str, method: str, query: str | None, body: bytes | None, media_type: str,
           timeout: float) -> None:
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise EngineUnavailable(f"cannot reach {url}: only an http or https URL names a store")
     target = url if query is None else f"{url}{'&' if '?' in url else '?'}{query}"
-    request = urllib.request.Request(target, data=body or b"", method=method,
-                                     headers={"Content-Type": media_type})
+    headers = {"Content-Type": media_type}
+    request = urllib.request.Request(target, data=body or b"", method=method, headers=headers)  # noqa: S310 - http(s) only, checked above
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s), checked above
             response.read()
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode("utf-8", "replace").strip()[:300]

@@ -86,7 +86,7 @@ class Synthesizer:
     """Make the blocks of announcements; shared resources are described where first used."""
 
     def __init__(self, seed: int) -> None:
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # noqa: S311 - reproducible synthetic data, no secret
         self.seed = seed
         self.seen: set[str] = set()
         self.previous: tuple[str, str] | None = None
@@ -268,7 +268,8 @@ class Synthesizer:
             yield b, f"Förstudier till ytterligare noder pågår i {names}.", a.article
 
     def complementarity_block(self, a: Announcement, funder: str) -> tuple[Block, str, str]:
-        assert self.previous is not None
+        if self.previous is None:
+            raise RuntimeError("a complementarity block follows an earlier announcement")
         b = Block(f"{a.tag}-complementarity")
         b.add(a.iri, "aig:complementaryTo", self.previous[0])
         return b, f"Satsningen är komplementär till {self.previous[1]}.", funder

@@ -1,1 +1,1 @@
-"""Describe the dataset: statistics, DCAT-AP catalogue, VoID, service description and its dates."""
+"""Describe the dataset: DCAT-AP catalogue, VoID, service description, schema.org and its dates."""

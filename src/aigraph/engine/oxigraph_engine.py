@@ -22,6 +22,7 @@ from rdflib.term import Identifier, Node
 
 from aigraph.engine import guard
 from aigraph.engine.base import (
+    QueryForm,
     QueryRequest,
     QueryResult,
     graph_result,
@@ -215,7 +216,7 @@ def _named_nodes(iris: Iterable[str]) -> list[ox.NamedNode]:
         raise BadRequest(f"not a valid graph IRI: {exc}") from exc
 
 
-def _result(form: guard.QueryForm, answer: Any, limit: int | None) -> QueryResult:
+def _result(form: QueryForm, answer: Any, limit: int | None) -> QueryResult:
     if isinstance(answer, ox.QueryBoolean):
         return QueryResult(form="ask", boolean=bool(answer), limit=limit)
     if isinstance(answer, ox.QueryTriples):

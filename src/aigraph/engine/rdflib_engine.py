@@ -88,7 +88,7 @@ class RdflibEngine:
             # Only an allow-listed SERVICE call reaches the network; its failure is told the
             # same way whatever the cause, naming no host, port or answer.
             raise EngineUnavailable(_SERVICE_FAILED) from None
-        except Exception as exc:  # noqa: BLE001 - rdflib reports a SERVICE's bad status so
+        except Exception as exc:  # rdflib reports a SERVICE's bad status so
             if str(exc).startswith("Service"):
                 raise EngineUnavailable(_SERVICE_FAILED) from None
             raise
@@ -171,7 +171,7 @@ def _parse(text: str, base: str | None) -> Query:
         raise QuerySyntaxError(message, line=exc.lineno, column=exc.col) from exc
     except RecursionError as exc:
         raise QueryRefused("the query is nested too deeply to parse") from exc
-    except Exception as exc:  # noqa: BLE001 - rdflib raises bare Exception for bad prefixes
+    except Exception as exc:  # rdflib raises bare Exception for bad prefixes
         raise _translation_error(exc, text) from exc
 
 

@@ -18,9 +18,9 @@ from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SH, SKOS, XSD, Names
 from rdflib.term import Node
 
 from aigraph import content
-from aigraph.describe.dataset import SAME_AS, WIKIDATA_ENTITY
 from aigraph.model import QueryResult
 from aigraph.settings import CANONICAL_BASE
+from aigraph.statistics import SAME_AS, WIKIDATA_ENTITY
 
 SCHEMA = Namespace("http://schema.org/")
 PROV = Namespace("http://www.w3.org/ns/prov#")

@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 from rdflib import Dataset, URIRef
 
 from aigraph import export
-from aigraph.describe import dataset as describe
+from aigraph.describe.common import DUMP_FORMATS
 from aigraph.formats import DESCRIBED, HTML
 from aigraph.settings import Settings
 
@@ -64,7 +64,7 @@ class Dump:
 
 @dataclass(frozen=True)
 class Dumps:
-    """Every dump of one data version, by extension in the order of ``describe.DUMP_FORMATS``."""
+    """Every dump of one data version, by extension in the order of ``DUMP_FORMATS``."""
 
     version: str
     by_ext: Mapping[str, Dump]
@@ -87,7 +87,7 @@ class Dumps:
 def build_dumps(dataset: Dataset, version: str) -> Dumps:
     """Serialise ``dataset`` in every dump format, byte-identical to ``aigraph export``."""
     by_ext = {}
-    for fmt in describe.DUMP_FORMATS:
+    for fmt in DUMP_FORMATS:
         data = export.export(dataset, fmt.name)
         # mtime=0 and no file name in the header: the same data always gives the same bytes.
         ext = fmt.extension

@@ -60,7 +60,8 @@ class SourceIndex:
         """Return ``(file, line)`` where ``iri`` is described, or None."""
         if self._subjects is None:
             self._build()
-        assert self._subjects is not None
+        if self._subjects is None:
+            raise RuntimeError("building the index left no subjects")
         spellings = [iri]
         if self._moved and iri.startswith(self._moved):
             spellings.append(CANONICAL_BASE + iri[len(self._moved) :])
@@ -126,7 +127,7 @@ def turtle_subjects(text: str, base: str) -> tuple[dict[str, int], dict[str, str
             base = _read_directive(directive, prefixes, base)
             continue
         if pending is not None:
-            if token != "{":
+            if token != "{":  # noqa: S105 - a Turtle token, not a password
                 subjects.setdefault(*pending)
             pending = None
         if token in ("{", "}"):
@@ -135,7 +136,7 @@ def turtle_subjects(text: str, base: str) -> tuple[dict[str, int], dict[str, str
             expect_subject, depth = False, depth + 1
         elif token in ("]", ")"):
             depth -= 1
-        elif token == ".":
+        elif token == ".":  # noqa: S105 - a Turtle token, not a password
             expect_subject = expect_subject or depth <= 0
         elif expect_subject:
             keyword = token.lower()

@@ -25,7 +25,7 @@ class UnionGraph(Graph):
         self._added = True
         return super().add(triple)
 
-    def addN(self, quads):  # type: ignore[no-untyped-def,override]  # noqa: N802
+    def addN(self, quads):  # type: ignore[no-untyped-def,override]  # noqa: N802 - rdflib's name
         self._added = True
         return super().addN(quads)
 

@@ -69,7 +69,8 @@ class FrontDoor:
     count: Any = None
     refused: int = 0
     timed_out: int = 0
-    _last_warning: float = field(default=0.0, repr=False)
+    #: When the last "connection refused" warning was logged (time.monotonic()).
+    last_warning: float = field(default=0.0, repr=False)
 
     def note(self, *names: str) -> None:
         if self.count is not None:
@@ -198,8 +199,14 @@ class FrontDoorChannel(HTTPChannel):
     linger_wanted = False
     lingering_until: float | None = None
 
-    def __init__(self, server: FrontDoorServer, sock: socket.socket, addr: Any,
-                 adj: Adjustments, map: dict[int, Any] | None = None) -> None:  # noqa: A002
+    def __init__(
+        self,
+        server: FrontDoorServer,
+        sock: socket.socket,
+        addr: Any,
+        adj: Adjustments,
+        map: dict[int, Any] | None = None,  # noqa: A002 - waitress's keyword
+    ) -> None:
         self.parser_class = functools.partial(  # type: ignore[assignment]
             FrontDoorParser, max_body=server.front.max_body
         )
@@ -263,7 +270,7 @@ class FrontDoorChannel(HTTPChannel):
             return now - request.body_started > front.body_timeout
         return now - self.waiting_since > front.header_timeout
 
-    def del_channel(self, map: dict[int, Any] | None = None) -> None:  # noqa: A002
+    def del_channel(self, map: dict[int, Any] | None = None) -> None:  # noqa: A002 - waitress's keyword
         if self.counted:
             self.counted = False
             self.server.forget(self.client)
@@ -309,8 +316,8 @@ class FrontDoorServer(TcpWSGIServer):
             return False
         front.refused += 1
         now = time.monotonic()
-        if now - front._last_warning > 10:
-            front._last_warning = now
+        if now - front.last_warning > 10:
+            front.last_warning = now
             log.warning("connection from %s refused: it already holds %d (max_client_connections);"
                         " %d refused so far", client, cap, front.refused)
         return True

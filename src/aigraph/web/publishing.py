@@ -21,7 +21,10 @@ from werkzeug.wrappers import Response
 
 from aigraph import formats, results
 from aigraph.core import Aigraph
-from aigraph.describe import dataset as describe
+from aigraph.describe.common import TEXT, Distribution, distributions
+from aigraph.describe.dcat import catalog as catalog_graph
+from aigraph.describe.schema_org import schema_dataset_jsonld
+from aigraph.describe.void import void as void_graph
 from aigraph.errors import NotFound
 from aigraph.pages import resource as resources
 from aigraph.site import build as publish
@@ -68,7 +71,7 @@ class Publication:
 
 
 def publication() -> Publication:
-    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # noqa: SLF001 - Flask's documented way to the app
     found = app.extensions.get("aigraph.publishing")
     if found is None or found.core is not core():
         found = app.extensions["aigraph.publishing"] = Publication(core())
@@ -141,7 +144,7 @@ def _catalog_bytes(offer: formats.Offer) -> bytes:
     aigraph, site = core(), site_url()
 
     def build() -> bytes:
-        graph = describe.catalog(
+        graph = catalog_graph(
             aigraph.facts,
             publication().dumps().raw(),
             site=site,
@@ -159,7 +162,7 @@ def _void_bytes(offer: formats.Offer) -> bytes:
     aigraph, site = core(), site_url()
 
     def build() -> bytes:
-        graph = describe.void(
+        graph = void_graph(
             aigraph.facts, publication().dumps().raw(), site=site, base=aigraph.settings.base
         )
         return results.serialize_graph(graph, offer)
@@ -227,15 +230,15 @@ def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
     aigraph = core()
     facts, dumps = aigraph.facts, publication().dumps()
     base = aigraph.settings.base
-    schema = describe.schema_dataset_jsonld(
+    schema = schema_dataset_jsonld(
         facts, dumps.raw(), site=site, base=base, modified=data_date()
     )
     labels = dict(facts.labels)
     return {
         "page": page,
         "lang": lang,
-        "title": describe.TEXT["title"][lang],
-        "description": describe.TEXT["description"][lang],
+        "title": TEXT["title"][lang],
+        "description": TEXT["description"][lang],
         "facts": facts,
         "named_graph_count": len(facts.named_graphs),
         "examples": [
@@ -246,11 +249,11 @@ def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
             }
             for iri in _main_resources(aigraph)
         ],
-        "dumps": [_dump_row(d) for d in describe.distributions(dumps.raw())],
+        "dumps": [_dump_row(d) for d in distributions(dumps.raw())],
         "gz_sizes": {d.ext: len(d.gzipped) for d in dumps.by_ext.values()},
         "description_formats": list(_BY_EXT.items()),
         "modified": modified.isoformat() if (modified := data_date()) else "",
-        "schema_json": Markup(_script_json(schema)),
+        "schema_json": Markup(_script_json(schema)),  # noqa: S704 - _script_json escapes < > &
     }
 
 
@@ -268,7 +271,7 @@ def _label(aigraph: Aigraph, iri: str, lang: str) -> str:
     )
 
 
-def _dump_row(dist: describe.Distribution) -> dict[str, Any]:
+def _dump_row(dist: Distribution) -> dict[str, Any]:
     return {
         "ext": dist.ext,
         "label": dist.label,

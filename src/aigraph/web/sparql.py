@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 
 from aigraph import formats, protocol, results
 from aigraph.core import Aigraph
-from aigraph.describe import dataset as describe
+from aigraph.describe import service as describe
 from aigraph.engine.guard import query_form
 from aigraph.export import GENERATED_PREFIX, WELL_KNOWN_PREFIXES, choose_prefixes
 from aigraph.model import QueryResult
