@@ -325,11 +325,7 @@ def _unwrap(reply: tuple[Any, ...]) -> Any:
     if kind == "ok":
         return reply[1]
     if kind == "error":
-        _, cls, args, state = reply
-        error = cls.__new__(cls)
-        Exception.__init__(error, *args)
-        error.__dict__.update(state)
-        raise error
+        raise reply[1]  # an AigraphError pickles with its state (AigraphError.__reduce__)
     raise RuntimeError(f"the query worker failed:\n{reply[1]}")
 
 
@@ -427,7 +423,7 @@ def _reply(engine: Engine, kind: str, payload: Any, max_bytes: int) -> tuple[Any
         # The interpreter is not to be trusted after a MemoryError: the parent replaces us.
         return ("out-of-memory",)
     except AigraphError as error:
-        return ("error", type(error), error.args, dict(error.__dict__))
+        return ("error", error)
     except Exception:  # noqa: BLE001 - a bug: the parent raises it as a 500 and logs it
         return ("bug", traceback.format_exc())
 
