@@ -16,6 +16,7 @@ from aigraph.settings import Settings
 from aigraph.web import context, errors, linked_data, ops, publishing, sparql, urls
 from aigraph.web import strings as ui_strings
 from aigraph.web.metrics import Metrics
+from aigraph.web.request_log import request_log
 
 EXTENSION = context.EXTENSION
 
@@ -96,9 +97,9 @@ def _start_request() -> Response | None:
 
 def _finish_request(response: Response) -> Response:
     seconds = time.perf_counter() - g.get("started", time.perf_counter())
-    info = g.get("query_info", {})
+    noted = request_log()
     current_app.extensions["aigraph.metrics"].observe(
-        response.status_code, info.get("form", "none"), seconds
+        response.status_code, noted.form or "none", seconds
     )
     if access_log.isEnabledFor(logging.INFO):
         access_log.info(json.dumps({
@@ -108,7 +109,7 @@ def _finish_request(response: Response) -> Response:
             "status": response.status_code,
             "bytes": response.calculate_content_length(),
             "ms": round(seconds * 1000, 3),
-            **info,
+            **noted.fields(),
         }, ensure_ascii=False))
     response.headers["X-Request-Id"] = g.get("request_id", "")
     response.headers["Access-Control-Allow-Origin"] = "*"

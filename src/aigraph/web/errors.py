@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 from aigraph import formats
 from aigraph.errors import AigraphError, Forbidden, Overloaded, QueryTimeout, TooManyQueries
 from aigraph.web.context import wants_html
+from aigraph.web.request_log import request_log
 
 log = logging.getLogger("aigraph.web")
 
@@ -73,9 +74,9 @@ def _allowed_methods() -> Iterable[str]:
 
 
 def _aigraph_error(exc: AigraphError) -> Response:
+    request_log().note_error(exc)
     if isinstance(exc, QueryTimeout):
         current_app.extensions["aigraph.metrics"].count("timeouts")
-        g.query_info = {**g.get("query_info", {}), "timed_out": True}
     if isinstance(exc, Forbidden):
         current_app.extensions["aigraph.metrics"].count("rejected_updates")
     if isinstance(exc, Overloaded | TooManyQueries):

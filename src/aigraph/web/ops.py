@@ -14,7 +14,8 @@ from aigraph.errors import BadRequest
 from aigraph.web import urls
 from aigraph.web.context import core, wants_html
 from aigraph.web.openapi import openapi
-from aigraph.web.sparql import admission, answer, choose_offer, note_query, page_context
+from aigraph.web.request_log import request_log
+from aigraph.web.sparql import admission, answer, choose_offer, page_context
 
 blueprint = Blueprint("pages", __name__)
 
@@ -44,7 +45,7 @@ def named_query(name: str) -> Response:
         raise BadRequest(
             f"unknown parameter(s) {', '.join(sorted(unknown))} for {name!r}; it takes: {declared}"
         )
-    note_query(named.text, query_form(named.text))
+    request_log().note_query(named.text, query_form(named.text))
     offer = choose_offer(query_form(named.text), request.args.getlist("format"))
     return answer(lambda: core().run_named(name, params, format=offer.name), offer)
 

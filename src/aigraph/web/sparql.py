@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 
-from flask import Blueprint, current_app, g, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from werkzeug.wrappers import Response
 
 from aigraph import formats, protocol, results
@@ -17,6 +16,7 @@ from aigraph.model import QueryResult
 from aigraph.web import urls
 from aigraph.web.admission import Admission
 from aigraph.web.context import core, lang, wants, wants_html
+from aigraph.web.request_log import request_log
 
 blueprint = Blueprint("sparql", __name__)
 
@@ -43,7 +43,7 @@ def endpoint() -> Response:
     if not parsed.formats and wants_html((*formats.RESULTS, *formats.GRAPH)):
         return query_page(parsed.query)
     form = query_form(parsed.query)
-    note_query(parsed.query, form)
+    request_log().note_query(parsed.query, form)
     offer = choose_offer(form, parsed.formats)
     text = parsed.query
     return answer(lambda: core().query(text, dataset=parsed.dataset, format=offer.name), offer)
@@ -86,11 +86,6 @@ def answer(run: Callable[[], QueryResult], offer: formats.Offer) -> Response:
     return response
 
 
-def note_query(text: str, form: str) -> None:
-    """Remember what is being run, for the access log and the metrics."""
-    g.query_info = {"form": form, "query_hash": hashlib.sha256(text.encode()).hexdigest()[:16]}
-
-
 def choose_offer(form: str, explicit: Sequence[str] = ()) -> formats.Offer:
     """Choose the result format from ``format=`` values, else from the Accept header."""
     table = formats.offers_for(form)
@@ -109,7 +104,7 @@ def result_response(result: QueryResult, offer: formats.Offer) -> Response:
         response = Response(payload(result, offer), content_type=offer.content_type)
     response.headers["Vary"] = "Accept"
     current_app.extensions["aigraph.metrics"].count("queries")
-    g.query_info = {**g.get("query_info", {}), "rows": result.count, "truncated": result.truncated}
+    request_log().note_result(result.count, result.truncated)
     if result.truncated:
         current_app.extensions["aigraph.metrics"].count("truncated")
         response.headers["X-Aigraph-Truncated"] = "true"
