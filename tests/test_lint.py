@@ -1,4 +1,5 @@
-"""The code stays lint-clean (ruff) and type-checks (mypy on src)."""
+"""The code stays lint-clean (ruff check), formatted (ruff format) and type-checks (mypy on src;
+strict on the foundation and engine layers)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,13 @@ def test_ruff():
     done = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests", "benchmarks"],
                           cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_ruff_format():
+    """The code is laid out by ``ruff format`` ([tool.ruff.format]); the pre-commit hook checks it too."""
+    done = subprocess.run([sys.executable, "-m", "ruff", "format", "--check", "src", "tests",
+                           "benchmarks"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr
 
 
 def test_mypy():
