@@ -21,10 +21,14 @@ import pytest
 from rdflib import Dataset
 
 from aigraph import formats, results
-from aigraph.engine import IsolatedEngine, OxigraphEngine, QueryRequest
+from aigraph.engine import IsolatedEngine, OxigraphEngine, QueryRequest, stream
 from aigraph.engine.isolated import Bounds
-from aigraph.errors import QueryTimeout, ResultTooLarge
+from aigraph.errors import NotAcceptable, QueryTimeout, ResultTooLarge
+from aigraph.model import QueryResult
 from conftest import LiveServer
+
+CSV = formats.find_offer("csv", formats.RESULTS)
+JSON = formats.find_offer("json", formats.RESULTS)
 
 MB = 1_000_000
 
@@ -57,7 +61,7 @@ def pool() -> Iterator[IsolatedEngine]:
 def test_a_large_answer_is_streamed_whole_and_its_worker_reused(pool) -> None:
     text = wide_query(3, 8)  # 1000 rows of 2.5 KiB: 2.6 MB
     [pid] = pool.worker_pids()
-    result = pool.query(QueryRequest(text, format="csv"))
+    result = pool.query(QueryRequest(text, format=CSV))
     assert result.stream is not None and result.payload is None
     pieces = list(result.stream)
     result.stream.close()
@@ -70,14 +74,14 @@ def test_a_large_answer_is_streamed_whole_and_its_worker_reused(pool) -> None:
 
 def test_a_stream_closed_early_drains_its_worker_before_reuse(pool) -> None:
     [pid] = pool.worker_pids()
-    result = pool.query(QueryRequest(wide_query(3, 8), format="json"))
+    result = pool.query(QueryRequest(wide_query(3, 8), format=JSON))
     pieces = iter(result.stream)
     next(pieces)
     result.stream.close()  # the client went away mid-answer
     # The worker is reused only at the end of its answer: the next one starts clean.
-    assert pool.query(QueryRequest("ASK {}", format="json")).payload == b'{"head":{},"boolean":true}'
+    assert pool.query(QueryRequest("ASK {}", format=JSON)).payload == b'{"head":{},"boolean":true}'
     text = wide_query(3, 7)
-    again = pool.query(QueryRequest(text, format="csv"))
+    again = pool.query(QueryRequest(text, format=CSV))
     body = b"".join(again.stream)
     plain = pool.query(QueryRequest(text))
     assert body == results.serialize(plain, formats.find_offer("csv", formats.RESULTS))
@@ -86,7 +90,7 @@ def test_a_stream_closed_early_drains_its_worker_before_reuse(pool) -> None:
 
 def test_a_stream_dropped_unread_does_not_leak_its_worker(pool) -> None:
     [pid] = pool.worker_pids()
-    result = pool.query(QueryRequest(wide_query(3, 8), format="json"))
+    result = pool.query(QueryRequest(wide_query(3, 8), format=JSON))
     assert result.stream is not None
     del result
     gc.collect()
@@ -99,7 +103,7 @@ def test_a_stream_dropped_unread_does_not_leak_its_worker(pool) -> None:
 
 def test_a_stalled_stream_is_stopped_at_the_time_limit(pool) -> None:
     [pid] = pool.worker_pids()
-    result = pool.query(QueryRequest(wide_query(3, 8), format="json", timeout=1.0))
+    result = pool.query(QueryRequest(wide_query(3, 8), format=JSON, timeout=1.0))
     pieces = iter(result.stream)
     next(pieces)
     os.kill(pid, signal.SIGSTOP)
@@ -119,7 +123,7 @@ def test_a_stalled_stream_is_stopped_at_the_time_limit(pool) -> None:
 ])  # fmt: skip
 def test_an_answer_over_the_limit_is_refused_before_any_byte(pool, text, measured) -> None:
     with pytest.raises(ResultTooLarge) as caught:
-        pool.query(QueryRequest(text, format="json"))
+        pool.query(QueryRequest(text, format=JSON))
     assert caught.value.status == 503 and caught.value.kind == "query-too-large"
     assert measured in caught.value.message
     assert "over the limit of 120000000 bytes (max_result_bytes)" in caught.value.message
@@ -278,3 +282,9 @@ def test_a_streamed_answer_carries_its_truncation_headers(client) -> None:
     assert len(body) == int(response.headers["Content-Length"]) > 2 * MB
     document = json.loads(body)
     assert document["truncated"] is True and len(document["results"]["bindings"]) == 1000
+
+
+def test_an_offer_for_another_form_of_result_is_refused_never_ignored():
+    with pytest.raises(NotAcceptable, match="csv cannot write the answer to a construct query"):
+        stream.bounded(QueryResult(form="construct"), CSV, 0)
+    assert stream.bounded(QueryResult(form="select"), CSV, 0).payload == b"\r\n"

@@ -20,6 +20,7 @@ from aigraph.describe.dates import DatasetDates, dataset_dates
 from aigraph.engine import sandbox
 from aigraph.engine.base import Engine
 from aigraph.errors import NotConforming
+from aigraph.formats import Offer
 from aigraph.model import DatasetSpec, QueryRequest, QueryResult
 from aigraph.settings import CANONICAL_BASE, Settings
 from aigraph.source import InMemorySource, RemoteSource, Source, StoreSource
@@ -68,11 +69,11 @@ class Aigraph:
         dataset: DatasetSpec | None = None,
         bindings: Mapping[str, Identifier] | None = None,
         max_rows: int | None = None,
-        format: str | None = None,
+        format: Offer | None = None,
     ) -> QueryResult:
         """Run a query with the configured limits, base IRI and dataset.
 
-        With ``format`` (a ``formats`` offer name) the result comes back already serialised in
+        With ``format`` (the negotiated offer) the result comes back already serialised in
         ``QueryResult.payload``, or, when it is large, in ``QueryResult.stream`` (iterate it,
         then close it: its query worker is held until then).
         """
@@ -107,7 +108,7 @@ class Aigraph:
         return self.engine.query(request)
 
     def run_named(
-        self, name: str, params: Mapping[str, str] | None = None, format: str | None = None
+        self, name: str, params: Mapping[str, str] | None = None, format: Offer | None = None
     ) -> QueryResult:
         """Run a named query with its parameters bound from ``params``."""
         named = queries.lookup(self.named, name)

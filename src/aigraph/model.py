@@ -14,6 +14,8 @@ from typing import Literal, Protocol
 
 from rdflib.term import Identifier, Node, URIRef
 
+from aigraph.formats import Offer
+
 QueryForm = Literal["select", "ask", "construct", "describe"]
 
 #: A result row: variable name -> bound term (unbound variables are absent).
@@ -87,8 +89,8 @@ class QueryRequest:
     base: str | None = None
     max_rows: int | None = None
     timeout: float | None = None
-    #: A ``formats`` offer name: serialise the result in it where the query runs (a worker).
-    format: str | None = None
+    #: The negotiated format: serialise the result in it where the query runs (a worker).
+    format: Offer | None = None
     #: A query aigraph runs itself (never the user's text): its ``max_rows`` is its limit,
     #: even above the engine's own cap (which is the user's ``max_rows``).
     trusted: bool = False

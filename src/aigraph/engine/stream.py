@@ -19,7 +19,8 @@ from rdflib import XSD, Literal, URIRef
 from rdflib.term import Identifier
 
 from .. import formats, results
-from ..errors import ResultTooLarge
+from ..errors import NotAcceptable, ResultTooLarge
+from ..formats import Offer
 from .base import QueryResult
 
 #: Bytes per piece sent through a worker's pipe.
@@ -102,33 +103,33 @@ class ResultStream:
                 callback()
 
 
-def bounded(result: QueryResult, format_name: str | None, max_bytes: int) -> QueryResult:
-    """Return ``result``, serialised in ``format_name`` if given, within ``max_bytes`` (0: any).
+def bounded(result: QueryResult, offer: Offer | None, max_bytes: int) -> QueryResult:
+    """Return ``result``, serialised in ``offer`` if given, within ``max_bytes`` (0: any).
 
     Raises ``ResultTooLarge`` for an answer over the limit: early if it cannot fit in any
     format, else once written. Without a format, the terms are what travel, so they count.
     """
-    if not format_name:
+    if offer is None:
         if max_bytes and (size := term_bytes(result)) > max_bytes:
             raise _too_large(f"holds about {size} bytes", max_bytes)
         return result
     if max_bytes and (least := least_bytes(result)) > max_bytes:
         raise _too_large(f"takes at least {least} bytes", max_bytes)
-    written = serialized(result, format_name)
+    written = serialized(result, offer)
     if max_bytes and written.payload and (size := len(written.payload)) > max_bytes:
-        raise _too_large(f"is {size} bytes in {format_name}", max_bytes)
+        raise _too_large(f"is {size} bytes in {offer.name}", max_bytes)
     return written
 
 
-def serialized(result: QueryResult, format_name: str) -> QueryResult:
-    """Return the result as bytes in ``format_name``, written here rather than in the server.
+def serialized(result: QueryResult, offer: Offer) -> QueryResult:
+    """Return the result as bytes in ``offer``, written here rather than in the server.
 
     The server process then only forwards bytes: no terms to unpickle, and the writing runs in
-    parallel across workers instead of in the one server process.
+    parallel across workers instead of in the one server process. An offer that cannot write
+    this form of result (negotiated for another form) is a bug, never a silent fallback.
     """
-    offer = formats.find_offer(format_name, formats.offers_for(result.form))
-    if offer is None:
-        return result
+    if offer not in formats.offers_for(result.form):
+        raise NotAcceptable(f"{offer.name} cannot write the answer to a {result.form} query")
     return QueryResult(
         form=result.form,
         variables=result.variables,

@@ -47,7 +47,7 @@ def named_query(name: str) -> Response:
         )
     request_log().note_query(named.text, query_form(named.text))
     offer = choose_offer(query_form(named.text), request.args.getlist("format"))
-    return answer(lambda: core().run_named(name, params, format=offer.name), offer)
+    return answer(lambda: core().run_named(name, params, format=offer), offer)
 
 
 @blueprint.get("/healthz")

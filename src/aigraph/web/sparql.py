@@ -46,7 +46,7 @@ def endpoint() -> Response:
     request_log().note_query(parsed.query, form)
     offer = choose_offer(form, parsed.formats)
     text = parsed.query
-    return answer(lambda: core().query(text, dataset=parsed.dataset, format=offer.name), offer)
+    return answer(lambda: core().query(text, dataset=parsed.dataset, format=offer), offer)
 
 
 def admission() -> Admission:
