@@ -24,6 +24,7 @@ from aigraph.engine import (
     OxigraphEngine,
     QueryRequest,
     RdflibEngine,
+    check,
 )
 from aigraph.errors import (
     AigraphError,
@@ -305,6 +306,17 @@ def test_deep_nesting_is_refused_before_any_worker(dataset, engine_class) -> Non
         assert caught.value.status == 400, caught.value.to_dict()
         assert pool.query(CHEAP).boolean is True
         assert pool.worker_pids() == pids and pool.stats()["crashes"] == 0
+
+
+def test_the_worker_checks_again_what_the_server_checked(dataset) -> None:
+    engine = OxigraphEngine(dataset)
+    with IsolatedEngine(lambda: engine, workers=1, check=engine.check) as pool:
+        # A request whose check does not belong to its text: the sandboxed side refuses it.
+        with pytest.raises(BadRequest, match="read-only"):
+            pool.query(QueryRequest("CLEAR ALL", checked=check("ASK {}")))
+        with pytest.raises(RuntimeError, match="the server checked a select query"):
+            pool.query(QueryRequest("ASK {}", checked=check("SELECT * {}")))
+        assert pool.query(QueryRequest("ASK {}", checked=check("ASK {}"))).boolean is True
 
 
 def test_worker_errors_keep_their_type_and_details(dataset) -> None:

@@ -325,6 +325,23 @@ def test_workers_serialise_exactly_as_the_server_would(core, text, fmt):
     assert serialised.payload == results.serialize(plain, offer)
 
 
+def test_the_server_checks_a_query_once(client, monkeypatch):
+    from aigraph.engine import guard
+
+    texts = []
+    real = guard.facts_of
+
+    def counted(text):
+        texts.append(text)
+        return real(text)
+
+    monkeypatch.setattr(guard, "facts_of", counted)
+    query = "ASK { ?s ?p ?o }"
+    response = client.get("/sparql", query_string={"query": query, "format": "json"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert texts == [query]  # the worker's re-check runs in the worker, not here
+
+
 # -- one negotiation path: the same Accept table on every negotiating route ---------------------
 
 HTML = "text/html"

@@ -18,7 +18,7 @@ from rdflib.term import Identifier
 from aigraph import content, graph, queries, source
 from aigraph.describe.dates import DatasetDates, dataset_dates
 from aigraph.engine import sandbox
-from aigraph.engine.base import Engine
+from aigraph.engine.base import CheckedQuery, Engine
 from aigraph.errors import NotConforming
 from aigraph.formats import Offer
 from aigraph.model import DatasetSpec, QueryRequest, QueryResult
@@ -62,9 +62,13 @@ class Aigraph:
             named = queries.rebase_all(named, settings.base)
         return cls(settings, data, data.engine(), named)
 
+    def check(self, text: str) -> CheckedQuery:
+        """Run the engine's guard on ``text`` once; pass the answer to ``query``."""
+        return self.engine.check(text)
+
     def query(
         self,
-        text: str,
+        text: str | CheckedQuery,
         *,
         dataset: DatasetSpec | None = None,
         bindings: Mapping[str, Identifier] | None = None,
@@ -75,11 +79,14 @@ class Aigraph:
 
         With ``format`` (the negotiated offer) the result comes back already serialised in
         ``QueryResult.payload``, or, when it is large, in ``QueryResult.stream`` (iterate it,
-        then close it: its query worker is held until then).
+        then close it: its query worker is held until then). Given a ``CheckedQuery`` (from
+        ``check``), the query is not checked again in the server.
         """
+        checked = text if isinstance(text, CheckedQuery) else None
         limit = self.settings.max_rows if max_rows is None else min(max_rows, self.settings.max_rows)
         request = QueryRequest(
-            text=text,
+            text=checked.source if checked else str(text),
+            checked=checked,
             dataset=dataset or DatasetSpec(),
             bindings=dict(bindings or {}),
             base=self.settings.base.rstrip("/") + "/",
@@ -108,11 +115,18 @@ class Aigraph:
         return self.engine.query(request)
 
     def run_named(
-        self, name: str, params: Mapping[str, str] | None = None, format: Offer | None = None
+        self,
+        name: str,
+        params: Mapping[str, str] | None = None,
+        format: Offer | None = None,
+        checked: CheckedQuery | None = None,
     ) -> QueryResult:
-        """Run a named query with its parameters bound from ``params``."""
+        """Run a named query with its parameters bound from ``params``.
+
+        ``checked`` is ``check`` of the query's text, when the caller already ran it.
+        """
         named = queries.lookup(self.named, name)
-        return self.query(named.text, bindings=named.bind(params or {}), format=format)
+        return self.query(checked or named.text, bindings=named.bind(params or {}), format=format)
 
     @cached_property
     def version(self) -> str:

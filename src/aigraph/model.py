@@ -54,6 +54,16 @@ class ByteStream(Protocol):
         ...
 
 
+class Checked(Protocol):
+    """A query the guard let through (``engine.guard.CheckedQuery``): its form and its text."""
+
+    @property
+    def form(self) -> QueryForm: ...
+
+    @property
+    def source(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class QueryResult:
     """The answer to one query, with its form and whether the row limit cut it."""
@@ -91,6 +101,9 @@ class QueryRequest:
     timeout: float | None = None
     #: The negotiated format: serialise the result in it where the query runs (a worker).
     format: Offer | None = None
+    #: What the server's guard found (its ``CheckedQuery``), for the text above; None when the
+    #: query has not been checked yet (the engine then checks it).
+    checked: Checked | None = None
     #: A query aigraph runs itself (never the user's text): its ``max_rows`` is its limit,
     #: even above the engine's own cap (which is the user's ``max_rows``).
     trusted: bool = False

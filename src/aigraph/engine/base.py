@@ -11,6 +11,7 @@ from typing import Protocol
 
 from rdflib.term import URIRef
 
+from aigraph.engine.guard import CheckedQuery
 from aigraph.model import (
     ByteStream,
     DatasetSpec,
@@ -31,8 +32,16 @@ class Engine(Protocol):
 
     name: str
 
+    def check(self, text: str) -> CheckedQuery:
+        """Run the lexical guard with this engine's limits; raise for a refused query."""
+        ...
+
     def query(self, request: QueryRequest) -> QueryResult:
-        """Run the query; raise an ``AigraphError`` subclass for anything the user can fix."""
+        """Run the query; raise an ``AigraphError`` subclass for anything the user can fix.
+
+        ``request.checked``, when it is a ``CheckedQuery``, is trusted: the engine does not
+        scan the text again.
+        """
         ...
 
     def graph_names(self) -> Sequence[URIRef]:
@@ -48,8 +57,16 @@ class Engine(Protocol):
         ...
 
 
+def checked_query(engine: Engine, request: QueryRequest) -> CheckedQuery:
+    """Return the guard's answer for ``request``: the one it carries, else ``engine``'s check."""
+    if isinstance(request.checked, CheckedQuery):
+        return request.checked
+    return engine.check(request.text)
+
+
 __all__ = [
     "ByteStream",
+    "CheckedQuery",
     "DatasetSpec",
     "Engine",
     "QueryForm",
@@ -57,6 +74,7 @@ __all__ = [
     "QueryResult",
     "Quad",
     "Row",
+    "checked_query",
     "effective_limit",
     "graph_result",
     "request_limit",

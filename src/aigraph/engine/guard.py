@@ -34,8 +34,8 @@ from functools import cached_property
 from itertools import accumulate
 
 from aigraph.engine import lexer
-from aigraph.engine.base import QueryForm
 from aigraph.errors import BadRequest, QueryRefused, QuerySyntaxError
+from aigraph.model import QueryForm
 
 UPDATE_MESSAGE = (
     "this is SPARQL Update, not a query: updates go in an 'update' parameter or an "

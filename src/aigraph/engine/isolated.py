@@ -27,8 +27,8 @@ from typing import Any
 from rdflib import URIRef
 
 from ..errors import AigraphError, EngineUnavailable, Overloaded, QueryTimeout, ResultTooLarge
-from . import sandbox, stream
-from .base import Engine, QueryRequest, QueryResult
+from . import guard, sandbox, stream
+from .base import CheckedQuery, Engine, QueryRequest, QueryResult
 
 #: Parent ends of every worker pipe in this process; a new worker closes its copies of them,
 #: so a worker sees end-of-file when the server goes away.
@@ -71,14 +71,33 @@ class IsolatedEngine:
             self._idle.put(self._spawn())
         self.name, self._names, self._quads = self._info()
 
+    def check(self, text: str) -> CheckedQuery:
+        """Run the engine's guard here, in the server: a refused query never reaches a worker.
+
+        A refused query counts as a query that failed.
+        """
+        try:
+            found = self._check(text) if self._check is not None else guard.check(text)
+        except Exception:
+            self._count("queries")
+            self._count("errors")
+            raise
+        if not isinstance(found, CheckedQuery):
+            raise TypeError(f"the engine's check returned {type(found).__name__}")
+        return found
+
     def query(self, request: QueryRequest) -> QueryResult:
-        """Run the query in a free worker; stop it and raise ``QueryTimeout`` past the limit."""
+        """Run the query in a free worker; stop it and raise ``QueryTimeout`` past the limit.
+
+        A request not checked yet (``request.checked`` is None) is checked here first when the
+        pool has the engine's check; the worker checks it again either way (``_recheck``).
+        """
+        if request.checked is None and self._check is not None:
+            request = replace(request, checked=self.check(request.text))
         limit = request.timeout or self._timeout
         deadline = time.monotonic() + limit
         self._count("queries")
         try:
-            if self._check is not None:
-                self._check(request.text)
             return self._run(("query", request), deadline, limit)
         except QueryTimeout:
             self._count("timeouts")
@@ -417,7 +436,8 @@ def _answer(
 def _reply(engine: Engine, kind: str, payload: Any, max_bytes: int) -> tuple[Any, ...]:
     try:
         if kind == "query":
-            return ("ok", stream.bounded(engine.query(payload), payload.format, max_bytes))
+            request = _recheck(engine, payload)
+            return ("ok", stream.bounded(engine.query(request), request.format, max_bytes))
         return ("ok", (engine.name, tuple(engine.graph_names()), engine.triple_count()))
     except MemoryError:
         # The interpreter is not to be trusted after a MemoryError: the parent replaces us.
@@ -426,6 +446,21 @@ def _reply(engine: Engine, kind: str, payload: Any, max_bytes: int) -> tuple[Any
         return ("error", error)
     except Exception:  # noqa: BLE001 - a bug: the parent raises it as a 500 and logs it
         return ("bug", traceback.format_exc())
+
+
+def _recheck(engine: Engine, request: QueryRequest) -> QueryRequest:
+    """Check the query again, here in the worker; return the request with this check.
+
+    Defence in depth: the worker is the sandboxed side, so it does not take the server's check
+    on trust (a bug there, or a request built without it, must not reach the engine unchecked).
+    The engine then uses this check and does not scan the text a third time.
+    """
+    rechecked = engine.check(request.text)
+    if request.checked is not None and request.checked.form != rechecked.form:
+        raise RuntimeError(
+            f"the server checked a {request.checked.form} query, the worker a {rechecked.form}"
+        )
+    return replace(request, checked=rechecked)
 
 
 def _exit_with_parent(parent: int) -> None:

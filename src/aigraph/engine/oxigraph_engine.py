@@ -25,6 +25,7 @@ from aigraph.engine.base import (
     QueryForm,
     QueryRequest,
     QueryResult,
+    checked_query,
     graph_result,
     request_limit,
     select_result,
@@ -75,7 +76,7 @@ class OxigraphEngine:
 
     def query(self, request: QueryRequest) -> QueryResult:
         """Run one query; raise an ``AigraphError`` for anything the user can fix."""
-        checked = self.check(request.text)
+        checked = checked_query(self, request)
         if checked.services:  # unreachable with no allow-list; kept as the last line of defence
             raise QueryRefused("SERVICE is only available with the rdflib engine")
         options = self._options(request, checked)

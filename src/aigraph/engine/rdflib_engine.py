@@ -29,6 +29,7 @@ from aigraph.engine.base import (
     DatasetSpec,
     QueryRequest,
     QueryResult,
+    checked_query,
     graph_result,
     request_limit,
     select_result,
@@ -74,7 +75,7 @@ class RdflibEngine:
 
     def query(self, request: QueryRequest) -> QueryResult:
         """Run one query; raise an ``AigraphError`` for anything the user can fix."""
-        self.check(request.text)
+        checked_query(self, request)
         parsed = _parse(request.text, request.base)
         self._refuse_services(parsed.algebra)
         ctx = self._context(parsed, request)

@@ -37,6 +37,7 @@ from aigraph.engine.base import (
     DatasetSpec,
     QueryRequest,
     QueryResult,
+    checked_query,
     graph_result,
     request_limit,
     select_result,
@@ -95,7 +96,7 @@ class RemoteEngine:
         return self._run(request, request_limit(request, self.max_rows))
 
     def _run(self, request: QueryRequest, limit: int | None) -> QueryResult:
-        checked = self.check(request.text)
+        checked = checked_query(self, request)
         wrapper = self._wrapper(checked.text + values_clause(_checked(request.bindings)), request)
         # SPARQLWrapper guesses the form from keywords, comments included; the guard knows it.
         wrapper.queryType = checked.form.upper()

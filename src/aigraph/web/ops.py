@@ -9,7 +9,6 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from werkzeug.wrappers import Response
 
 from aigraph import formats, queries
-from aigraph.engine.guard import query_form
 from aigraph.errors import BadRequest
 from aigraph.web import urls
 from aigraph.web.context import core, wants_html
@@ -45,9 +44,10 @@ def named_query(name: str) -> Response:
         raise BadRequest(
             f"unknown parameter(s) {', '.join(sorted(unknown))} for {name!r}; it takes: {declared}"
         )
-    request_log().note_query(named.text, query_form(named.text))
-    offer = choose_offer(query_form(named.text), request.args.getlist("format"))
-    return answer(lambda: core().run_named(name, params, format=offer), offer)
+    checked = core().check(named.text)  # the server's one check; the worker re-checks
+    request_log().note_query(named.text, checked.form)
+    offer = choose_offer(checked.form, request.args.getlist("format"))
+    return answer(lambda: core().run_named(name, params, format=offer, checked=checked), offer)
 
 
 @blueprint.get("/healthz")

@@ -10,7 +10,6 @@ from werkzeug.wrappers import Response
 from aigraph import formats, protocol, results
 from aigraph.core import Aigraph
 from aigraph.describe import service as describe
-from aigraph.engine.guard import query_form
 from aigraph.export import GENERATED_PREFIX, WELL_KNOWN_PREFIXES, choose_prefixes
 from aigraph.model import QueryResult
 from aigraph.web import urls
@@ -42,11 +41,10 @@ def endpoint() -> Response:
         return service_description(parsed.formats)
     if not parsed.formats and wants_html((*formats.RESULTS, *formats.GRAPH)):
         return query_page(parsed.query)
-    form = query_form(parsed.query)
-    request_log().note_query(parsed.query, form)
-    offer = choose_offer(form, parsed.formats)
-    text = parsed.query
-    return answer(lambda: core().query(text, dataset=parsed.dataset, format=offer), offer)
+    checked = core().check(parsed.query)  # the server's one check; the worker re-checks
+    request_log().note_query(parsed.query, checked.form)
+    offer = choose_offer(checked.form, parsed.formats)
+    return answer(lambda: core().query(checked, dataset=parsed.dataset, format=offer), offer)
 
 
 def admission() -> Admission:
