@@ -61,8 +61,8 @@ def pool() -> Iterator[IsolatedEngine]:
 def test_a_large_answer_is_streamed_whole_and_its_worker_reused(pool) -> None:
     text = wide_query(3, 8)  # 1000 rows of 2.5 KiB: 2.6 MB
     [pid] = pool.worker_pids()
-    result = pool.query(QueryRequest(text, format=CSV))
-    assert result.stream is not None and result.payload is None
+    result = pool.answer(QueryRequest(text), CSV)
+    assert result.stream is not None and result.body is None
     pieces = list(result.stream)
     result.stream.close()
     body = b"".join(pieces)
@@ -74,14 +74,14 @@ def test_a_large_answer_is_streamed_whole_and_its_worker_reused(pool) -> None:
 
 def test_a_stream_closed_early_drains_its_worker_before_reuse(pool) -> None:
     [pid] = pool.worker_pids()
-    result = pool.query(QueryRequest(wide_query(3, 8), format=JSON))
+    result = pool.answer(QueryRequest(wide_query(3, 8)), JSON)
     pieces = iter(result.stream)
     next(pieces)
     result.stream.close()  # the client went away mid-answer
     # The worker is reused only at the end of its answer: the next one starts clean.
-    assert pool.query(QueryRequest("ASK {}", format=JSON)).payload == b'{"head":{},"boolean":true}'
+    assert pool.answer(QueryRequest("ASK {}"), JSON).body == b'{"head":{},"boolean":true}'
     text = wide_query(3, 7)
-    again = pool.query(QueryRequest(text, format=CSV))
+    again = pool.answer(QueryRequest(text), CSV)
     body = b"".join(again.stream)
     plain = pool.query(QueryRequest(text))
     assert body == results.serialize(plain, formats.find_offer("csv", formats.RESULTS))
@@ -90,7 +90,7 @@ def test_a_stream_closed_early_drains_its_worker_before_reuse(pool) -> None:
 
 def test_a_stream_dropped_unread_does_not_leak_its_worker(pool) -> None:
     [pid] = pool.worker_pids()
-    result = pool.query(QueryRequest(wide_query(3, 8), format=JSON))
+    result = pool.answer(QueryRequest(wide_query(3, 8)), JSON)
     assert result.stream is not None
     del result
     gc.collect()
@@ -103,7 +103,7 @@ def test_a_stream_dropped_unread_does_not_leak_its_worker(pool) -> None:
 
 def test_a_stalled_stream_is_stopped_at_the_time_limit(pool) -> None:
     [pid] = pool.worker_pids()
-    result = pool.query(QueryRequest(wide_query(3, 8), format=JSON, timeout=1.0))
+    result = pool.answer(QueryRequest(wide_query(3, 8), timeout=1.0), JSON)
     pieces = iter(result.stream)
     next(pieces)
     os.kill(pid, signal.SIGSTOP)
@@ -123,7 +123,7 @@ def test_a_stalled_stream_is_stopped_at_the_time_limit(pool) -> None:
 ])  # fmt: skip
 def test_an_answer_over_the_limit_is_refused_before_any_byte(pool, text, measured) -> None:
     with pytest.raises(ResultTooLarge) as caught:
-        pool.query(QueryRequest(text, format=JSON))
+        pool.answer(QueryRequest(text), JSON)
     assert caught.value.status == 503 and caught.value.kind == "query-too-large"
     assert measured in caught.value.message
     assert "over the limit of 120000000 bytes (max_result_bytes)" in caught.value.message
@@ -286,5 +286,5 @@ def test_a_streamed_answer_carries_its_truncation_headers(client) -> None:
 
 def test_an_offer_for_another_form_of_result_is_refused_never_ignored():
     with pytest.raises(NotAcceptable, match="csv cannot write the answer to a construct query"):
-        stream.bounded(QueryResult(form="construct"), CSV, 0)
-    assert stream.bounded(QueryResult(form="select"), CSV, 0).payload == b"\r\n"
+        stream.written(QueryResult(form="construct"), CSV, 0)
+    assert stream.written(QueryResult(form="select"), CSV, 0).body == b"\r\n"

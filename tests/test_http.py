@@ -319,10 +319,10 @@ def test_workers_serialise_exactly_as_the_server_would(core, text, fmt):
 
     plain = core.query(text)
     offer = formats.find_offer(fmt, formats.offers_for(plain.form))
-    serialised = core.query(text, format=offer)
-    assert serialised.payload is not None and not serialised.rows and not serialised.triples
-    assert serialised.count == plain.count and serialised.truncated == plain.truncated
-    assert serialised.payload == results.serialize(plain, offer)
+    written = core.answer(text, offer)
+    assert written.stream is None and written.media_type == offer.content_type
+    assert written.count == plain.count and written.truncated == plain.truncated
+    assert written.body == results.serialize(plain, offer)
 
 
 def test_the_server_checks_a_query_once(client, monkeypatch):

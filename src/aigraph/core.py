@@ -17,11 +17,12 @@ from rdflib.term import Identifier
 
 from aigraph import content, graph, queries, source
 from aigraph.describe.dates import DatasetDates, dataset_dates
-from aigraph.engine import sandbox
+from aigraph.engine import sandbox, stream
 from aigraph.engine.base import CheckedQuery, Engine
+from aigraph.engine.isolated import IsolatedEngine
 from aigraph.errors import NotConforming
 from aigraph.formats import Offer
-from aigraph.model import DatasetSpec, QueryRequest, QueryResult
+from aigraph.model import Answer, DatasetSpec, QueryRequest, QueryResult
 from aigraph.settings import CANONICAL_BASE, Settings
 from aigraph.source import InMemorySource, RemoteSource, Source, StoreSource
 from aigraph.statistics import DatasetFacts
@@ -73,18 +74,42 @@ class Aigraph:
         dataset: DatasetSpec | None = None,
         bindings: Mapping[str, Identifier] | None = None,
         max_rows: int | None = None,
-        format: Offer | None = None,
     ) -> QueryResult:
         """Run a query with the configured limits, base IRI and dataset.
 
-        With ``format`` (the negotiated offer) the result comes back already serialised in
-        ``QueryResult.payload``, or, when it is large, in ``QueryResult.stream`` (iterate it,
-        then close it: its query worker is held until then). Given a ``CheckedQuery`` (from
-        ``check``), the query is not checked again in the server.
+        Given a ``CheckedQuery`` (from ``check``), the query is not checked again in the server.
         """
+        return self.engine.query(self._request(text, dataset, bindings, max_rows))
+
+    def answer(
+        self,
+        text: str | CheckedQuery,
+        offer: Offer,
+        *,
+        dataset: DatasetSpec | None = None,
+        bindings: Mapping[str, Identifier] | None = None,
+    ) -> Answer:
+        """Run a query as ``query`` does and return its answer written in ``offer``.
+
+        In worker processes the worker writes it; a large answer comes as ``Answer.stream``
+        (iterate it, then close it: its query worker is held until then).
+        """
+        request = self._request(text, dataset, bindings, None)
+        if isinstance(self.engine, IsolatedEngine):
+            return self.engine.answer(request, offer)
+        result = self.engine.query(request)
+        return stream.written(result, offer, self.settings.max_result_bytes)
+
+    def _request(
+        self,
+        text: str | CheckedQuery,
+        dataset: DatasetSpec | None,
+        bindings: Mapping[str, Identifier] | None,
+        max_rows: int | None,
+    ) -> QueryRequest:
         checked = text if isinstance(text, CheckedQuery) else None
         limit = self.settings.max_rows if max_rows is None else min(max_rows, self.settings.max_rows)
-        request = QueryRequest(
+        return QueryRequest(
             text=checked.source if checked else str(text),
             checked=checked,
             dataset=dataset or DatasetSpec(),
@@ -92,9 +117,7 @@ class Aigraph:
             base=self.settings.base.rstrip("/") + "/",
             max_rows=limit,
             timeout=self.settings.query_timeout,
-            format=format,
         )
-        return self.engine.query(request)
 
     def internal_query(
         self, text: str, bindings: Mapping[str, Identifier] | None = None
@@ -118,15 +141,10 @@ class Aigraph:
         self,
         name: str,
         params: Mapping[str, str] | None = None,
-        format: Offer | None = None,
-        checked: CheckedQuery | None = None,
     ) -> QueryResult:
-        """Run a named query with its parameters bound from ``params``.
-
-        ``checked`` is ``check`` of the query's text, when the caller already ran it.
-        """
+        """Run a named query with its parameters bound from ``params``."""
         named = queries.lookup(self.named, name)
-        return self.query(checked or named.text, bindings=named.bind(params or {}), format=format)
+        return self.query(named.text, bindings=named.bind(params or {}))
 
     @cached_property
     def version(self) -> str:

@@ -75,18 +75,34 @@ class QueryResult:
     triples: tuple[Quad, ...] = ()
     truncated: bool = False
     limit: int | None = None
-    #: The result already serialised in ``QueryRequest.format`` (then rows/triples are empty).
-    payload: bytes | None = None
-    #: A large serialised result, streamed from where it was written instead of ``payload``.
-    stream: ByteStream | None = None
-    row_count: int | None = None
 
     @property
     def count(self) -> int:
         """Return the number of rows, or of triples for a graph result."""
-        if self.row_count is not None:
-            return self.row_count
         return len(self.triples) if self.form in ("construct", "describe") else len(self.rows)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A query's answer written in its negotiated format: what the web sends.
+
+    Exactly one of ``body`` (the whole answer) and ``stream`` (a large answer, arriving in
+    pieces from where it was written) is set. ``count``, ``truncated`` and ``limit`` describe
+    the result that was written.
+    """
+
+    offer: Offer
+    form: QueryForm
+    count: int
+    truncated: bool = False
+    limit: int | None = None
+    body: bytes | None = None
+    stream: ByteStream | None = None
+
+    @property
+    def media_type(self) -> str:
+        """Return the Content-Type of the answer."""
+        return self.offer.content_type
 
 
 @dataclass(frozen=True)
@@ -99,7 +115,8 @@ class QueryRequest:
     base: str | None = None
     max_rows: int | None = None
     timeout: float | None = None
-    #: The negotiated format: serialise the result in it where the query runs (a worker).
+    #: The negotiated format: the answer is written in it where the query runs (a worker),
+    #: and comes back as an ``Answer`` (``IsolatedEngine.answer``).
     format: Offer | None = None
     #: What the server's guard found (its ``CheckedQuery``), for the text above; None when the
     #: query has not been checked yet (the engine then checks it).

@@ -13,6 +13,7 @@ from rdflib.term import URIRef
 
 from aigraph.engine.guard import CheckedQuery
 from aigraph.model import (
+    Answer,
     ByteStream,
     DatasetSpec,
     Quad,
@@ -65,6 +66,7 @@ def checked_query(engine: Engine, request: QueryRequest) -> CheckedQuery:
 
 
 __all__ = [
+    "Answer",
     "ByteStream",
     "CheckedQuery",
     "DatasetSpec",

@@ -27,8 +27,9 @@ from typing import Any
 from rdflib import URIRef
 
 from ..errors import AigraphError, EngineUnavailable, Overloaded, QueryTimeout, ResultTooLarge
+from ..formats import Offer
 from . import guard, sandbox, stream
-from .base import CheckedQuery, Engine, QueryRequest, QueryResult
+from .base import Answer, CheckedQuery, Engine, QueryRequest, QueryResult
 
 #: Parent ends of every worker pipe in this process; a new worker closes its copies of them,
 #: so a worker sees end-of-file when the server goes away.
@@ -87,11 +88,28 @@ class IsolatedEngine:
         return found
 
     def query(self, request: QueryRequest) -> QueryResult:
-        """Run the query in a free worker; stop it and raise ``QueryTimeout`` past the limit.
+        """Run the query in a free worker and return its result (terms, not written).
 
-        A request not checked yet (``request.checked`` is None) is checked here first when the
-        pool has the engine's check; the worker checks it again either way (``_recheck``).
+        Stop it and raise ``QueryTimeout`` past the limit. A request not checked yet
+        (``request.checked`` is None) is checked here first when the pool has the engine's
+        check; the worker checks it again either way (``_recheck``).
         """
+        result = self._query(replace(request, format=None))
+        if not isinstance(result, QueryResult):
+            raise TypeError(f"the query worker answered {type(result).__name__}")
+        return result
+
+    def answer(self, request: QueryRequest, offer: Offer) -> Answer:
+        """Run the query in a free worker, which writes the answer in ``offer``.
+
+        The answer's ``stream`` (a large answer) holds its worker until it is read or closed.
+        """
+        written = self._query(replace(request, format=offer))
+        if not isinstance(written, Answer):
+            raise TypeError(f"the query worker answered {type(written).__name__}")
+        return written
+
+    def _query(self, request: QueryRequest) -> QueryResult | Answer:
         if request.checked is None and self._check is not None:
             request = replace(request, checked=self.check(request.text))
         limit = request.timeout or self._timeout
@@ -201,7 +219,7 @@ class IsolatedEngine:
             with self._lock:
                 self._waiting -= 1
 
-    def _stream(self, worker: _Worker, head: QueryResult, size: int, limit: float) -> QueryResult:
+    def _stream(self, worker: _Worker, head: Answer, size: int, limit: float) -> Answer:
         """Return ``head`` with a stream of the ``size`` bytes ``worker`` is sending.
 
         The worker stays out of the pool until the stream is done: then whatever the client
@@ -426,10 +444,10 @@ def _answer(
 ) -> tuple[Any, ...]:
     """Answer one message; a large serialised answer is streamed through ``conn`` first."""
     reply = _reply(engine, kind, payload, max_bytes)
-    if conn is not None and reply[0] == "ok" and isinstance(reply[1], QueryResult):
-        result = reply[1]
-        if result.payload is not None and len(result.payload) > stream.INLINE:
-            return stream.send(conn, result)
+    if conn is not None and reply[0] == "ok" and isinstance(reply[1], Answer):
+        answer = reply[1]
+        if answer.body is not None and len(answer.body) > stream.INLINE:
+            return stream.send(conn, answer)
     return reply
 
 
@@ -437,7 +455,10 @@ def _reply(engine: Engine, kind: str, payload: Any, max_bytes: int) -> tuple[Any
     try:
         if kind == "query":
             request = _recheck(engine, payload)
-            return ("ok", stream.bounded(engine.query(request), request.format, max_bytes))
+            result = engine.query(request)
+            if request.format is None:
+                return ("ok", stream.bounded(result, max_bytes))
+            return ("ok", stream.written(result, request.format, max_bytes))
         return ("ok", (engine.name, tuple(engine.graph_names()), engine.triple_count()))
     except MemoryError:
         # The interpreter is not to be trusted after a MemoryError: the parent replaces us.

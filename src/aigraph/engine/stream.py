@@ -21,7 +21,7 @@ from rdflib.term import Identifier
 from .. import formats, results
 from ..errors import NotAcceptable, ResultTooLarge
 from ..formats import Offer
-from .base import QueryResult
+from .base import Answer, QueryResult
 
 #: Bytes per piece sent through a worker's pipe.
 CHUNK = 64 * 1024
@@ -29,11 +29,11 @@ CHUNK = 64 * 1024
 INLINE = 1024 * 1024
 
 
-def send(conn: Connection, result: QueryResult) -> tuple[str]:
-    """Send ``result.payload`` in pieces after a header with everything else; worker side."""
-    body = memoryview(result.payload or b"")
+def send(conn: Connection, answer: Answer) -> tuple[str]:
+    """Send ``answer.body`` in pieces after a header with everything else; worker side."""
+    body = memoryview(answer.body or b"")
     try:
-        conn.send(("stream", replace(result, payload=None), len(body)))
+        conn.send(("stream", replace(answer, body=None), len(body)))
         for start in range(0, len(body), CHUNK):
             conn.send_bytes(body, start, min(CHUNK, len(body) - start))
     except (EOFError, OSError):
@@ -103,25 +103,28 @@ class ResultStream:
                 callback()
 
 
-def bounded(result: QueryResult, offer: Offer | None, max_bytes: int) -> QueryResult:
-    """Return ``result``, serialised in ``offer`` if given, within ``max_bytes`` (0: any).
+def bounded(result: QueryResult, max_bytes: int) -> QueryResult:
+    """Return ``result`` if its terms (what travels, unwritten) fit in ``max_bytes`` (0: any)."""
+    if max_bytes and (size := term_bytes(result)) > max_bytes:
+        raise _too_large(f"holds about {size} bytes", max_bytes)
+    return result
+
+
+def written(result: QueryResult, offer: Offer, max_bytes: int) -> Answer:
+    """Return ``result`` written in ``offer``, within ``max_bytes`` (0: any).
 
     Raises ``ResultTooLarge`` for an answer over the limit: early if it cannot fit in any
-    format, else once written. Without a format, the terms are what travel, so they count.
+    format, else once written.
     """
-    if offer is None:
-        if max_bytes and (size := term_bytes(result)) > max_bytes:
-            raise _too_large(f"holds about {size} bytes", max_bytes)
-        return result
     if max_bytes and (least := least_bytes(result)) > max_bytes:
         raise _too_large(f"takes at least {least} bytes", max_bytes)
-    written = serialized(result, offer)
-    if max_bytes and written.payload and (size := len(written.payload)) > max_bytes:
+    answer = serialized(result, offer)
+    if max_bytes and answer.body and (size := len(answer.body)) > max_bytes:
         raise _too_large(f"is {size} bytes in {offer.name}", max_bytes)
-    return written
+    return answer
 
 
-def serialized(result: QueryResult, offer: Offer) -> QueryResult:
+def serialized(result: QueryResult, offer: Offer) -> Answer:
     """Return the result as bytes in ``offer``, written here rather than in the server.
 
     The server process then only forwards bytes: no terms to unpickle, and the writing runs in
@@ -130,13 +133,13 @@ def serialized(result: QueryResult, offer: Offer) -> QueryResult:
     """
     if offer not in formats.offers_for(result.form):
         raise NotAcceptable(f"{offer.name} cannot write the answer to a {result.form} query")
-    return QueryResult(
+    return Answer(
+        offer=offer,
         form=result.form,
-        variables=result.variables,
+        count=result.count,
         truncated=result.truncated,
         limit=result.limit,
-        payload=results.serialize(result, offer),
-        row_count=result.count,
+        body=results.serialize(result, offer),
     )
 
 

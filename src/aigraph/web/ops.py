@@ -47,7 +47,8 @@ def named_query(name: str) -> Response:
     checked = core().check(named.text)  # the server's one check; the worker re-checks
     request_log().note_query(named.text, checked.form)
     offer = choose_offer(checked.form, request.args.getlist("format"))
-    return answer(lambda: core().run_named(name, params, format=offer, checked=checked), offer)
+    bindings = named.bind(params)
+    return answer(lambda: core().answer(checked, offer, bindings=bindings))
 
 
 @blueprint.get("/healthz")

@@ -11,7 +11,7 @@ from aigraph import formats, protocol, results
 from aigraph.core import Aigraph
 from aigraph.describe import service as describe
 from aigraph.export import GENERATED_PREFIX, WELL_KNOWN_PREFIXES, choose_prefixes
-from aigraph.model import QueryResult
+from aigraph.model import Answer
 from aigraph.web import urls
 from aigraph.web.admission import Admission
 from aigraph.web.context import core, lang, wants, wants_html
@@ -44,7 +44,7 @@ def endpoint() -> Response:
     checked = core().check(parsed.query)  # the server's one check; the worker re-checks
     request_log().note_query(parsed.query, checked.form)
     offer = choose_offer(checked.form, parsed.formats)
-    return answer(lambda: core().query(checked, dataset=parsed.dataset, format=offer), offer)
+    return answer(lambda: core().answer(checked, offer, dataset=parsed.dataset))
 
 
 def admission() -> Admission:
@@ -57,30 +57,30 @@ def admission() -> Admission:
     return found
 
 
-def answer(run: Callable[[], QueryResult], offer: formats.Offer) -> Response:
-    """Run a query within the client's share and answer it in ``offer``.
+def answer(run: Callable[[], Answer]) -> Response:
+    """Run a query within the client's share and send its answer.
 
     The client's share is held until the answer is complete: a streamed answer keeps it
     until the last byte is sent or the client goes away.
     """
     release = admission().enter(request.remote_addr)
-    result: QueryResult | None = None
+    written: Answer | None = None
     try:
-        result = run()
-        response = result_response(result, offer)
+        written = run()
+        response = answer_response(written)
     except BaseException:
-        if result is not None and result.stream is not None:
-            result.stream.close()
+        if written is not None and written.stream is not None:
+            written.stream.close()
         release()
         raise
-    if result.stream is None:
+    if written.stream is None:
         release()
     else:
         # In flight until the last byte is sent: a graceful stop waits for it.
         metrics = current_app.extensions["aigraph.metrics"]
         metrics.begin()
-        result.stream.on_close(metrics.end)
-        result.stream.on_close(release)
+        written.stream.on_close(metrics.end)
+        written.stream.on_close(release)
     return response
 
 
@@ -90,33 +90,24 @@ def choose_offer(form: str, explicit: Sequence[str] = ()) -> formats.Offer:
     return wants(table, explicit=formats.pick_format(explicit, table), html=False)
 
 
-def result_response(result: QueryResult, offer: formats.Offer) -> Response:
-    """Serialise ``result`` in ``offer``, making any truncation visible in headers."""
-    if result.stream is not None:
+def answer_response(written: Answer) -> Response:
+    """Send ``written``, making any truncation visible in headers."""
+    if written.stream is not None:
         # A large answer, forwarded piece by piece as the query worker sends it: never
         # gathered here (no implicit conversion to a list, for a length or anything else).
-        response = Response(result.stream, content_type=offer.content_type)
+        response = Response(written.stream, content_type=written.media_type)
         response.implicit_sequence_conversion = False
-        response.content_length = result.stream.size
+        response.content_length = written.stream.size
     else:
-        response = Response(payload(result, offer), content_type=offer.content_type)
+        response = Response(written.body, content_type=written.media_type)
     response.headers["Vary"] = "Accept"
     current_app.extensions["aigraph.metrics"].count("queries")
-    request_log().note_result(result.count, result.truncated)
-    if result.truncated:
+    request_log().note_result(written.count, written.truncated)
+    if written.truncated:
         current_app.extensions["aigraph.metrics"].count("truncated")
         response.headers["X-Aigraph-Truncated"] = "true"
-        response.headers["X-Aigraph-Row-Limit"] = str(result.limit)
+        response.headers["X-Aigraph-Row-Limit"] = str(written.limit)
     return response
-
-
-def payload(result: QueryResult, offer: formats.Offer) -> bytes:
-    """Return the bytes of a result that is not streamed."""
-    if result.payload is not None:
-        return result.payload  # written by the query worker
-    if result.form in ("select", "ask"):
-        return results.serialize_result(result, offer)
-    return results.serialize_graph(result.triples, offer)
 
 
 def service_description(explicit: Sequence[str]) -> Response:
