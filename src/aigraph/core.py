@@ -108,7 +108,9 @@ class Aigraph:
         max_rows: int | None,
     ) -> QueryRequest:
         checked = text if isinstance(text, CheckedQuery) else None
-        limit = self.settings.max_rows if max_rows is None else min(max_rows, self.settings.max_rows)
+        limit = (
+            self.settings.max_rows if max_rows is None else min(max_rows, self.settings.max_rows)
+        )
         return QueryRequest(
             text=checked.source if checked else str(text),
             checked=checked,
@@ -160,8 +162,11 @@ class Aigraph:
     def dates(self) -> DatasetDates:
         """Return when the dataset was issued and modified, as the data or its metadata say."""
         return dataset_dates(
-            self.source.dumps() or graph.new_dataset(), self.source.files, self.settings.base,
-            issued=self.settings.issued, modified=self.settings.modified,
+            self.source.dumps() or graph.new_dataset(),
+            self.source.files,
+            self.settings.base,
+            issued=self.settings.issued,
+            modified=self.settings.modified,
         )
 
     @cached_property

@@ -139,7 +139,9 @@ def request_limit(request: QueryRequest, engine_cap: int | None) -> int | None:
     return effective_limit(request.max_rows, engine_cap)
 
 
-def select_result(variables: tuple[str, ...], rows: Iterable[Row], limit: int | None) -> QueryResult:
+def select_result(
+    variables: tuple[str, ...], rows: Iterable[Row], limit: int | None
+) -> QueryResult:
     """Return a SELECT result of at most ``limit`` rows, reading one more to see if it was cut."""
     taken = list(islice(rows, None if limit is None else limit + 1))
     cut = limit is not None and len(taken) > limit

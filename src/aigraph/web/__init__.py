@@ -58,17 +58,19 @@ def create_app(settings: Settings | None = None, core: Aigraph | None = None) ->
 #: Scripts and styles only from this site, no inline script, no plugins, no framing, forms
 #: only to this site. The pages keep their JavaScript in ``static/`` and their settings in a
 #: ``<script type="application/json">`` data block, which is never executed.
-CONTENT_SECURITY_POLICY = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-))
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 #: The same policy in each page's ``<meta>``, for copies made by ``aigraph publish`` that a
 #: static host serves without headers (``frame-ancestors`` only works as a header).
 PAGE_POLICY = CONTENT_SECURITY_POLICY.replace("; frame-ancestors 'none'", "")
@@ -84,7 +86,8 @@ def _start_request() -> Response | None:
     g.request_id = g.request_id or logs.new_request_id()
     if not urls.host_allowed():
         return errors.error_response(
-            400, "host-not-allowed",
+            400,
+            "host-not-allowed",
             "this server does not answer to the host name in the Host header "
             "(see the allowed_hosts and public_url settings)",
         )
@@ -102,15 +105,20 @@ def _finish_request(response: Response) -> Response:
         response.status_code, noted.form or "none", seconds
     )
     if access_log.isEnabledFor(logging.INFO):
-        access_log.info(json.dumps({
-            "request_id": g.get("request_id", ""),
-            "method": request.method,
-            "path": request.path,
-            "status": response.status_code,
-            "bytes": response.calculate_content_length(),
-            "ms": round(seconds * 1000, 3),
-            **noted.fields(),
-        }, ensure_ascii=False))
+        access_log.info(
+            json.dumps(
+                {
+                    "request_id": g.get("request_id", ""),
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "bytes": response.calculate_content_length(),
+                    "ms": round(seconds * 1000, 3),
+                    **noted.fields(),
+                },
+                ensure_ascii=False,
+            )
+        )
     response.headers["X-Request-Id"] = g.get("request_id", "")
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Access-Control-Expose-Headers"] = (

@@ -90,12 +90,18 @@ def metrics() -> Response:
     gauges = {
         "triples_loaded": (aigraph.triple_count, "Triples of the loaded dataset."),
         "in_flight_requests": (metrics_.in_flight, "Requests being answered now."),
-        "worker_restarts": (engine_stats.get("restarts", 0),
-                            "Query worker processes replaced after a timeout or crash."),
-        "queries_in_progress": (admission().in_progress(),
-                                "Endpoint and named queries running, waiting or streaming."),
-        "queries_waiting": (engine_stats.get("waiting", 0),
-                            "Queries waiting for a free query worker."),
+        "worker_restarts": (
+            engine_stats.get("restarts", 0),
+            "Query worker processes replaced after a timeout or crash.",
+        ),
+        "queries_in_progress": (
+            admission().in_progress(),
+            "Endpoint and named queries running, waiting or streaming.",
+        ),
+        "queries_waiting": (
+            engine_stats.get("waiting", 0),
+            "Queries waiting for a free query worker.",
+        ),
         "uptime_seconds": (time.time() - metrics_.started, "Seconds since the app started."),
     }
     return Response(metrics_.prometheus(gauges), mimetype="text/plain; version=0.0.4")
