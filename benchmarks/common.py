@@ -45,8 +45,20 @@ def synth_file(triples: int, seed: int = 1, folder: Path | None = None) -> Path:
     path = folder / f"synth-{triples}-{seed}.trig"
     if not path.exists():
         partial = path.with_suffix(".part")
-        subprocess.run([str(BIN / "aigraph"), "synth", "--triples", str(triples), "--seed", str(seed),
-                        "-o", str(partial)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                str(BIN / "aigraph"),
+                "synth",
+                "--triples",
+                str(triples),
+                "--seed",
+                str(seed),
+                "-o",
+                str(partial),
+            ],
+            check=True,
+            capture_output=True,
+        )
         partial.rename(path)
     return path
 
@@ -135,7 +147,10 @@ def start_aigraph(data: Path | None, *extra: str, timeout: float = 600) -> Serve
     env = {**os.environ, "AIGRAPH_MAX_CLIENT_QUERIES": "0"}
     process = subprocess.Popen(
         [PYTHON, "-m", "aigraph", "serve", "--host", HOST, "--port", "0", *chosen, *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     assert process.stdout is not None
     for line in process.stdout:
@@ -153,8 +168,11 @@ def start_aigraph(data: Path | None, *extra: str, timeout: float = 600) -> Serve
 def oxigraph_load(data: Path, location: Path) -> float:
     """Load ``data`` into a new Oxigraph store at ``location``; return the seconds it took."""
     started = time.perf_counter()
-    subprocess.run([str(BIN / "oxigraph"), "load", "--location", str(location), "--file", str(data)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [str(BIN / "oxigraph"), "load", "--location", str(location), "--file", str(data)],
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - started
 
 
@@ -169,9 +187,17 @@ def start_oxigraph(data: Path, timeout: float = 120) -> Server:
     oxigraph_load(data, location)
     port = free_port()
     process = subprocess.Popen(
-        [str(BIN / "oxigraph"), "serve-read-only", "--location", str(location),
-         "--bind", f"{HOST}:{port}", "--union-default-graph"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            str(BIN / "oxigraph"),
+            "serve-read-only",
+            "--location",
+            str(location),
+            "--bind",
+            f"{HOST}:{port}",
+            "--union-default-graph",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     server = Server("oxigraph", process, f"http://{HOST}:{port}/query", cleanup=[location])
     _wait_ready(server, timeout)
@@ -185,7 +211,8 @@ def start_rdflib_endpoint(data: Path, timeout: float = 600) -> Server:
     port = free_port()
     process = subprocess.Popen(
         [str(BIN / "rdflib-endpoint"), "serve", "--host", HOST, "--port", str(port), str(data)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     server = Server("rdflib-endpoint", process, f"http://{HOST}:{port}/")
     _wait_ready(server, timeout)
@@ -314,7 +341,9 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=False)]
 
     def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)) + " |"
+        return (
+            "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=False)) + " |"
+        )
 
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])

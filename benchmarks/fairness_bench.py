@@ -46,8 +46,12 @@ def wide_query(rows_pow10: int, doublings: int, seed: str = "0123456789") -> str
     return f'SELECT ?a{doublings} WHERE {{ {rows}BIND("{seed}" AS ?a0) {binds}}}'
 
 
-HUGE = [("127.0.0.2", wide_query(4, 10)), ("127.0.0.3", wide_query(4, 10)),
-        ("127.0.0.4", wide_query(4, 12)), ("127.0.0.5", wide_query(4, 8, "\\u0001" * 10))]
+HUGE = [
+    ("127.0.0.2", wide_query(4, 10)),
+    ("127.0.0.3", wide_query(4, 10)),
+    ("127.0.0.4", wide_query(4, 12)),
+    ("127.0.0.5", wide_query(4, 8, "\\u0001" * 10)),
+]
 
 
 def start(name: str, source: Path, *args: str, **env: str) -> Server:
@@ -55,7 +59,11 @@ def start(name: str, source: Path, *args: str, **env: str) -> Server:
     full = dict(os.environ, PYTHONPATH=str(source / "src"), PYTHONUNBUFFERED="1", **env)
     process = subprocess.Popen(
         [PYTHON, "-m", "aigraph", "serve", "--host", HOST, "--port", "0", "--no-validate", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=full, cwd=source,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=full,
+        cwd=source,
     )
     assert process.stdout is not None
     for line in process.stdout:
@@ -66,8 +74,9 @@ def start(name: str, source: Path, *args: str, **env: str) -> Server:
     raise RuntimeError(f"{name}: aigraph serve exited with {process.wait()}")
 
 
-def call(server: Server, source: str, path: str, query: str | None, cap: float,
-         keep: bool = False) -> tuple[int, str, int, float]:
+def call(
+    server: Server, source: str, path: str, query: str | None, cap: float, keep: bool = False
+) -> tuple[int, str, int, float]:
     """Return (status, error kind, body bytes, seconds) of one request; status 0 past ``cap``."""
     started = time.perf_counter()
     conn = http.client.HTTPConnection(HOST, server.port, timeout=cap, source_address=(source, 0))
@@ -75,9 +84,15 @@ def call(server: Server, source: str, path: str, query: str | None, cap: float,
         if query is None:
             conn.request("GET", path)
         else:
-            conn.request("POST", path, query.encode(), {
-                "Content-Type": "application/sparql-query",
-                "Accept": "application/sparql-results+json"})
+            conn.request(
+                "POST",
+                path,
+                query.encode(),
+                {
+                    "Content-Type": "application/sparql-query",
+                    "Accept": "application/sparql-results+json",
+                },
+            )
         response = conn.getresponse()
         size, error = 0, ""
         while piece := response.read(1 << 20):
@@ -93,8 +108,7 @@ def call(server: Server, source: str, path: str, query: str | None, cap: float,
 
 def in_background(jobs: list[tuple]) -> tuple[list[threading.Thread], list]:
     results: list = []
-    threads = [threading.Thread(target=lambda job=job: results.append(call(*job)))
-               for job in jobs]
+    threads = [threading.Thread(target=lambda job=job: results.append(call(*job))) for job in jobs]
     for thread in threads:
         thread.start()
     return threads, results
@@ -110,21 +124,23 @@ def latency(results: list) -> str:
     def shown(seconds: float) -> str:
         return "no 200" if seconds == float("inf") else f"{seconds * 1000:.0f} ms"
 
-    return (f"slowest {shown(max(times))}, median {shown(statistics.median(times))} "
-            f"({answered}/{len(times)} answered 200)")
+    return (
+        f"slowest {shown(max(times))}, median {shown(statistics.median(times))} "
+        f"({answered}/{len(times)} answered 200)"
+    )
 
 
 def outcome(results: list) -> str:
-    counts = Counter(f"{status} {error}".strip() if status else "no answer"
-                     for status, error, _, _ in results)
+    counts = Counter(
+        f"{status} {error}".strip() if status else "no answer" for status, error, _, _ in results
+    )
     return ", ".join(f"{n}× {what}" for what, n in sorted(counts.items()))
 
 
 def slow_queries(name: str, source: Path, cap: float) -> dict[str, str]:
     server = start(name, source, "--timeout", "6")
     try:
-        threads, results = in_background(
-            [(server, "127.0.0.2", "/sparql", SLOW, 60)] * 8)
+        threads, results = in_background([(server, "127.0.0.2", "/sparql", SLOW, 60)] * 8)
         time.sleep(0.5)
         probes: dict[str, list] = {"/sparql": [], "/healthz": []}
 
@@ -133,45 +149,60 @@ def slow_queries(name: str, source: Path, cap: float) -> dict[str, str]:
                 probes[path].append(call(server, "127.0.0.9", path, query, cap))
                 time.sleep(0.1)
 
-        probers = [threading.Thread(target=probe, args=("/sparql", "ASK {}")),
-                   threading.Thread(target=probe, args=("/healthz", None))]
+        probers = [
+            threading.Thread(target=probe, args=("/sparql", "ASK {}")),
+            threading.Thread(target=probe, args=("/healthz", None)),
+        ]
         for thread in probers:
             thread.start()
         for thread in [*threads, *probers]:
             thread.join()
-        return {"ASK {} from another address": latency(probes["/sparql"]),
-                "/healthz": latency(probes["/healthz"]),
-                "the 8 slow queries got": outcome(results)}
+        return {
+            "ASK {} from another address": latency(probes["/sparql"]),
+            "/healthz": latency(probes["/healthz"]),
+            "the 8 slow queries got": outcome(results),
+        }
     finally:
         server.stop()
 
 
 def huge_answers(name: str, source: Path, cap: float) -> dict[str, str]:
-    server = start(name, source, "--timeout", "90",
-                   AIGRAPH_MAX_RESULT_BYTES=str(120 * MB), AIGRAPH_EXECUTORS="6")
+    server = start(
+        name,
+        source,
+        "--timeout",
+        "90",
+        AIGRAPH_MAX_RESULT_BYTES=str(120 * MB),
+        AIGRAPH_EXECUTORS="6",
+    )
     try:
         process = psutil.Process(server.process.pid)
         baseline = peak = process.memory_info().rss
         threads, results = in_background(
-            [(server, address, "/sparql", query, 300) for address, query in HUGE])
+            [(server, address, "/sparql", query, 300) for address, query in HUGE]
+        )
         asks = []
         while any(thread.is_alive() for thread in threads):
             peak = max(peak, process.memory_info().rss)
             asks.append(call(server, "127.0.0.9", "/sparql", "ASK {}", cap))
             peak = max(peak, process.memory_info().rss)
         sent = sorted(size // MB for status, _, size, _ in results if status == 200)
-        return {"server RSS at start": f"{baseline / MB:.0f} MB",
-                "server RSS at peak": f"{peak / MB:.0f} MB",
-                "server RSS growth": f"{(peak - baseline) / MB:.0f} MB",
-                "the 4 downloads got": outcome(results) + f" (sent: {sent} MB)",
-                "ASK {} meanwhile": latency(asks)}
+        return {
+            "server RSS at start": f"{baseline / MB:.0f} MB",
+            "server RSS at peak": f"{peak / MB:.0f} MB",
+            "server RSS growth": f"{(peak - baseline) / MB:.0f} MB",
+            "the 4 downloads got": outcome(results) + f" (sent: {sent} MB)",
+            "ASK {} meanwhile": latency(asks),
+        }
     finally:
         server.stop()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cap", type=float, default=10.0, help="seconds before a probe is given up")
+    parser.add_argument(
+        "--cap", type=float, default=10.0, help="seconds before a probe is given up"
+    )
     parser.add_argument("--old", default="6370a12", help="the commit to compare against")
     args = parser.parse_args()
     rows = []
@@ -179,8 +210,9 @@ def main() -> None:
         for scenario in (slow_queries, huge_answers):
             now = scenario("this tree", ROOT, args.cap)
             before = scenario(args.old, tree, args.cap)
-            rows += [[scenario.__name__.replace("_", " "), key, now[key], before[key]]
-                     for key in now]
+            rows += [
+                [scenario.__name__.replace("_", " "), key, now[key], before[key]] for key in now
+            ]
     print()
     print(table(["scenario", "measure", "this tree", f"{args.old} (before)"], rows))
 

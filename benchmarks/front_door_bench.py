@@ -33,21 +33,35 @@ from common import HOST, PYTHON, ROOT, Server, _wait_ready, fmt, median, table
 
 QUERY = "/sparql?query=ASK%7B%3Fs%20%3Fp%20%3Fo%7D"
 SLOW_HEADER = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
-SLOW_BODY = (b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query"
-             b"\r\nContent-Length: 100000\r\n\r\nASK {")
-CROWDS = [("none", 0, None), ("1000 idle", 1000, b""), ("200 slow-header", 200, SLOW_HEADER),
-          ("200 slow-body", 200, SLOW_BODY)]
+SLOW_BODY = (
+    b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query"
+    b"\r\nContent-Length: 100000\r\n\r\nASK {"
+)
+CROWDS = [
+    ("none", 0, None),
+    ("1000 idle", 1000, b""),
+    ("200 slow-header", 200, SLOW_HEADER),
+    ("200 slow-body", 200, SLOW_BODY),
+]
 #: Queries run before timing starts (the first answers of a fresh server are slower).
 WARM_UP = 20
 
 
 def start(name: str, source: Path) -> Server:
     """Start ``aigraph serve`` from the ``src`` folder of ``source`` on a free loopback port."""
-    env = dict(os.environ, PYTHONPATH=str(source / "src"), PYTHONUNBUFFERED="1",
-               AIGRAPH_MAX_CLIENT_CONNECTIONS="5000")
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(source / "src"),
+        PYTHONUNBUFFERED="1",
+        AIGRAPH_MAX_CLIENT_CONNECTIONS="5000",
+    )
     process = subprocess.Popen(
         [PYTHON, "-m", "aigraph", "serve", "--host", HOST, "--port", "0", "--no-validate"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=source,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=source,
     )
     assert process.stdout is not None
     for line in process.stdout:
@@ -91,6 +105,7 @@ def crowd(server: Server, count: int, prefix: bytes | None) -> Iterator[None]:
                 with contextlib.suppress(OSError):
                     sock.send(prefix)
         if prefix:
+
             def drip() -> None:
                 while not stop.wait(1.0):
                     for sock in sockets:
@@ -139,13 +154,18 @@ def settle(server: Server, cap: float) -> None:
 def old_tree(commit: str) -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="aigraph-bench-old-"))
     tree = folder / "tree"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit],
+        check=True,
+        capture_output=True,
+    )
     try:
         yield tree
     finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-                       capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+            capture_output=True,
+        )
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -166,7 +186,9 @@ def ratio(old: tuple[float | None, int], new: tuple[float | None, int], cap: flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=9, help="queries timed per crowd")
-    parser.add_argument("--cap", type=float, default=10.0, help="seconds before a query is given up")
+    parser.add_argument(
+        "--cap", type=float, default=10.0, help="seconds before a query is given up"
+    )
     parser.add_argument("--old", default="6dcb4e5", help="the commit to compare against")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -182,13 +204,20 @@ def main() -> None:
             finally:
                 server.stop()
     new, old = measured["this tree"], measured[args.old]
-    rows = [[crowd_name, cell(new[crowd_name], args.rounds, args.cap),
-             cell(old[crowd_name], args.rounds, args.cap),
-             ratio(old[crowd_name], new[crowd_name], args.cap)]
-            for crowd_name, _, _ in CROWDS]
+    rows = [
+        [
+            crowd_name,
+            cell(new[crowd_name], args.rounds, args.cap),
+            cell(old[crowd_name], args.rounds, args.cap),
+            ratio(old[crowd_name], new[crowd_name], args.cap),
+        ]
+        for crowd_name, _, _ in CROWDS
+    ]
     print()
-    print(f"Median latency of a normal query (ASK, fresh connection; answered/asked; given up "
-          f"after {fmt(args.cap, 0)} s)")
+    print(
+        f"Median latency of a normal query (ASK, fresh connection; answered/asked; given up "
+        f"after {fmt(args.cap, 0)} s)"
+    )
     print(table(["crowd", "this tree", f"{args.old} (before)", "before ÷ now"], rows))
 
 

@@ -63,8 +63,10 @@ STARTERS: dict[str, Callable[[Path], Server]] = {
 
 
 def named_queries() -> list[tuple[str, str, str]]:
-    return [(f"named: {p.stem}", p.read_text(encoding="utf-8"), SELECT_JSON)
-            for p in sorted((ROOT / "queries").glob("*.rq"))]
+    return [
+        (f"named: {p.stem}", p.read_text(encoding="utf-8"), SELECT_JSON)
+        for p in sorted((ROOT / "queries").glob("*.rq"))
+    ]
 
 
 def shape_queries(subject: str) -> list[tuple[str, str, str]]:
@@ -73,16 +75,25 @@ def shape_queries(subject: str) -> list[tuple[str, str, str]]:
         "lookup by IRI": f"SELECT ?p ?o WHERE {{ <{subject}> ?p ?o }}",
         "regex FILTER": 'SELECT ?s ?l WHERE { ?s rdfs:label ?l FILTER(REGEX(STR(?l), "nod i Um", "i")) }',
         "aggregate GROUP BY": "SELECT ?type (COUNT(?s) AS ?n) WHERE { ?s a ?type } GROUP BY ?type",
-        "OPTIONAL": ("SELECT ?g ?f ?l WHERE { ?g a schema:MonetaryGrant ; schema:funder ?f "
-                     'OPTIONAL { ?f rdfs:label ?l FILTER(LANG(?l) = "sv") } }'),
+        "OPTIONAL": (
+            "SELECT ?g ?f ?l WHERE { ?g a schema:MonetaryGrant ; schema:funder ?f "
+            'OPTIONAL { ?f rdfs:label ?l FILTER(LANG(?l) = "sv") } }'
+        ),
         "property path": "SELECT DISTINCT ?person ?org WHERE { ?person org:holds/org:postIn|^org:heldBy/org:postIn ?org }",
-        "ORDER BY LIMIT": ("SELECT ?g ?v WHERE { ?g schema:amount/schema:value ?v } "
-                           "ORDER BY DESC(?v) ?g LIMIT 10"),
+        "ORDER BY LIMIT": (
+            "SELECT ?g ?v WHERE { ?g schema:amount/schema:value ?v } ORDER BY DESC(?v) ?g LIMIT 10"
+        ),
         "COUNT": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
     }
     queries = [(name, PREFIXES + text, SELECT_JSON) for name, text in shapes.items()]
-    queries.append(("CONSTRUCT", PREFIXES + "CONSTRUCT { ?n rdfs:label ?l } WHERE "
-                    "{ ?n a aig:RegionalNode ; rdfs:label ?l }", NTRIPLES))
+    queries.append(
+        (
+            "CONSTRUCT",
+            PREFIXES + "CONSTRUCT { ?n rdfs:label ?l } WHERE "
+            "{ ?n a aig:RegionalNode ; rdfs:label ?l }",
+            NTRIPLES,
+        )
+    )
     queries.append(("DESCRIBE", f"DESCRIBE <{subject}>", NTRIPLES))
     return queries
 
@@ -116,7 +127,7 @@ def latency(servers: list[Server], queries, repeat: int, skip_after: float, budg
             else:
                 times[(name, server.name)] = []
     for round_ in range(repeat):
-        order = servers[round_ % len(servers):] + servers[: round_ % len(servers)]
+        order = servers[round_ % len(servers) :] + servers[: round_ % len(servers)]
         for name, text, accept in queries:
             for server in order:
                 samples = times.get((name, server.name))
@@ -125,8 +136,10 @@ def latency(servers: list[Server], queries, repeat: int, skip_after: float, budg
                 try:
                     samples.append(measure(clients[server.name], text, accept)[0])
                 except TimeoutError:
-                    notes.append(f"{server.name}: '{name}' timed out after {len(samples)} runs; "
-                                 "the median uses those")
+                    notes.append(
+                        f"{server.name}: '{name}' timed out after {len(samples)} runs; "
+                        "the median uses those"
+                    )
                     times[(name, server.name)] = samples + [skip_after] if samples else None
                     clients[server.name] = recover(server, skip_after)
     for client in clients.values():
@@ -170,7 +183,9 @@ def throughput(server: Server, mix: list[tuple[str, str]], clients: int, seconds
     """Return requests per second of ``clients`` processes sending queries of ``mix``."""
     with multiprocessing.get_context("fork").Pool(clients) as pool:
         started = time.perf_counter()
-        results = pool.map(_client_loop, [(server.endpoint, mix, seconds, i) for i in range(clients)])
+        results = pool.map(
+            _client_loop, [(server.endpoint, mix, seconds, i) for i in range(clients)]
+        )
         elapsed = time.perf_counter() - started
     failed = sum(f for _, f in results)
     if failed:
@@ -190,43 +205,76 @@ def latency_table(queries, names, times, sizes) -> tuple[str, dict[str, float]]:
             if ms[n] is not None and all(ms[m] is not None for m in names):
                 medians[n].append(ms[n])
         counts = {sizes.get((query, n)) for n in names if (query, n) in sizes}
-        flag = "" if len(counts) <= 1 else " (!sizes " + "/".join(str(sizes.get((query, n))) for n in names) + ")"
-        rows.append([query + flag, *(fmt(ms[n]) for n in names),
-                     fmt(ratio(ms["aigraph"], ms.get("rdflib-endpoint"))),
-                     fmt(ratio(ms["aigraph"], ms.get("oxigraph")))])
+        flag = (
+            ""
+            if len(counts) <= 1
+            else " (!sizes " + "/".join(str(sizes.get((query, n))) for n in names) + ")"
+        )
+        rows.append(
+            [
+                query + flag,
+                *(fmt(ms[n]) for n in names),
+                fmt(ratio(ms["aigraph"], ms.get("rdflib-endpoint"))),
+                fmt(ratio(ms["aigraph"], ms.get("oxigraph"))),
+            ]
+        )
     means = {n: geomean(v) for n, v in medians.items()}
-    rows.append(["geometric mean (queries all servers answered)", *(fmt(means[n]) for n in names),
-                 fmt(ratio(means["aigraph"], means.get("rdflib-endpoint"))),
-                 fmt(ratio(means["aigraph"], means.get("oxigraph")))])
-    headers = ["query", *(f"{n} ms" for n in names), "ratio vs rdflib-endpoint", "ratio vs oxigraph"]
+    rows.append(
+        [
+            "geometric mean (queries all servers answered)",
+            *(fmt(means[n]) for n in names),
+            fmt(ratio(means["aigraph"], means.get("rdflib-endpoint"))),
+            fmt(ratio(means["aigraph"], means.get("oxigraph"))),
+        ]
+    )
+    headers = [
+        "query",
+        *(f"{n} ms" for n in names),
+        "ratio vs rdflib-endpoint",
+        "ratio vs oxigraph",
+    ]
     return table(headers, rows), means
 
 
 def run_size(triples: int, args) -> None:
     data = synth_file(triples, seed=1)
     subject = next(s for s in subjects_of(data, 200) if "/initiative/" in s)
-    lookups = [(f"SELECT ?p ?o WHERE {{ <{s}> ?p ?o }}", SELECT_JSON) for s in subjects_of(data, 2000)]
+    lookups = [
+        (f"SELECT ?p ?o WHERE {{ <{s}> ?p ?o }}", SELECT_JSON) for s in subjects_of(data, 2000)
+    ]
     queries = named_queries() + shape_queries(subject)
     names = [n for n in STARTERS if n in args.servers]
     if "aigraph" not in names:
         sys.exit("the aigraph server is always measured")
     with running(*(lambda n=n: STARTERS[n](data) for n in names)) as servers:
-        print(f"\n## {triples} triples ({data.name}); start-up incl. load: "
-              + ", ".join(f"{s.name} {s.started_s:.1f} s" for s in servers))
+        print(
+            f"\n## {triples} triples ({data.name}); start-up incl. load: "
+            + ", ".join(f"{s.name} {s.started_s:.1f} s" for s in servers)
+        )
         times, sizes, notes = latency(servers, queries, args.repeat, args.skip_after, args.budget)
         text, means = latency_table(queries, names, times, sizes)
         print(text)
         for note in notes:
             print(f"note: {note}")
-        light = [(q, a) for name, q, a in queries
-                 if not any(k in name for k in ("provenance", "COUNT", "named: funding"))]
+        light = [
+            (q, a)
+            for name, q, a in queries
+            if not any(k in name for k in ("provenance", "COUNT", "named: funding"))
+        ]
         rows = []
-        for mix_name, mix in (("random lookups", lookups), ("query mix (all but provenance/COUNT/funding)", light)):
+        for mix_name, mix in (
+            ("random lookups", lookups),
+            ("query mix (all but provenance/COUNT/funding)", light),
+        ):
             rps = {s.name: throughput(s, mix, args.clients, args.seconds) for s in servers}
-            rows.append([f"throughput req/s, {args.clients} clients, {mix_name}",
-                         *(fmt(rps.get(n), 1) for n in names),
-                         fmt(ratio(rps["aigraph"], rps.get("rdflib-endpoint"))),
-                         fmt(ratio(rps["aigraph"], rps.get("oxigraph")))])
+            rows.append(
+                [
+                    f"throughput req/s, {args.clients} clients, {mix_name}",
+                    *(fmt(rps.get(n), 1) for n in names),
+                    fmt(ratio(rps["aigraph"], rps.get("rdflib-endpoint"))),
+                    fmt(ratio(rps["aigraph"], rps.get("oxigraph"))),
+                ]
+            )
         print()
         print(table(["throughput", *names, "ratio vs rdflib-endpoint", "ratio vs oxigraph"], rows))
 
@@ -234,19 +282,31 @@ def run_size(triples: int, args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,100000", help="triples per run (comma separated)")
-    parser.add_argument("--repeat", type=int, help="timed runs per query and server (default 30; 15 with --quick)")
-    parser.add_argument("--seconds", type=float, help="seconds per throughput run (default 10; 5 with --quick)")
+    parser.add_argument(
+        "--repeat", type=int, help="timed runs per query and server (default 30; 15 with --quick)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, help="seconds per throughput run (default 10; 5 with --quick)"
+    )
     parser.add_argument("--clients", type=int, default=4, help="client processes for throughput")
     parser.add_argument("--servers", default=",".join(STARTERS), help="servers to compare")
-    parser.add_argument("--skip-after", type=float, default=30.0, help="skip a query slower than this (s)")
-    parser.add_argument("--budget", type=float, default=20.0, help="seconds spent per slow query and server")
-    parser.add_argument("--quick", action="store_true", help="fewer repeats, shorter throughput runs")
+    parser.add_argument(
+        "--skip-after", type=float, default=30.0, help="skip a query slower than this (s)"
+    )
+    parser.add_argument(
+        "--budget", type=float, default=20.0, help="seconds spent per slow query and server"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repeats, shorter throughput runs"
+    )
     args = parser.parse_args()
     args.repeat = args.repeat or (15 if args.quick else 30)
     args.seconds = args.seconds or (5.0 if args.quick else 10.0)
     args.servers = args.servers.split(",")
-    print(f"# http_bench: repeat={args.repeat}, throughput {args.clients} client processes x "
-          f"{args.seconds:.0f} s; medians in ms")
+    print(
+        f"# http_bench: repeat={args.repeat}, throughput {args.clients} client processes x "
+        f"{args.seconds:.0f} s; medians in ms"
+    )
     for size in (int(s) for s in args.sizes.split(",")):
         run_size(size, args)
 

@@ -38,10 +38,19 @@ def aigraph_has_load() -> bool:
 
 def load_commands(data: Path, store: Path) -> dict[str, list[str] | None]:
     return {
-        "aigraph load": ([str(BIN / "aigraph"), "load", "--store", str(store / "aigraph"), str(data)]
-                         if aigraph_has_load() else None),
-        "oxigraph load": [str(BIN / "oxigraph"), "load", "--location", str(store / "oxigraph"),
-                          "--file", str(data)],
+        "aigraph load": (
+            [str(BIN / "aigraph"), "load", "--store", str(store / "aigraph"), str(data)]
+            if aigraph_has_load()
+            else None
+        ),
+        "oxigraph load": [
+            str(BIN / "oxigraph"),
+            "load",
+            "--location",
+            str(store / "oxigraph"),
+            "--file",
+            str(data),
+        ],
         "rdflib Dataset.parse": [PYTHON, "-c", RDFLIB_PARSE, str(data)],
     }
 
@@ -70,9 +79,17 @@ def rows_for(size: int, results: dict) -> list[list[str]]:
     rows = []
     for name, (times, peaks, notes) in results.items():
         note = "; ".join(sorted(notes)) or ("not available" if not times else "")
-        rows.append([f"{size:,}", name, fmt(median(times) if times else None),
-                     fmt(median(peaks) / 2**20 if peaks else None, 0),
-                     fmt(size / median(times) / 1000 if times else None, 1), str(len(times)), note])
+        rows.append(
+            [
+                f"{size:,}",
+                name,
+                fmt(median(times) if times else None),
+                fmt(median(peaks) / 2**20 if peaks else None, 0),
+                fmt(size / median(times) / 1000 if times else None, 1),
+                str(len(times)),
+                note,
+            ]
+        )
     return rows
 
 
@@ -90,7 +107,9 @@ def load_table(sizes: list[int], runs: int, timeout: float) -> str:
             rows += rows_for(size, measure_all(load_commands(data, store), runs, timeout, reset))
         finally:
             shutil.rmtree(store, ignore_errors=True)
-    return table(["triples", "command", "median s", "peak RSS MB", "k triples/s", "runs", "note"], rows)
+    return table(
+        ["triples", "command", "median s", "peak RSS MB", "k triples/s", "runs", "note"], rows
+    )
 
 
 def validate_table(sizes: list[int], runs: int, timeout: float) -> str:
@@ -106,11 +125,22 @@ def validate_table(sizes: list[int], runs: int, timeout: float) -> str:
             data = synth_file(size)
             commands: dict[str, list[str] | None] = {
                 "aigraph validate": [str(BIN / "aigraph"), "validate", str(data)],
-                "pyshacl": [str(BIN / "pyshacl"), "-s", str(content.shapes_file()), "-e", str(ontology),
-                            "-a", "-i", "none", str(data)],
+                "pyshacl": [
+                    str(BIN / "pyshacl"),
+                    "-s",
+                    str(content.shapes_file()),
+                    "-e",
+                    str(ontology),
+                    "-a",
+                    "-i",
+                    "none",
+                    str(data),
+                ],
             }
             rows += rows_for(size, measure_all(commands, runs, timeout, lambda: None))
-    return table(["triples", "command", "median s", "peak RSS MB", "k triples/s", "runs", "note"], rows)
+    return table(
+        ["triples", "command", "median s", "peak RSS MB", "k triples/s", "runs", "note"], rows
+    )
 
 
 def main() -> None:
@@ -118,7 +148,9 @@ def main() -> None:
     parser.add_argument("--load-sizes", default="10000,100000,1000000")
     parser.add_argument("--validate-sizes", default="1000,10000,100000")
     parser.add_argument("--runs", type=int, help="runs per command (default 3; 1 with --quick)")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds before a run is stopped")
+    parser.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds before a run is stopped"
+    )
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     runs = args.runs or (1 if args.quick else 3)

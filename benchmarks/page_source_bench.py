@@ -65,8 +65,9 @@ def main() -> None:
             fetched = median(page_times(aigraph, args.rounds))
         finally:
             aigraph.close()
-        rows.append([engine, f"{held * 1000:.1f} ms", f"{fetched * 1000:.1f} ms",
-                     f"{fetched / held:.1f}x"])
+        rows.append(
+            [engine, f"{held * 1000:.1f} ms", f"{fetched * 1000:.1f} ms", f"{fetched / held:.1f}x"]
+        )
     print(table(["engine", "dataset held (fast path)", "fetched by SPARQL", "ratio"], rows))
 
 

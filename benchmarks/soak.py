@@ -43,10 +43,7 @@ AIGRAPH = Path(sys.executable).parent / "aigraph"
 RESULTS = ROOT / "benchmarks" / "results"
 ID_PREFIX = "https://w3id.org/aigraph/id/"
 EXPENSIVE = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l } ORDER BY RAND()"
-IRIS = (
-    "SELECT DISTINCT ?s WHERE { ?s ?p ?o "
-    f'FILTER(STRSTARTS(STR(?s), "{ID_PREFIX}")) }}'
-)
+IRIS = f'SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER(STRSTARTS(STR(?s), "{ID_PREFIX}")) }}'
 
 
 class Server:
@@ -55,7 +52,9 @@ class Server:
     def __init__(self, *args: str) -> None:
         self.process = subprocess.Popen(
             [str(AIGRAPH), "serve", "--host", "127.0.0.1", "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             env=dict(os.environ, PYTHONUNBUFFERED="1"),
         )
         self.tail: collections.deque[str] = collections.deque(maxlen=2000)
@@ -72,7 +71,9 @@ class Server:
         for line in self.process.stdout:
             self.tail.append(line)
             documented = "query-timeout" in line or "query-too-large" in line  # 503 limits
-            alarming = "Traceback" in line or "ERROR" in line or re.search(r'"status": 5(?!03)', line)
+            alarming = (
+                "Traceback" in line or "ERROR" in line or re.search(r'"status": 5(?!03)', line)
+            )
             if alarming and not documented and len(self.problems) < 200:
                 self.problems.append(line.rstrip())
             if not self.url:
@@ -157,8 +158,9 @@ def expensive_client(url: str, every: float, deadline: float, out) -> None:
         started = time.time()
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
         try:
-            conn.request("POST", "/sparql", body=body,
-                         headers={"Content-Type": "application/sparql-query"})
+            conn.request(
+                "POST", "/sparql", body=body, headers={"Content-Type": "application/sparql-query"}
+            )
             response = conn.getresponse()
             payload = response.read()
             try:
@@ -226,16 +228,18 @@ def minute_table(t0, minutes, cheap, expensive, samples) -> list[dict]:
         batch = [r for r in cheap if lo <= r[0] < hi]
         ok = [r[3] for r in batch if r[2] == 200]
         rss = [m for t, m in zip(samples.times, samples.tree_mb, strict=True) if lo <= t < hi]
-        rows.append({
-            "minute": minute + 1,
-            "requests": len(batch),
-            "errors": sum(1 for r in batch if r[2] != 200),
-            "p50_ms": percentile(ok, 0.50) * 1000,
-            "p99_ms": percentile(ok, 0.99) * 1000,
-            "timeouts": sum(1 for r in expensive if lo <= r[0] < hi and r[1] == 503),
-            "expensive": sum(1 for r in expensive if lo <= r[0] < hi),
-            "rss_mb": rss[-1] if rss else float("nan"),
-        })
+        rows.append(
+            {
+                "minute": minute + 1,
+                "requests": len(batch),
+                "errors": sum(1 for r in batch if r[2] != 200),
+                "p50_ms": percentile(ok, 0.50) * 1000,
+                "p99_ms": percentile(ok, 0.99) * 1000,
+                "timeouts": sum(1 for r in expensive if lo <= r[0] < hi and r[1] == 503),
+                "expensive": sum(1 for r in expensive if lo <= r[0] < hi),
+                "rss_mb": rss[-1] if rss else float("nan"),
+            }
+        )
     return rows
 
 
@@ -263,10 +267,16 @@ def plot(path: Path, t0, cheap, expensive, samples, warmup: float, window: float
         if status == 200:
             buckets[int((started - t0) // window)].append(seconds * 1000)
     xs = [(s - t0) / 60 for s in starts if buckets.get(int((s - t0) // window))]
-    p50 = [percentile(buckets[int((s - t0) // window)], 0.5) for s in starts
-           if buckets.get(int((s - t0) // window))]
-    p99 = [percentile(buckets[int((s - t0) // window)], 0.99) for s in starts
-           if buckets.get(int((s - t0) // window))]
+    p50 = [
+        percentile(buckets[int((s - t0) // window)], 0.5)
+        for s in starts
+        if buckets.get(int((s - t0) // window))
+    ]
+    p99 = [
+        percentile(buckets[int((s - t0) // window)], 0.99)
+        for s in starts
+        if buckets.get(int((s - t0) // window))
+    ]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True)
     top.plot(xs, p50, label="p50", color="tab:blue")
     top.plot(xs, p99, label="p99", color="tab:red")
@@ -279,10 +289,11 @@ def plot(path: Path, t0, cheap, expensive, samples, warmup: float, window: float
     top.legend(loc="upper right")
     top.grid(True, which="both", alpha=0.3)
     mx = [(t - t0) / 60 for t in samples.times]
-    bottom.plot(mx, samples.tree_mb, label="server + workers", color="tab:green", lw=0.6,
-                alpha=0.6)
-    smooth = [statistics.median(samples.tree_mb[max(0, i - 15):i + 15])
-              for i in range(len(samples.tree_mb))]
+    bottom.plot(mx, samples.tree_mb, label="server + workers", color="tab:green", lw=0.6, alpha=0.6)
+    smooth = [
+        statistics.median(samples.tree_mb[max(0, i - 15) : i + 15])
+        for i in range(len(samples.tree_mb))
+    ]
     bottom.plot(mx, smooth, label="server + workers, 30 s median", color="darkgreen", lw=2)
     bottom.plot(mx, samples.main_mb, label="server process", color="tab:olive")
     bottom.axvspan(0, warmup / 60, color="0.9", label="warm-up")
@@ -312,9 +323,11 @@ def main(argv: list[str] | None = None) -> int:
     warmup = min(args.warmup, duration / 5)
     server = Server("--timeout", str(args.timeout))
     try:
-        print(f"server {server.url} (pid {server.process.pid}); {args.clients} clients for "
-              f"{args.minutes:g} min; expensive query every {args.expensive_every:g} s",
-              flush=True)
+        print(
+            f"server {server.url} (pid {server.process.pid}); {args.clients} clients for "
+            f"{args.minutes:g} min; expensive query every {args.expensive_every:g} s",
+            flush=True,
+        )
         names = [q["name"] for q in fetch_json(server.url, "/queries")["queries"]]
         bindings = fetch_json(server.url, "/sparql?" + urlencode({"query": IRIS}))
         iris = [b["s"]["value"] for b in bindings["results"]["bindings"]]
@@ -323,17 +336,27 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.time()
         deadline = t0 + duration
         samples = Samples()
-        sampler = threading.Thread(target=sample_memory,
-                                   args=(server.process.pid, deadline, samples), daemon=True)
+        sampler = threading.Thread(
+            target=sample_memory, args=(server.process.pid, deadline, samples), daemon=True
+        )
         sampler.start()
         ctx = multiprocessing.get_context("fork")
         out = ctx.Queue()
-        procs = [ctx.Process(target=cheap_client,
-                             args=(server.url, args.seed * 1000 + i, deadline, names, iris, out),
-                             daemon=True) for i in range(args.clients)]
-        procs.append(ctx.Process(target=expensive_client,
-                                 args=(server.url, args.expensive_every, deadline, out),
-                                 daemon=True))
+        procs = [
+            ctx.Process(
+                target=cheap_client,
+                args=(server.url, args.seed * 1000 + i, deadline, names, iris, out),
+                daemon=True,
+            )
+            for i in range(args.clients)
+        ]
+        procs.append(
+            ctx.Process(
+                target=expensive_client,
+                args=(server.url, args.expensive_every, deadline, out),
+                daemon=True,
+            )
+        )
         for proc in procs:
             proc.start()
         collected = []
@@ -389,27 +412,51 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table)
     print()
-    print(f"cheap requests: {len(cheap)} ({summary['throughput_rps']:.1f}/s), errors: "
-          f"{summary['cheap_errors']} {dict(errors) or ''} (target 0)")
-    print(f"cheap latency overall: p50 {summary['p50_ms']:.1f} ms, p99 {summary['p99_ms']:.1f} ms,"
-          f" max {summary['max_ms']:.1f} ms")
-    print(f"expensive queries: {len(expensive)} sent, outcomes {dict(outcomes)}, "
-          f"slowest answer {summary['expensive_max_s']:.2f} s")
-    print(f"RSS (server + workers, median of {span:g} s): {rss_start:.1f} MB after {warmup:g} s "
-          f"warm-up, {rss_end:.1f} MB at the end, growth {growth:+.1f} % (target < 10 %); "
-          f"max sample {summary['rss_max_mb']:.1f} MB (a worker inside an expensive query)")
-    print(f"RSS (server process alone): {main_start:.1f} MB -> {main_end:.1f} MB, "
-          f"growth {main_growth:+.1f} %")
-    print(f"server: /stats timeouts {stats.get('timeouts')}, worker restarts "
-          f"{stats.get('engine_stats', {}).get('restarts')}, exit code {exit_code}, "
-          f"{len(server.problems)} error/traceback log lines")
+    print(
+        f"cheap requests: {len(cheap)} ({summary['throughput_rps']:.1f}/s), errors: "
+        f"{summary['cheap_errors']} {dict(errors) or ''} (target 0)"
+    )
+    print(
+        f"cheap latency overall: p50 {summary['p50_ms']:.1f} ms, p99 {summary['p99_ms']:.1f} ms,"
+        f" max {summary['max_ms']:.1f} ms"
+    )
+    print(
+        f"expensive queries: {len(expensive)} sent, outcomes {dict(outcomes)}, "
+        f"slowest answer {summary['expensive_max_s']:.2f} s"
+    )
+    print(
+        f"RSS (server + workers, median of {span:g} s): {rss_start:.1f} MB after {warmup:g} s "
+        f"warm-up, {rss_end:.1f} MB at the end, growth {growth:+.1f} % (target < 10 %); "
+        f"max sample {summary['rss_max_mb']:.1f} MB (a worker inside an expensive query)"
+    )
+    print(
+        f"RSS (server process alone): {main_start:.1f} MB -> {main_end:.1f} MB, "
+        f"growth {main_growth:+.1f} %"
+    )
+    print(
+        f"server: /stats timeouts {stats.get('timeouts')}, worker restarts "
+        f"{stats.get('engine_stats', {}).get('restarts')}, exit code {exit_code}, "
+        f"{len(server.problems)} error/traceback log lines"
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    (RESULTS / f"soak-{stamp}.json").write_text(json.dumps(
-        {"args": {k: str(v) for k, v in vars(args).items()}, "summary": summary, "minutes": rows,
-         "memory": {"t": [t - t0 for t in samples.times], "tree_mb": samples.tree_mb,
-                    "main_mb": samples.main_mb, "workers": samples.workers}},
-        indent=1, default=str))
+    (RESULTS / f"soak-{stamp}.json").write_text(
+        json.dumps(
+            {
+                "args": {k: str(v) for k, v in vars(args).items()},
+                "summary": summary,
+                "minutes": rows,
+                "memory": {
+                    "t": [t - t0 for t in samples.times],
+                    "tree_mb": samples.tree_mb,
+                    "main_mb": samples.main_mb,
+                    "workers": samples.workers,
+                },
+            },
+            indent=1,
+            default=str,
+        )
+    )
     (RESULTS / f"soak-{stamp}.md").write_text(table + "\n")
     plot(args.plot, t0, cheap, expensive, samples, warmup)
     print(f"wrote {RESULTS}/soak-{stamp}.json and {args.plot}")

@@ -42,8 +42,11 @@ def lookup_iris(data: Path | None) -> list[str]:
 
 def workload(data: Path | None) -> list[str]:
     """Named queries, and lookups (5 per named query, so that most requests are lookups)."""
-    named = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "queries").glob("*.rq"))
-             if p.stem != "provenance" or data is None]
+    named = [
+        p.read_text(encoding="utf-8")
+        for p in sorted((ROOT / "queries").glob("*.rq"))
+        if p.stem != "provenance" or data is None
+    ]
     lookups = [f"SELECT ?p ?o WHERE {{ <{iri}> ?p ?o }}" for iri in lookup_iris(data)]
     return named * 5 + lookups[: max(5 * len(named) * 5, 1)]
 
@@ -82,8 +85,10 @@ def main() -> None:
         queries = workload(args.data)
         with multiprocessing.get_context("fork").Pool(args.clients) as pool:
             started = time.perf_counter()
-            results = pool.map(client_loop, [(server.endpoint, queries, args.seconds, i)
-                                             for i in range(args.clients)])
+            results = pool.map(
+                client_loop,
+                [(server.endpoint, queries, args.seconds, i) for i in range(args.clients)],
+            )
             elapsed = time.perf_counter() - started
         alive = server.process.poll() is None
     finally:
@@ -91,13 +96,26 @@ def main() -> None:
     latencies = [x for lat, _, _ in results for x in lat]
     failures = sum(f for _, f, _ in results)
     p99 = percentile(latencies, 0.99)
-    print(f"# soak: {args.clients} client processes x {args.seconds:.0f} s against aigraph serve "
-          f"({args.data or 'bundled data'}); {len(queries)} queries in the mix")
-    print(table(["requests", "failures", "p50 ms", "p99 ms", "max ms", "req/s", "server alive"], [[
-        str(len(latencies)), str(failures), fmt(percentile(latencies, 0.5) * 1000, 1),
-        fmt(p99 * 1000, 1), fmt(max(latencies) * 1000, 1), fmt(len(latencies) / elapsed, 1),
-        "yes" if alive else "NO",
-    ]]))
+    print(
+        f"# soak: {args.clients} client processes x {args.seconds:.0f} s against aigraph serve "
+        f"({args.data or 'bundled data'}); {len(queries)} queries in the mix"
+    )
+    print(
+        table(
+            ["requests", "failures", "p50 ms", "p99 ms", "max ms", "req/s", "server alive"],
+            [
+                [
+                    str(len(latencies)),
+                    str(failures),
+                    fmt(percentile(latencies, 0.5) * 1000, 1),
+                    fmt(p99 * 1000, 1),
+                    fmt(max(latencies) * 1000, 1),
+                    fmt(len(latencies) / elapsed, 1),
+                    "yes" if alive else "NO",
+                ]
+            ],
+        )
+    )
     for error in {e for _, _, errs in results for e in errs}:
         print(f"failure: {error}")
     ok = failures == 0 and p99 < 1.0 and alive

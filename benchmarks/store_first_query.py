@@ -25,8 +25,9 @@ from aigraph.engine.remote import remote_query
 def write_triples(path: Path, count: int) -> Path:
     with path.open("w", encoding="utf-8") as out:
         for i in range(count):
-            out.write(f"<http://example.org/s{i // 10}> <http://example.org/p{i % 10}> "
-                      f"\"value {i}\" .\n")
+            out.write(
+                f'<http://example.org/s{i // 10}> <http://example.org/p{i % 10}> "value {i}" .\n'
+            )
     return path
 
 
@@ -38,13 +39,18 @@ def main() -> None:
         big = write_triples(Path(tmp) / "big.nt", args.triples)
         store = Path(tmp) / "store"
         started = time.monotonic()
-        subprocess.run([sys.executable, "-m", "aigraph", "load", "--store", str(store), str(big)],
-                       check=True, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "aigraph", "load", "--store", str(store), str(big)],
+            check=True,
+            stderr=subprocess.DEVNULL,
+        )
         load_s = time.monotonic() - started
         started = time.monotonic()
         server = subprocess.Popen(
             [sys.executable, "-m", "aigraph", "serve", "--port", "0", "--store", str(store)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
         )
         peak = 0
         done = threading.Event()
@@ -68,8 +74,7 @@ def main() -> None:
             url = line.split(" at ")[1].split("/ ")[0].rstrip("/")
             answer = remote_query(f"{url}/sparql", "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")
             first_s = time.monotonic() - started
-            remote_query(f"{url}/sparql",
-                         "SELECT ?p (COUNT(*) AS ?n) { ?s ?p ?o } GROUP BY ?p")
+            remote_query(f"{url}/sparql", "SELECT ?p (COUNT(*) AS ?n) { ?s ?p ?o } GROUP BY ?p")
         finally:
             done.set()
             server.terminate()

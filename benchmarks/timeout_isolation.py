@@ -81,11 +81,19 @@ def http_round(engine: str, timeout: float) -> list[str]:
     try:
         heavy, light = Client(server, timeout=120), Client(server, timeout=120)
         seconds, latencies, (status, _) = during(
-            lambda: heavy.query(EXPLOSIVE, SELECT_JSON), lambda: light.query(CHEAP, SELECT_JSON))
+            lambda: heavy.query(EXPLOSIVE, SELECT_JSON), lambda: light.query(CHEAP, SELECT_JSON)
+        )
         cpu = worker_cpu(server.process.pid)
-        return [f"HTTP, {engine}", f"{timeout:g}", str(status), fmt(seconds),
-                str(len(latencies)), fmt(median(latencies) * 1000, 1),
-                fmt(max(latencies, default=float("nan")) * 1000, 1), fmt(cpu, 0)]
+        return [
+            f"HTTP, {engine}",
+            f"{timeout:g}",
+            str(status),
+            fmt(seconds),
+            str(len(latencies)),
+            fmt(median(latencies) * 1000, 1),
+            fmt(max(latencies, default=float("nan")) * 1000, 1),
+            fmt(cpu, 0),
+        ]
     finally:
         server.stop()
 
@@ -102,12 +110,20 @@ def pool_round(engine_name: str) -> list[str]:
     with IsolatedEngine(lambda: engine, workers=2, timeout=30.0) as pool:
         seconds, latencies, error = during(
             lambda: pool.query(QueryRequest(EXPLOSIVE_POOL, timeout=1.0)),
-            lambda: pool.query(QueryRequest(CHEAP)))
+            lambda: pool.query(QueryRequest(CHEAP)),
+        )
         status = str(getattr(error, "status", type(error).__name__))
         cpu = worker_cpu(os.getpid())
-    return [f"pool, {engine_name}", "1", status, fmt(seconds), str(len(latencies)),
-            fmt(median(latencies) * 1000, 1),
-            fmt(max(latencies, default=float("nan")) * 1000, 1), fmt(cpu, 0)]
+    return [
+        f"pool, {engine_name}",
+        "1",
+        status,
+        fmt(seconds),
+        str(len(latencies)),
+        fmt(median(latencies) * 1000, 1),
+        fmt(max(latencies, default=float("nan")) * 1000, 1),
+        fmt(cpu, 0),
+    ]
 
 
 def main() -> None:
@@ -120,8 +136,21 @@ def main() -> None:
         for engine in ("oxigraph", "rdflib"):
             rows.append(http_round(engine, args.timeout))
             rows.append(pool_round(engine))
-    print(table(["where", "limit s", "status", "answered after s", "cheap queries",
-                 "cheap median ms", "cheap worst ms", "worker CPU % after"], rows))
+    print(
+        table(
+            [
+                "where",
+                "limit s",
+                "status",
+                "answered after s",
+                "cheap queries",
+                "cheap median ms",
+                "cheap worst ms",
+                "worker CPU % after",
+            ],
+            rows,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -117,14 +117,37 @@ def main() -> None:
         merge(ontology, ont_file)
         triples = merge_quads(data, data_file)
         if args.ontology:
-            aigraph = [sys.executable, "-c", INLINE, str(args.shapes), str(ont_file), *map(str, data)]
+            aigraph = [
+                sys.executable,
+                "-c",
+                INLINE,
+                str(args.shapes),
+                str(ont_file),
+                *map(str, data),
+            ]
         else:
-            aigraph = [sys.executable, "-m", "aigraph", "validate", "--shapes", str(args.shapes),
-                       *map(str, data)]
+            aigraph = [
+                sys.executable,
+                "-m",
+                "aigraph",
+                "validate",
+                "--shapes",
+                str(args.shapes),
+                *map(str, data),
+            ]
         commands = {
             "aigraph validate": aigraph,
-            "pyshacl": [str(PYSHACL), "-s", str(args.shapes), "-e", str(ont_file), "-a",
-                        "-i", "none", str(data_file)],
+            "pyshacl": [
+                str(PYSHACL),
+                "-s",
+                str(args.shapes),
+                "-e",
+                str(ont_file),
+                "-a",
+                "-i",
+                "none",
+                str(data_file),
+            ],
             "import floor": [sys.executable, "-c", "import pyshacl"],
         }
         times: dict[str, list[float]] = {name: [] for name in commands}
@@ -134,8 +157,10 @@ def main() -> None:
     print(f"data: {', '.join(str(p) for p in data)} ({triples} triples); shapes: {args.shapes}")
     print(f"{'command':<18}{'median s':>10}{'min s':>10}{'max s':>10}{'runs':>6}")
     for name, values in times.items():
-        print(f"{name:<18}{statistics.median(values):>10.3f}{min(values):>10.3f}"
-              f"{max(values):>10.3f}{len(values):>6}")
+        print(
+            f"{name:<18}{statistics.median(values):>10.3f}{min(values):>10.3f}"
+            f"{max(values):>10.3f}{len(values):>6}"
+        )
     ratio = statistics.median(times["aigraph validate"]) / statistics.median(times["pyshacl"])
     print(f"ratio aigraph/pyshacl (median): {ratio:.2f}")
 

@@ -166,8 +166,11 @@ def test_four_huge_answers_at_once_keep_the_server_small_and_others_served() -> 
         def download(source: str, query: str) -> None:
             response = post(server.url, query, source)
             if response.status != 200:
-                outcomes[source] = (response.status, response.getheader("Content-Type"),
-                                    response.read())
+                outcomes[source] = (
+                    response.status,
+                    response.getheader("Content-Type"),
+                    response.read(),
+                )
                 return
             # Keep the one body the test parses; count the bytes of the other.
             kept, total = [], 0
@@ -210,7 +213,9 @@ def test_four_huge_answers_at_once_keep_the_server_small_and_others_served() -> 
             status, _, raw_error = outcomes[source]
             error = json.loads(raw_error)
             assert status == 503 and error["error"] == "query-too-large", raw_error
-            assert measured in error["message"] and "over the limit of 120000000" in error["message"]
+            assert (
+                measured in error["message"] and "over the limit of 120000000" in error["message"]
+            )
         # Another client was answered while the answers were being produced and sent.
         assert asks and all(status == 200 for status, _, _ in asks), asks
         assert any(finished < 2 for _, _, finished in asks), asks
@@ -272,8 +277,11 @@ def test_a_graceful_stop_finishes_a_streamed_answer() -> None:
 
 def test_a_streamed_answer_carries_its_truncation_headers(client) -> None:
     # 10 000 rows of 2.5 KiB, cut at the row limit of the test app (1000): 2.6 MB, streamed.
-    response = client.get("/sparql", query_string={"query": wide_query(4, 8)},
-                          headers={"Accept": "application/sparql-results+json"})
+    response = client.get(
+        "/sparql",
+        query_string={"query": wide_query(4, 8)},
+        headers={"Accept": "application/sparql-results+json"},
+    )
     assert response.status_code == 200
     assert response.headers["X-Aigraph-Truncated"] == "true"
     assert response.headers["X-Aigraph-Row-Limit"] == "1000"

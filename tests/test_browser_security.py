@@ -70,7 +70,10 @@ def assert_strict_headers(response, where: str) -> None:
     assert policy.get("default-src") == ["'self'"], (where, policy)
     assert not any("unsafe" in v for values in policy.values() for v in values), (where, policy)
     assert response.headers.get("Referrer-Policy") in (
-        "no-referrer", "strict-origin-when-cross-origin", "same-origin", "strict-origin"
+        "no-referrer",
+        "strict-origin-when-cross-origin",
+        "same-origin",
+        "strict-origin",
     ), where
     assert response.headers.get("X-Frame-Options") == "DENY", where
     assert response.headers.get("X-Content-Type-Options") == "nosniff", where
@@ -125,22 +128,37 @@ def test_every_html_page_has_a_strict_csp_and_no_inline_script(client):
         in_header = directives(response.headers["Content-Security-Policy"])
         assert in_page == {k: v for k, v in in_header.items() if k != "frame-ancestors"}, path
         assert page.meta.get("referrer") == response.headers["Referrer-Policy"], path
-        assert not [link for _, link in page.links if link.strip().lower().startswith(
-            ("javascript:", "data:text", "vbscript:"))], path
+        assert not [
+            link
+            for _, link in page.links
+            if link.strip().lower().startswith(("javascript:", "data:text", "vbscript:"))
+        ], path
         assert not [link for _, link in page.links if off_site(link)], path
     assert pages > 20, pages
 
 
 def test_json_and_rdf_answers_carry_the_headers_too(client):
-    for path, accept in (("/sparql?query=ASK%7B%7D", "application/sparql-results+json"),
-                         ("/catalog", "text/turtle"), ("/nothing-here", "application/json")):
+    for path, accept in (
+        ("/sparql?query=ASK%7B%7D", "application/sparql-results+json"),
+        ("/catalog", "text/turtle"),
+        ("/nothing-here", "application/json"),
+    ):
         assert_strict_headers(client.get(path, headers={"Accept": accept}), path)
 
 
-@pytest.mark.parametrize("path", [
-    "/%5Cevil.example", "//evil.example", "/%5C%5Cevil.example", "/%2F%2Fevil.example",
-    "///evil.example", "/%5C/evil.example", "/%09/evil.example", "/%2Fevil.example/x",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/%5Cevil.example",
+        "//evil.example",
+        "/%5C%5Cevil.example",
+        "/%2F%2Fevil.example",
+        "///evil.example",
+        "/%5C/evil.example",
+        "/%09/evil.example",
+        "/%2Fevil.example/x",
+    ],
+)
 def test_the_404_page_links_stay_on_the_site(client, path):
     # The raw path, as a server receives it (the test client would read '//x' as a host).
     raw = {"PATH_INFO": unquote(path, encoding="latin-1"), "REQUEST_URI": path, "RAW_URI": path}
@@ -214,8 +232,17 @@ def wait_for_results(driver: WebDriver) -> None:
 def test_pages_work_in_chromium_without_csp_violations(watched: WebDriver, live_server: str):
     with urllib.request.urlopen(f"{live_server}/queries", timeout=30) as answer:
         named = [q["name"] for q in json.load(answer)["queries"]]
-    paths = ["/", "/?lang=sv", "/queries", "/catalog", "/ontology", "/shapes",
-             "/id/organisation/vinnova", "/nothing-here", f"/queries/{named[0]}"]
+    paths = [
+        "/",
+        "/?lang=sv",
+        "/queries",
+        "/catalog",
+        "/ontology",
+        "/shapes",
+        "/id/organisation/vinnova",
+        "/nothing-here",
+        f"/queries/{named[0]}",
+    ]
     for path in paths:
         watched.get(live_server + path)
         WebDriverWait(watched, WAIT).until(
@@ -284,8 +311,10 @@ def test_the_live_server_sends_the_policy(live_server: str):
 
 
 def test_a_bound_javascript_iri_is_text(watched: WebDriver, live_server: str):
-    query = ('SELECT ?x ?y { BIND(IRI("javascript:alert(1)") AS ?x) '
-             'BIND(IRI("http://example.org/y") AS ?y) }')
+    query = (
+        'SELECT ?x ?y { BIND(IRI("javascript:alert(1)") AS ?x) '
+        'BIND(IRI("http://example.org/y") AS ?y) }'
+    )
     watched.get(f"{live_server}/sparql?query={quote(query)}")
     wait_for_results(watched)
     (row,) = watched.find_elements(By.CSS_SELECTOR, "#results tbody tr")

@@ -26,8 +26,15 @@ BASE = CANONICAL_BASE
 SPDX = common.SPDX
 
 SHAPES = {
-    "3.0.1": [REFERENCE / "3.0.1/html/shacl" / name for name in (
-        "shapes.ttl", "range.ttl", "mdr-vocabularies.shape.ttl", "shapes_recommended.ttl")],
+    "3.0.1": [
+        REFERENCE / "3.0.1/html/shacl" / name
+        for name in (
+            "shapes.ttl",
+            "range.ttl",
+            "mdr-vocabularies.shape.ttl",
+            "shapes_recommended.ttl",
+        )
+    ],
     "2.1.1": sorted(p for p in (REFERENCE / "2.1.1").glob("*.ttl") if "imports" not in p.name),
 }
 
@@ -48,8 +55,10 @@ KNOWN_VIOLATIONS = {
 #: Warnings on our own resources, each explained. aigraph (the publisher) is not an EU body,
 #: so it is not in the EU corporate-body table the mdr shapes recommend for publishers.
 KNOWN_WARNINGS = {
-    profile: {(kind, str(DCTERMS.publisher), "NodeConstraintComponent")
-              for kind in ("Catalog", "Dataset", "DataService")}
+    profile: {
+        (kind, str(DCTERMS.publisher), "NodeConstraintComponent")
+        for kind in ("Catalog", "Dataset", "DataService")
+    }
     for profile in ("3.0.1", "2.1.1")
 }
 KNOWN_WARNINGS["2.1.1"] -= {("DataService", str(DCTERMS.publisher), "NodeConstraintComponent")}
@@ -83,8 +92,14 @@ FIXTURE_TRIG = """
 }
 """
 
-DUMP_SERIALISERS = {"ttl": "turtle", "nt": "nt", "jsonld": "json-ld", "rdf": "xml",
-                    "trig": "trig", "nq": "nquads"}
+DUMP_SERIALISERS = {
+    "ttl": "turtle",
+    "nt": "nt",
+    "jsonld": "json-ld",
+    "rdf": "xml",
+    "trig": "trig",
+    "nq": "nquads",
+}
 
 
 def load_dataset() -> Dataset:
@@ -104,8 +119,10 @@ def facts_of(dataset: Dataset, base: str = BASE) -> statistics.DatasetFacts:
 
 def make_dumps(dataset: Dataset) -> dict[str, bytes]:
     """Serialise ``dataset`` in every dump format (the real dumps come from another module)."""
-    return {ext: dataset.serialize(format=fmt, encoding="utf-8")
-            for ext, fmt in DUMP_SERIALISERS.items()}
+    return {
+        ext: dataset.serialize(format=fmt, encoding="utf-8")
+        for ext, fmt in DUMP_SERIALISERS.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -125,8 +142,9 @@ def facts(dataset: Dataset) -> statistics.DatasetFacts:
 
 @pytest.fixture(scope="module")
 def cat(facts: statistics.DatasetFacts, dumps: dict[str, bytes]) -> Graph:
-    return dcat.catalog(facts, dumps, site=SITE, base=BASE,
-                            modified="2026-11-27", issued="2026-11-20")
+    return dcat.catalog(
+        facts, dumps, site=SITE, base=BASE, modified="2026-11-27", issued="2026-11-20"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -152,8 +170,9 @@ def shacl_results(cat: Graph, codelists: Graph, shapes: Graph) -> list[dict[str,
     an ``ont_graph`` in without inference). Results about the code-list entries themselves
     (e.g. the EU country table lacking dcat:bbox) are not about the catalogue and are dropped.
     """
-    _, report, _ = pyshacl.validate(cat + codelists, shacl_graph=shapes, advanced=True,
-                                    allow_warnings=True)
+    _, report, _ = pyshacl.validate(
+        cat + codelists, shacl_graph=shapes, advanced=True, allow_warnings=True
+    )
     ours = set(cat.subjects())
     results = []
     for result in report.objects(None, SH.result):
@@ -161,19 +180,33 @@ def shacl_results(cat: Graph, codelists: Graph, shapes: Graph) -> list[dict[str,
         if focus not in ours:
             continue
         kinds = [str(t).rsplit("#", 1)[-1] for t in cat.objects(focus, RDF.type)]
-        results.append({
-            "severity": str(report.value(result, SH.resultSeverity)).rsplit("#", 1)[-1],
-            "kind": next((k for k in kinds if k in KINDS), kinds[0] if kinds else "?"),
-            "focus": str(focus), "path": str(report.value(result, SH.resultPath)),
-            "component": str(report.value(result, SH.sourceConstraintComponent)).rsplit("#")[-1],
-            "value": str(report.value(result, SH.value)),
-            "message": str(report.value(result, SH.resultMessage)),
-        })
+        results.append(
+            {
+                "severity": str(report.value(result, SH.resultSeverity)).rsplit("#", 1)[-1],
+                "kind": next((k for k in kinds if k in KINDS), kinds[0] if kinds else "?"),
+                "focus": str(focus),
+                "path": str(report.value(result, SH.resultPath)),
+                "component": str(report.value(result, SH.sourceConstraintComponent)).rsplit("#")[
+                    -1
+                ],
+                "value": str(report.value(result, SH.value)),
+                "message": str(report.value(result, SH.resultMessage)),
+            }
+        )
     return results
 
 
-KINDS = ("Catalog", "Dataset", "Distribution", "DataService", "Checksum", "Agent",
-         "Organization", "PeriodOfTime", "LicenseDocument")
+KINDS = (
+    "Catalog",
+    "Dataset",
+    "Distribution",
+    "DataService",
+    "Checksum",
+    "Agent",
+    "Organization",
+    "PeriodOfTime",
+    "LicenseDocument",
+)
 
 
 def _keys(results: list[dict[str, str]], severity: str) -> set[tuple[str, str, str]]:
@@ -195,8 +228,9 @@ def test_known_checksum_violation_is_only_the_https_pattern(cat, codelists, shap
     algorithms = set(cat.objects(None, SPDX.algorithm))
     assert algorithms == {SPDX.checksumAlgorithm_sha1}
     if profile == "3.0.1":
-        _, report, _ = pyshacl.validate(cat + codelists, shacl_graph=shapes_graph,
-                                        advanced=True, allow_warnings=True)
+        _, report, _ = pyshacl.validate(
+            cat + codelists, shacl_graph=shapes_graph, advanced=True, allow_warnings=True
+        )
         messages = {str(m) for m in report.objects(None, SH.resultMessage)}
         assert "Value does not match pattern '^https://spdx.org/rdf/terms'" in messages
 
@@ -208,18 +242,28 @@ def test_a_broken_catalogue_is_caught(cat: Graph, codelists: Graph, shapes):
     broken.remove((URIRef(f"{BASE}/dataset"), DCTERMS.description, None))
     results = shacl_results(broken, codelists, shapes_graph)
     assert ("Dataset", str(DCTERMS.description), "MinCountConstraintComponent") in _keys(
-        results, "Violation")
+        results, "Violation"
+    )
 
 
 # --- DCAT-AP-SE (RDForms bundle) --------------------------------------------------------------
 
 BUNDLE = REFERENCE / "dcat-ap-se/3.0.1/bundle.json"
-PREFIXES = {"dcterms": str(DCTERMS), "dcat": str(DCAT), "foaf": str(FOAF),
-            "vcard": str(common.VCARD), "rdf": str(RDF), "owl": "http://www.w3.org/2002/07/owl#",
-            "adms": "http://www.w3.org/ns/adms#", "prov": "http://www.w3.org/ns/prov#",
-            "schema": "http://schema.org/", "odrs": "http://schema.theodi.org/odrs#",
-            "locn": "http://www.w3.org/ns/locn#", "dcatap": str(common.DCATAP),
-            "skos": "http://www.w3.org/2004/02/skos/core#"}
+PREFIXES = {
+    "dcterms": str(DCTERMS),
+    "dcat": str(DCAT),
+    "foaf": str(FOAF),
+    "vcard": str(common.VCARD),
+    "rdf": str(RDF),
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "adms": "http://www.w3.org/ns/adms#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "schema": "http://schema.org/",
+    "odrs": "http://schema.theodi.org/odrs#",
+    "locn": "http://www.w3.org/ns/locn#",
+    "dcatap": str(common.DCATAP),
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+}
 
 
 class RDFormsChecker:
@@ -232,8 +276,10 @@ class RDFormsChecker:
         if isinstance(item, str):
             return self.resolve(self.templates[item])
         if "extends" in item:
-            return {**self.resolve(item["extends"]), **{k: v for k, v in item.items()
-                                                         if k != "extends"}}
+            return {
+                **self.resolve(item["extends"]),
+                **{k: v for k, v in item.items() if k != "extends"},
+            }
         return item
 
     @staticmethod
@@ -245,7 +291,9 @@ class RDFormsChecker:
         """The properties a template (or a group of alternatives without one) stands for."""
         if "property" in template:
             return {self.iri(template["property"])}
-        return {p for item in template.get("items", ()) for p in self.properties(self.resolve(item))}
+        return {
+            p for item in template.get("items", ()) for p in self.properties(self.resolve(item))
+        }
 
     def problems(self, g: Graph, node: URIRef, group_id: str) -> list[str]:
         found = []
@@ -262,10 +310,17 @@ class RDFormsChecker:
         found = []
         if card.get("min", 0) > 0 and not values:
             found.append(f"{node}: missing {t.get('property') or t.get('id')}")
-        counted = ({(v.language if isinstance(v, Literal) else None) for v in values}
-                   if t.get("nodetype") == "LANGUAGE_LITERAL" else values)
-        if "max" in card and "property" in t and len(values) > card["max"] * max(
-                1, len(counted) if t.get("nodetype") == "LANGUAGE_LITERAL" else 1):
+        counted = (
+            {(v.language if isinstance(v, Literal) else None) for v in values}
+            if t.get("nodetype") == "LANGUAGE_LITERAL"
+            else values
+        )
+        if (
+            "max" in card
+            and "property" in t
+            and len(values)
+            > card["max"] * max(1, len(counted) if t.get("nodetype") == "LANGUAGE_LITERAL" else 1)
+        ):
             found.append(f"{node}: {len(values)} values of {t['property']} (max {card['max']})")
         if "property" in t and "items" in t:
             for value in values:
@@ -280,8 +335,14 @@ class RDFormsChecker:
         return {s for t in types for s in g.subjects(RDF.type, self.iri(t))}
 
 
-SE_GROUPS = ("dcat:Catalog", "dcat:Dataset", "dcat:Distribution", "dcat:DataService",
-             "dcat:foaf:Agent", "dcat:contactPoint")
+SE_GROUPS = (
+    "dcat:Catalog",
+    "dcat:Dataset",
+    "dcat:Distribution",
+    "dcat:DataService",
+    "dcat:foaf:Agent",
+    "dcat:contactPoint",
+)
 
 
 @pytest.fixture(scope="module")
@@ -292,7 +353,8 @@ def se_checker() -> RDFormsChecker:
 @pytest.mark.parametrize("group", SE_GROUPS)
 def test_dcat_ap_se_cardinalities(cat: Graph, se_checker: RDFormsChecker, group: str):
     nodes = se_checker.nodes(cat, group) or (
-        set(cat.objects(None, DCTERMS.publisher)) if group == "dcat:foaf:Agent" else set())
+        set(cat.objects(None, DCTERMS.publisher)) if group == "dcat:foaf:Agent" else set()
+    )
     assert nodes, f"no {group} in the catalogue"
     problems = [p for node in sorted(nodes) for p in se_checker.problems(cat, node, group)]
     assert not problems, problems
@@ -309,7 +371,9 @@ def test_dcat_ap_se_checker_catches_missing_mandatory(cat: Graph, se_checker: RD
 
 
 def test_licences_are_the_swedish_profile_values(cat: Graph, se_checker: RDFormsChecker):
-    choices = {c["value"] for c in se_checker.templates["dcat:dcterms:cc-license-choices"]["choices"]}
+    choices = {
+        c["value"] for c in se_checker.templates["dcat:dcterms:cc-license-choices"]["choices"]
+    }
     catalog_licence = se_checker.templates["dcat:dcterms:license_ca"]["value"]
     catalog = URIRef(f"{BASE}/catalog")
     assert set(cat.objects(catalog, DCTERMS.license)) == {URIRef(catalog_licence)}
@@ -342,16 +406,28 @@ def test_checksums_and_sizes_match_the_bytes(cat: Graph, dumps: dict[str, bytes]
 
 
 def test_sha256_is_available(facts, dumps):
-    cat256 = dcat.catalog(facts, dumps, site=SITE, base=BASE, modified="2026-11-27",
-                              issued="2026-11-27", checksum_algorithm="sha256")
+    cat256 = dcat.catalog(
+        facts,
+        dumps,
+        site=SITE,
+        base=BASE,
+        modified="2026-11-27",
+        issued="2026-11-27",
+        checksum_algorithm="sha256",
+    )
     values = {str(v) for v in cat256.objects(None, SPDX.checksumValue)}
     assert values == {hashlib.sha256(d).hexdigest() for d in dumps.values()}
 
 
 def test_distribution_formats(cat: Graph, dumps: dict[str, bytes]):
-    expected = {"ttl": ("RDF_TURTLE", "text/turtle"), "nt": ("RDF_N_TRIPLES", "application/n-triples"),
-                "jsonld": ("JSON_LD", "application/ld+json"), "rdf": ("RDF_XML", "application/rdf+xml"),
-                "trig": ("RDF_TRIG", "application/trig"), "nq": ("RDF_N_QUADS", "application/n-quads")}
+    expected = {
+        "ttl": ("RDF_TURTLE", "text/turtle"),
+        "nt": ("RDF_N_TRIPLES", "application/n-triples"),
+        "jsonld": ("JSON_LD", "application/ld+json"),
+        "rdf": ("RDF_XML", "application/rdf+xml"),
+        "trig": ("RDF_TRIG", "application/trig"),
+        "nq": ("RDF_N_QUADS", "application/n-quads"),
+    }
     for ext, (file_type, media) in expected.items():
         node = URIRef(f"{BASE}/dataset#dump-{ext}")
         assert cat.value(node, DCTERMS.format) == URIRef(common.EU + "file-type/" + file_type)
@@ -390,9 +466,11 @@ def test_schema_org_dataset(facts, dumps):
     assert doc["@type"] == "Dataset" and doc["isAccessibleForFree"] is True
     assert doc["temporalCoverage"] == f"{facts.temporal_start}/{facts.temporal_end}"
     assert {d["contentUrl"] for d in doc["distribution"]} == {
-        f"{SITE}/dumps/aigraph.{ext}" for ext in dumps}
+        f"{SITE}/dumps/aigraph.{ext}" for ext in dumps
+    }
     assert {d["sha256"] for d in doc["distribution"]} == {
-        hashlib.sha256(b).hexdigest() for b in dumps.values()}
+        hashlib.sha256(b).hexdigest() for b in dumps.values()
+    }
     assert "funder" not in doc and doc["creator"]["name"] == "aigraph"
     # Valid JSON-LD: parse it with a local stand-in for the schema.org context (no network).
     local = {**doc, "@context": {"@vocab": "https://schema.org/"}}

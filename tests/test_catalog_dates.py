@@ -33,8 +33,12 @@ CATALOG = URIRef(f"{CANONICAL_BASE}/catalog")
 def checkout(target: Path) -> Path:
     """Return a fresh copy of the repository's committed data: a git clone (or a copy)."""
     if (ROOT / ".git").exists():
-        done = subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT),
-                               str(target)], capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            ["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(target)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr
     else:  # an unpacked source archive: copied files get new times too
         for folder in ("data", "ontology"):
@@ -50,8 +54,9 @@ def set_times(folder: Path, when: float) -> None:
 
 @contextmanager
 def served(data: list[Path], **settings: object) -> Iterator[object]:
-    core = Aigraph.open(Settings(data=tuple(map(str, data)), validate=False, executors=1,
-                                 **settings))
+    core = Aigraph.open(
+        Settings(data=tuple(map(str, data)), validate=False, executors=1, **settings)
+    )
     try:
         app = create_app(core=core)
         app.config["TESTING"] = True
@@ -82,13 +87,27 @@ def test_two_checkouts_at_different_times_serve_the_same_dates(tmp_path: Path) -
         with served([clone / "ontology" / "aigraph.ttl", clone / "data"]) as client:
             dump = client.get("/dumps/aigraph.ttl")  # type: ignore[attr-defined]
             landing = client.get("/")  # type: ignore[attr-defined]
-            found.append((catalogue_dates(client), dump.headers.get("Last-Modified"),
-                          landing.headers.get("Last-Modified"), landing.text))
+            found.append(
+                (
+                    catalogue_dates(client),
+                    dump.headers.get("Last-Modified"),
+                    landing.headers.get("Last-Modified"),
+                    landing.text,
+                )
+            )
     (dates_1, dump_1, page_1, html_1), (dates_2, dump_2, page_2, html_2) = found
     issued = Literal(METADATA["issued"].isoformat(), datatype=XSD.date)
     modified = Literal(METADATA["modified"].isoformat(), datatype=XSD.date)
-    assert dates_1 == dates_2 == {"catalog issued": {issued}, "catalog modified": {modified},
-                                  "dataset issued": {issued}, "dataset modified": {modified}}
+    assert (
+        dates_1
+        == dates_2
+        == {
+            "catalog issued": {issued},
+            "catalog modified": {modified},
+            "dataset issued": {issued},
+            "dataset modified": {modified},
+        }
+    )
     expected = METADATA["modified"].strftime("%a, %d %b %Y 00:00:00 GMT")
     assert dump_1 == dump_2 == page_1 == page_2 == expected
     assert f'datetime="{METADATA["modified"].isoformat()}"' in html_1
@@ -128,8 +147,12 @@ def test_dates_stated_in_the_data_come_before_the_metadata_file(tmp_path: Path) 
     provenance = URIRef(f"{CANONICAL_BASE}/graph/provenance")
     dataset = small_dataset(
         (DATASET, DCTERMS.issued, Literal("2021-05-01", datatype=XSD.date), provenance),
-        (graph_a, PROV.generatedAtTime,
-         Literal("2023-02-03T10:00:00Z", datatype=XSD.dateTime), provenance),
+        (
+            graph_a,
+            PROV.generatedAtTime,
+            Literal("2023-02-03T10:00:00Z", datatype=XSD.dateTime),
+            provenance,
+        ),
         (graph_a, DCTERMS.modified, Literal("2022-12-24", datatype=XSD.date), provenance),
         (graph_a, DCTERMS.title, Literal("2029-01-01"), graph_a),  # not a date statement
     )
@@ -150,8 +173,10 @@ def test_data_without_dates_gets_none_and_no_last_modified(tmp_path: Path) -> No
         assert all(values == set() for values in found.values()), found
         dump = client.get("/dumps/aigraph.ttl")  # type: ignore[attr-defined]
         assert dump.status_code == 200 and "Last-Modified" not in dump.headers
-        again = client.get("/dumps/aigraph.ttl",  # type: ignore[attr-defined]
-                           headers={"If-None-Match": dump.headers["ETag"]})
+        again = client.get(
+            "/dumps/aigraph.ttl",  # type: ignore[attr-defined]
+            headers={"If-None-Match": dump.headers["ETag"]},
+        )
         assert again.status_code == 304
         landing = client.get("/")  # type: ignore[attr-defined]
         assert landing.status_code == 200 and "<time datetime=" not in landing.text

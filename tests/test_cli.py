@@ -33,7 +33,7 @@ def test_validate_exit_1_on_each_invalid_example(runner, path):
 
 def test_validate_exit_2_on_a_syntax_error(runner, tmp_path):
     bad = tmp_path / "broken.ttl"
-    bad.write_text("@prefix ex: <http://example.org/> .\n\nex:a ex:b \"unterminated .\n")
+    bad.write_text('@prefix ex: <http://example.org/> .\n\nex:a ex:b "unterminated .\n')
     result = runner.invoke(cli, ["validate", str(bad)])
     assert result.exit_code == 2, result.output
     assert f"{bad}:3" in result.output
@@ -61,8 +61,9 @@ def test_validate_report_formats(runner):
 def test_validate_as_a_process_prints_no_traceback(tmp_path):
     bad = tmp_path / "broken.trig"
     bad.write_text("<urn:g> { <urn:a> <urn:b> }\n")
-    done = subprocess.run([sys.executable, "-m", "aigraph", "validate", str(bad)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "aigraph", "validate", str(bad)], capture_output=True, text=True
+    )
     assert done.returncode == 2
     assert "broken.trig:1" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
@@ -95,8 +96,9 @@ def test_query_unknown_name(runner):
 
 def test_query_remote_endpoint(runner, live_server):
     local = runner.invoke(cli, ["query", "funding", "--format", "csv"])
-    remote = runner.invoke(cli, ["query", "funding", "--format", "csv",
-                                 "--endpoint", live_server + "/sparql"])
+    remote = runner.invoke(
+        cli, ["query", "funding", "--format", "csv", "--endpoint", live_server + "/sparql"]
+    )
     assert remote.exit_code == 0, remote.output
     assert sorted(remote.output.splitlines()) == sorted(local.output.splitlines())
 
@@ -112,10 +114,17 @@ def test_query_remote_errors_are_clear(runner, live_server, tmp_path):
     assert "127.0.0.1:9" in closed.output
 
 
-@pytest.mark.parametrize("fmt, rdflib_format, quads", [
-    ("turtle", "turtle", False), ("nt", "nt", False), ("jsonld", "json-ld", True),
-    ("rdfxml", "xml", False), ("trig", "trig", True), ("nquads", "nquads", True),
-])
+@pytest.mark.parametrize(
+    "fmt, rdflib_format, quads",
+    [
+        ("turtle", "turtle", False),
+        ("nt", "nt", False),
+        ("jsonld", "json-ld", True),
+        ("rdfxml", "xml", False),
+        ("trig", "trig", True),
+        ("nquads", "nquads", True),
+    ],
+)
 def test_export_is_deterministic_and_lossless(runner, core, tmp_path, fmt, rdflib_format, quads):
     first, second = tmp_path / "a", tmp_path / "b"
     assert runner.invoke(cli, ["export", "--format", fmt, "-o", str(first)]).exit_code == 0
@@ -144,9 +153,13 @@ def _serve_fails(*args: str, env: dict[str, str] | None = None) -> str:
     """Run ``aigraph serve`` as a process that must fail at once; return its stderr."""
     import os
 
-    done = subprocess.run([sys.executable, "-m", "aigraph", "serve", *args],
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
+    done = subprocess.run(
+        [sys.executable, "-m", "aigraph", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert "serving" not in done.stdout, done.stdout  # no server on some other port
     assert "Traceback" not in done.stderr, done.stderr
@@ -177,11 +190,14 @@ def test_serve_port_out_of_range_from_the_environment():
     assert "port 99999 is not a TCP port" in line
 
 
-@pytest.mark.parametrize(("host", "expected"), [
-    ("300.1.2.3", "host '300.1.2.3' is not an address to listen on"),
-    ("not a host!", "host 'not a host!' is not an address to listen on"),
-    # A documentation-only address (RFC 5737): valid, but no interface of this machine has it.
-    ("192.0.2.1", "cannot listen on 192.0.2.1:0: the address is not one of this machine's"),
-])
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("300.1.2.3", "host '300.1.2.3' is not an address to listen on"),
+        ("not a host!", "host 'not a host!' is not an address to listen on"),
+        # A documentation-only address (RFC 5737): valid, but no interface of this machine has it.
+        ("192.0.2.1", "cannot listen on 192.0.2.1:0: the address is not one of this machine's"),
+    ],
+)
 def test_serve_on_an_invalid_host(host, expected):
     assert expected in _serve_fails("--host", host, "--port", "0")

@@ -142,7 +142,9 @@ def test_vocabulary_declarations_are_labelled_and_not_ours(vocabularies: Graph) 
         assert vocabularies.value(term, RDF.type) is not None, term
 
 
-def test_every_term_used_is_declared(dataset: Dataset, ontology: Graph, vocabularies: Graph) -> None:
+def test_every_term_used_is_declared(
+    dataset: Dataset, ontology: Graph, vocabularies: Graph
+) -> None:
     declared = set(ontology.subjects(RDFS.isDefinedBy, None)) | set(
         vocabularies.subjects(RDFS.isDefinedBy, None)
     )
@@ -297,9 +299,7 @@ def test_posts(dataset: Dataset) -> None:
 
 
 def test_complementarity_is_attributed_to_vinnova(dataset: Dataset) -> None:
-    graphs = {
-        g.identifier for g in dataset.graphs() if (AIIOS, AIG.complementaryTo, None) in g
-    }
+    graphs = {g.identifier for g in dataset.graphs() if (AIIOS, AIG.complementaryTo, None) in g}
     assert graphs == {URIRef(f"{BASE}/graph/complementarity")}
     (g,) = graphs
     assert dataset.graph(PROVENANCE).value(g, PROV.wasAttributedTo) == VINNOVA
@@ -318,8 +318,11 @@ def test_article_has_title_and_language_and_no_invented_metadata(dataset: Datase
 
 def test_only_dates_the_article_gives(dataset: Dataset) -> None:
     temporal = {XSD.date, XSD.dateTime, XSD.gYear, XSD.gYearMonth, XSD.gMonthDay, XSD.time}
-    dates = {o for _, _, o in dataset.triples((None, None, None)) if isinstance(o, Literal)
-             and o.datatype in temporal}
+    dates = {
+        o
+        for _, _, o in dataset.triples((None, None, None))
+        if isinstance(o, Literal) and o.datatype in temporal
+    }
     assert {(d.datatype, str(d)) for d in dates} == {
         (XSD.gYear, "2019"),
         (XSD.gYear, "2020"),
@@ -329,7 +332,7 @@ def test_only_dates_the_article_gives(dataset: Dataset) -> None:
 
 def test_wikidata_links_are_exactly_the_certain_ones(dataset: Dataset) -> None:
     links = {
-        (s, str(o)[len(WIKIDATA):])
+        (s, str(o)[len(WIKIDATA) :])
         for s, p, o in dataset.triples((None, None, None))
         if str(o).startswith(WIKIDATA)
     }
@@ -342,7 +345,9 @@ def test_wikidata_links_are_exactly_the_certain_ones(dataset: Dataset) -> None:
         (URIRef(ID + "place/sweden"), "Q34"),
         (URIRef(ID + "currency/sek"), "Q122922"),
     }
-    predicates = {p for s, p, o in dataset.triples((None, None, None)) if str(o).startswith(WIKIDATA)}
+    predicates = {
+        p for s, p, o in dataset.triples((None, None, None)) if str(o).startswith(WIKIDATA)
+    }
     assert predicates == {SCHEMA.sameAs}
 
 

@@ -233,10 +233,17 @@ def test_format_aliases_and_unknown_format(dataset: Dataset) -> None:
     assert "turtle" in info.value.message
 
 
-@pytest.mark.parametrize("fmt, parser", [
-    ("turtle", "turtle"), ("trig", "trig"), ("nt", "nt"), ("nquads", "nquads"),
-    ("jsonld", "json-ld"), ("rdfxml", "xml"),
-])
+@pytest.mark.parametrize(
+    "fmt, parser",
+    [
+        ("turtle", "turtle"),
+        ("trig", "trig"),
+        ("nt", "nt"),
+        ("nquads", "nquads"),
+        ("jsonld", "json-ld"),
+        ("rdfxml", "xml"),
+    ],
+)
 def test_typed_literals_keep_their_lexical_form(fmt, parser):
     from rdflib import Dataset, Literal, URIRef
     from rdflib.namespace import XSD

@@ -50,8 +50,9 @@ def server() -> Iterator[LiveServer]:
 @pytest.fixture(scope="module")
 def strict_server() -> Iterator[LiveServer]:
     """A server with 2-second header and body deadlines."""
-    live = LiveServer("--no-validate", env={"AIGRAPH_HEADER_TIMEOUT": "2",
-                                             "AIGRAPH_BODY_TIMEOUT": "2"})
+    live = LiveServer(
+        "--no-validate", env={"AIGRAPH_HEADER_TIMEOUT": "2", "AIGRAPH_BODY_TIMEOUT": "2"}
+    )
     yield live
     live.stop()
 
@@ -78,8 +79,7 @@ def crowd_source(index: int, per_address: int = 50) -> str:
 def normal_query(url: str, source: str = "127.0.0.1") -> tuple[int, dict]:
     """Run one ordinary SPARQL query; return its status and decoded body."""
     host, port = address(url)
-    conn = http.client.HTTPConnection(host, port, timeout=LIVENESS,
-                                      source_address=(source, 0))
+    conn = http.client.HTTPConnection(host, port, timeout=LIVENESS, source_address=(source, 0))
     try:
         conn.request("GET", ASK, headers={"Accept": "application/sparql-results+json"})
         response = conn.getresponse()
@@ -106,16 +106,18 @@ def is_closed(sock: socket.socket, timeout: float = CLOSE_WAIT) -> bool:
     return read_all(sock, timeout)[1]
 
 
-def replies_within(sockets: list[socket.socket], seconds: float = CLOSE_WAIT
-                   ) -> list[tuple[bytes, bool]]:
+def replies_within(
+    sockets: list[socket.socket], seconds: float = CLOSE_WAIT
+) -> list[tuple[bytes, bool]]:
     """``read_all`` on each of ``sockets``, all within one shared deadline."""
     deadline = time.monotonic() + seconds
     return [read_all(sock, max(0.01, deadline - time.monotonic())) for sock in sockets]
 
 
 @contextmanager
-def slow_clients(url: str, count: int, prefix: bytes, interval: float = 1.0
-                 ) -> Iterator[list[socket.socket]]:
+def slow_clients(
+    url: str, count: int, prefix: bytes, interval: float = 1.0
+) -> Iterator[list[socket.socket]]:
     """Open ``count`` connections that send ``prefix`` and then one more byte per ``interval``."""
     sockets = [connect(url, crowd_source(i)) for i in range(count)]
     for sock in sockets:
@@ -142,8 +144,10 @@ def slow_clients(url: str, count: int, prefix: bytes, interval: float = 1.0
 
 
 SLOW_HEADER = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
-SLOW_BODY = (b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query"
-             b"\r\nContent-Length: 100000\r\n\r\nASK {")
+SLOW_BODY = (
+    b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/sparql-query"
+    b"\r\nContent-Length: 100000\r\n\r\nASK {"
+)
 
 
 def still_open(sockets: list[socket.socket]) -> int:
@@ -155,6 +159,7 @@ def still_open(sockets: list[socket.socket]) -> int:
 
 
 # --- capacity ---------------------------------------------------------------------------------
+
 
 def test_a_thousand_idle_connections_do_not_stop_a_normal_query(server):
     idle = [connect(server.url, crowd_source(i)) for i in range(1000)]
@@ -186,6 +191,7 @@ def test_two_hundred_slow_body_clients_do_not_stop_a_normal_query(server):
 
 # --- deadlines ----------------------------------------------------------------------------------
 
+
 def test_slow_header_clients_are_disconnected_at_the_header_deadline(strict_server):
     with slow_clients(strict_server.url, 20, SLOW_HEADER, interval=0.3) as crowd:
         # Each keeps sending, so only a total-time deadline (not inactivity) closes them.
@@ -202,8 +208,7 @@ def test_slow_body_clients_are_disconnected_at_the_body_deadline(strict_server):
     assert normal_query(strict_server.url)[0] == 200
 
 
-def test_idle_connection_is_closed_at_the_header_deadline_but_a_prompt_one_is_served(
-        strict_server):
+def test_idle_connection_is_closed_at_the_header_deadline_but_a_prompt_one_is_served(strict_server):
     idle = connect(strict_server.url)
     prompt = connect(strict_server.url)
     try:
@@ -217,6 +222,7 @@ def test_idle_connection_is_closed_at_the_header_deadline_but_a_prompt_one_is_se
 
 
 # --- per-client cap -------------------------------------------------------------------------------
+
 
 def test_connection_over_the_per_client_cap_is_closed_while_another_address_is_served(server):
     held = [connect(server.url, "127.0.0.5") for _ in range(100)]  # max_client_connections
@@ -245,6 +251,7 @@ def test_connection_over_the_per_client_cap_is_closed_while_another_address_is_s
 
 # --- HTTP hygiene ---------------------------------------------------------------------------------
 
+
 def assert_error_shape(reply: bytes, status: int, kind: str) -> dict:
     head, _, body = reply.partition(b"\r\n\r\n")
     assert head.startswith(f"HTTP/1.1 {status} ".encode()), reply[:300]
@@ -258,9 +265,11 @@ def assert_error_shape(reply: bytes, status: int, kind: str) -> dict:
 def test_oversized_content_length_with_expect_gets_413_at_once_and_no_continue(server):
     sock = connect(server.url)
     try:
-        sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Type: application/sparql-query\r\nContent-Length: 100000000\r\n"
-                     b"Expect: 100-continue\r\n\r\n")
+        sock.sendall(
+            b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/sparql-query\r\nContent-Length: 100000000\r\n"
+            b"Expect: 100-continue\r\n\r\n"
+        )
         # No body byte is sent: the answer can only come from the headers.
         reply, closed = read_all(sock, timeout=LIVENESS)
     finally:
@@ -276,9 +285,11 @@ def test_body_within_the_limit_with_expect_gets_100_continue_and_an_answer(serve
     query = b"ASK { ?s ?p ?o }"
     sock = connect(server.url)
     try:
-        sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                     b"Content-Type: application/sparql-query\r\nAccept: application/json\r\n"
-                     b"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n" % len(query))
+        sock.sendall(
+            b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+            b"Content-Type: application/sparql-query\r\nAccept: application/json\r\n"
+            b"Content-Length: %d\r\nExpect: 100-continue\r\n\r\n" % len(query)
+        )
         assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue")
         sock.sendall(query)
         reply, _ = read_all(sock, timeout=LIVENESS)
@@ -291,10 +302,12 @@ def test_content_length_with_transfer_encoding_gets_400_and_the_connection_close
     sock = connect(server.url)
     try:
         # A smuggling attempt: the second request hides in what one framing calls the body.
-        sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Type: application/sparql-query\r\nContent-Length: 4\r\n"
-                     b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
-                     b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        sock.sendall(
+            b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/sparql-query\r\nContent-Length: 4\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+            b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+        )
         reply, closed = read_all(sock, timeout=LIVENESS)
     finally:
         sock.close()
@@ -308,8 +321,10 @@ def test_chunked_body_over_the_limit_is_cut_off_with_413(server):
     sock = connect(server.url)
     sent = 0
     try:
-        sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                     b"Content-Type: application/sparql-query\r\nTransfer-Encoding: chunked\r\n\r\n")
+        sock.sendall(
+            b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/sparql-query\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
         # 5 MB offered; the answer must come once a little over 1 MB is in.
         for _ in range(50):
             if select.select([sock], [], [], 0.05)[0]:
@@ -330,10 +345,25 @@ def test_curl_with_an_oversized_body_gets_413_without_100_continue(server, tmp_p
     body = tmp_path / "big.rq"
     body.write_bytes(b"#" * 3_000_000)
     done = subprocess.run(
-        ["curl", "-sS", "-v", "--max-time", "30", "--expect100-timeout", "20",
-         "-H", "Content-Type: application/sparql-query", "-H", "Expect: 100-continue",
-         "--data-binary", f"@{body}", f"{server.url}/sparql"],
-        capture_output=True, text=True, timeout=60,
+        [
+            "curl",
+            "-sS",
+            "-v",
+            "--max-time",
+            "30",
+            "--expect100-timeout",
+            "20",
+            "-H",
+            "Content-Type: application/sparql-query",
+            "-H",
+            "Expect: 100-continue",
+            "--data-binary",
+            f"@{body}",
+            f"{server.url}/sparql",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "< HTTP/1.1 413" in done.stderr, done.stderr[-2000:]
@@ -344,10 +374,24 @@ def test_curl_with_an_oversized_body_gets_413_without_100_continue(server, tmp_p
 
 def test_curl_chunked_upload_within_the_limit_is_answered(server):
     done = subprocess.run(
-        ["curl", "-sS", "--max-time", "30", "-H", "Content-Type: application/sparql-query",
-         "-H", "Transfer-Encoding: chunked", "-H", "Accept: application/json",
-         "--data-binary", "ASK { ?s ?p ?o }", f"{server.url}/sparql"],
-        capture_output=True, text=True, timeout=60,
+        [
+            "curl",
+            "-sS",
+            "--max-time",
+            "30",
+            "-H",
+            "Content-Type: application/sparql-query",
+            "-H",
+            "Transfer-Encoding: chunked",
+            "-H",
+            "Accept: application/json",
+            "--data-binary",
+            "ASK { ?s ?p ?o }",
+            f"{server.url}/sparql",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["boolean"] is True, done.stdout
@@ -358,13 +402,17 @@ def test_clients_are_counted_by_ipv4_address_or_ipv6_64():
 
     assert client_key("127.0.0.2") == "127.0.0.2"
     assert client_key("::ffff:192.0.2.7") == "192.0.2.7"
-    assert client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert (
+        client_key("2001:db8:1:2::1") == client_key("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    )
     assert client_key("2001:db8:1:3::1") != client_key("2001:db8:1:2::1")
 
 
 def test_the_trusted_proxy_is_not_capped_per_client():
-    live = LiveServer("--no-validate", env={"AIGRAPH_MAX_CLIENT_CONNECTIONS": "2",
-                                            "AIGRAPH_TRUSTED_PROXY": "127.0.0.7"})
+    live = LiveServer(
+        "--no-validate",
+        env={"AIGRAPH_MAX_CLIENT_CONNECTIONS": "2", "AIGRAPH_TRUSTED_PROXY": "127.0.0.7"},
+    )
     held: list[socket.socket] = []
     try:
         held = [connect(live.url, "127.0.0.7") for _ in range(3)]

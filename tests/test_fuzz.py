@@ -35,17 +35,87 @@ FUZZ = settings(
 # --- strategies: queries -------------------------------------------------------------------
 
 KEYWORDS = [
-    "SELECT", "ASK", "CONSTRUCT", "DESCRIBE", "WHERE", "FILTER", "OPTIONAL", "UNION", "GRAPH",
-    "MINUS", "BIND", "VALUES", "ORDER BY", "GROUP BY", "HAVING", "LIMIT 5", "OFFSET 2",
-    "DISTINCT", "REDUCED", "FROM", "FROM NAMED", "PREFIX", "BASE", "SERVICE", "INSERT DATA",
-    "DELETE WHERE", "LOAD", "CLEAR ALL", "NOT EXISTS", "EXISTS", "AS", "a", "COUNT(*)",
+    "SELECT",
+    "ASK",
+    "CONSTRUCT",
+    "DESCRIBE",
+    "WHERE",
+    "FILTER",
+    "OPTIONAL",
+    "UNION",
+    "GRAPH",
+    "MINUS",
+    "BIND",
+    "VALUES",
+    "ORDER BY",
+    "GROUP BY",
+    "HAVING",
+    "LIMIT 5",
+    "OFFSET 2",
+    "DISTINCT",
+    "REDUCED",
+    "FROM",
+    "FROM NAMED",
+    "PREFIX",
+    "BASE",
+    "SERVICE",
+    "INSERT DATA",
+    "DELETE WHERE",
+    "LOAD",
+    "CLEAR ALL",
+    "NOT EXISTS",
+    "EXISTS",
+    "AS",
+    "a",
+    "COUNT(*)",
 ]
 TOKENS = KEYWORDS + [
-    "{", "}", "(", ")", "[", "]", ".", ";", ",", "*", "?s", "?p", "?o", "$x", "_:b", "<>",
-    f"<{VINNOVA}>", "<id/organisation/vinnova>", "<file:///etc/passwd>", "<http://127.0.0.1:1/>",
-    '"text"', '"sv"@sv', '"1"^^<http://www.w3.org/2001/XMLSchema#integer>', "'''x'''", "42",
-    "-1e309", "rdfs:label", "schema:", ":x", "\\u0041", "\\U0001F600", "\\u0000", "#", "\n",
-    "ü", "\u202e", "\ufeff", "𝔘", "||", "&&", "!", "^", "/", "|", "+", "REGEX(?o, \"(a+)+$\")",
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    ".",
+    ";",
+    ",",
+    "*",
+    "?s",
+    "?p",
+    "?o",
+    "$x",
+    "_:b",
+    "<>",
+    f"<{VINNOVA}>",
+    "<id/organisation/vinnova>",
+    "<file:///etc/passwd>",
+    "<http://127.0.0.1:1/>",
+    '"text"',
+    '"sv"@sv',
+    '"1"^^<http://www.w3.org/2001/XMLSchema#integer>',
+    "'''x'''",
+    "42",
+    "-1e309",
+    "rdfs:label",
+    "schema:",
+    ":x",
+    "\\u0041",
+    "\\U0001F600",
+    "\\u0000",
+    "#",
+    "\n",
+    "ü",
+    "\u202e",
+    "\ufeff",
+    "𝔘",
+    "||",
+    "&&",
+    "!",
+    "^",
+    "/",
+    "|",
+    "+",
+    'REGEX(?o, "(a+)+$")',
 ]
 
 
@@ -61,11 +131,11 @@ def mutated_queries(draw) -> str:
         op = draw(st.sampled_from(["delete", "insert", "duplicate", "swap", "brace", "nest"]))
         at = draw(st.integers(0, max(0, len(tokens) - 1)))
         if op == "delete" and tokens:
-            del tokens[at: at + draw(st.integers(1, 8))]
+            del tokens[at : at + draw(st.integers(1, 8))]
         elif op == "insert":
             tokens.insert(at, " " + draw(st.sampled_from(TOKENS)) + " ")
         elif op == "duplicate" and tokens:
-            tokens[at:at] = tokens[at: at + draw(st.integers(1, 10))]
+            tokens[at:at] = tokens[at : at + draw(st.integers(1, 10))]
         elif op == "swap":
             keyword = [i for i, t in enumerate(tokens) if t.upper() in KEYWORDS]
             if keyword:
@@ -91,31 +161,56 @@ queries = st.one_of(
     st.builds(nested, st.integers(1, 600), *[st.just(c) for c in "{}"]),
     st.builds(nested, st.integers(1, 600), st.just("("), st.just(")")),
     st.text(max_size=200),
-    st.sampled_from([
-        f"DESCRIBE <{VINNOVA}>", "ASK {}", "SELECT * WHERE { ?s ?p ?o } LIMIT 3",
-        "CONSTRUCT WHERE { ?s a ?c } LIMIT 5", "INSERT DATA { <a:b> <a:b> <a:b> }",
-        "SELECT * WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }", "", "   ",
-        "SELECT (\"\\u0000\" AS ?x) {}", "SELECT ?x { BIND(\"\U0001F600\" AS ?x) }",
-    ]),
+    st.sampled_from(
+        [
+            f"DESCRIBE <{VINNOVA}>",
+            "ASK {}",
+            "SELECT * WHERE { ?s ?p ?o } LIMIT 3",
+            "CONSTRUCT WHERE { ?s a ?c } LIMIT 5",
+            "INSERT DATA { <a:b> <a:b> <a:b> }",
+            "SELECT * WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }",
+            "",
+            "   ",
+            'SELECT ("\\u0000" AS ?x) {}',
+            'SELECT ?x { BIND("\U0001f600" AS ?x) }',
+        ]
+    ),
 )
 
 # --- strategies: requests ------------------------------------------------------------------
 
 MEDIA = [
-    "application/sparql-results+json", "application/sparql-results+xml", "text/csv",
-    "text/tab-separated-values", "text/turtle", "application/n-triples", "application/ld+json",
-    "application/rdf+xml", "application/trig", "application/n-quads", "application/json",
-    "text/html", "application/xhtml+xml", "text/plain", "application/xml", "image/png",
-    "*/*", "text/*", "application/*", "*/json",
+    "application/sparql-results+json",
+    "application/sparql-results+xml",
+    "text/csv",
+    "text/tab-separated-values",
+    "text/turtle",
+    "application/n-triples",
+    "application/ld+json",
+    "application/rdf+xml",
+    "application/trig",
+    "application/n-quads",
+    "application/json",
+    "text/html",
+    "application/xhtml+xml",
+    "text/plain",
+    "application/xml",
+    "image/png",
+    "*/*",
+    "text/*",
+    "application/*",
+    "*/json",
 ]
 accept_item = st.builds(
     lambda media, q: media + q,
     st.sampled_from(MEDIA),
-    st.sampled_from(["", ";q=0", ";q=0.5", ";q=1", ";q=1.0001", ";q=-1", ";q=x", ";level=1",
-                     ";charset=utf-8"]),
+    st.sampled_from(
+        ["", ";q=0", ";q=0.5", ";q=1", ";q=1.0001", ";q=-1", ";q=x", ";level=1", ";charset=utf-8"]
+    ),
 )
-header_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0xFF,
-                                    exclude_characters="\x7f"), max_size=80)
+header_text = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=80
+)
 accepts = st.one_of(
     st.none(),
     st.lists(accept_item, min_size=1, max_size=4).map(", ".join),
@@ -125,32 +220,88 @@ content_types = st.one_of(
     st.none(),
     st.builds(
         lambda media, params: media + params,
-        st.sampled_from(["application/x-www-form-urlencoded", "application/sparql-query",
-                         "application/sparql-update", "text/plain", "multipart/form-data",
-                         "application/json", "APPLICATION/SPARQL-QUERY", ""]),
-        st.sampled_from(["", "; charset=utf-8", "; charset=UTF-8", '; charset="utf-8"',
-                         "; charset=latin-1", "; charset=utf-16", "; charset=", ";;;",
-                         "; boundary=x"]),
+        st.sampled_from(
+            [
+                "application/x-www-form-urlencoded",
+                "application/sparql-query",
+                "application/sparql-update",
+                "text/plain",
+                "multipart/form-data",
+                "application/json",
+                "APPLICATION/SPARQL-QUERY",
+                "",
+            ]
+        ),
+        st.sampled_from(
+            [
+                "",
+                "; charset=utf-8",
+                "; charset=UTF-8",
+                '; charset="utf-8"',
+                "; charset=latin-1",
+                "; charset=utf-16",
+                "; charset=",
+                ";;;",
+                "; boundary=x",
+            ]
+        ),
     ),
     header_text,
 )
-token = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-                                "!#$%&'*+-.^_`|~"), min_size=1, max_size=20)
+token = st.text(
+    st.sampled_from(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~"
+    ),
+    min_size=1,
+    max_size=20,
+)
 extra_headers = st.dictionaries(
-    token.filter(lambda n: n.lower() not in ("content-type", "content-length", "host",
-                                             "transfer-encoding")),
-    header_text, max_size=4,
+    token.filter(
+        lambda n: n.lower() not in ("content-type", "content-length", "host", "transfer-encoding")
+    ),
+    header_text,
+    max_size=4,
 )
 param_names = st.one_of(
-    st.sampled_from(["query", "update", "format", "default-graph-uri", "named-graph-uri",
-                     "lang", "subject", "recipient"]),
+    st.sampled_from(
+        [
+            "query",
+            "update",
+            "format",
+            "default-graph-uri",
+            "named-graph-uri",
+            "lang",
+            "subject",
+            "recipient",
+        ]
+    ),
     st.text(max_size=10),
 )
 param_values = st.one_of(
     queries,
-    st.sampled_from(["json", "xml", "csv", "tsv", "turtle", "nt", "jsonld", "rdfxml", "trig",
-                     "nquads", "html", "bogus", "", VINNOVA, "https://w3id.org/aigraph/graph/x",
-                     "file:///etc/passwd", "not an iri", "sv", "en"]),
+    st.sampled_from(
+        [
+            "json",
+            "xml",
+            "csv",
+            "tsv",
+            "turtle",
+            "nt",
+            "jsonld",
+            "rdfxml",
+            "trig",
+            "nquads",
+            "html",
+            "bogus",
+            "",
+            VINNOVA,
+            "https://w3id.org/aigraph/graph/x",
+            "file:///etc/passwd",
+            "not an iri",
+            "sv",
+            "en",
+        ]
+    ),
     st.text(max_size=40),
 )
 params = st.lists(st.tuples(param_names, param_values), max_size=5)
@@ -158,8 +309,18 @@ params = st.lists(st.tuples(param_names, param_values), max_size=5)
 raw_query_strings = st.one_of(
     params.map(urlencode),
     params.map(urlencode),
-    st.sampled_from(["query=%FF", "query=%", "query=%zz", "query=ASK%7B%7D%00", "&&&=",
-                     "query=ASK%7B%7D&query=ASK%7B%7D", "=%C3%28", "query"]),
+    st.sampled_from(
+        [
+            "query=%FF",
+            "query=%",
+            "query=%zz",
+            "query=ASK%7B%7D%00",
+            "&&&=",
+            "query=ASK%7B%7D&query=ASK%7B%7D",
+            "=%C3%28",
+            "query",
+        ]
+    ),
     st.binary(max_size=40).map(lambda b: quote(b, safe="=&%")),
 )
 
@@ -181,8 +342,18 @@ paths = st.one_of(
     st.just("/sparql"),
     st.just("/sparql"),
     st.sampled_from([f"/queries/{name}" for name in NAMED] + ["/queries/nope", "/queries"]),
-    st.sampled_from(["/", "/healthz", "/stats", "/openapi.json", "/id/organisation/vinnova",
-                     "/graph/nope", "/ontology", "/shapes.ttl"]),
+    st.sampled_from(
+        [
+            "/",
+            "/healthz",
+            "/stats",
+            "/openapi.json",
+            "/id/organisation/vinnova",
+            "/graph/nope",
+            "/ontology",
+            "/shapes.ttl",
+        ]
+    ),
 )
 #: GET and POST carry the protocol; the others are weighted down (they mostly meet a 405).
 METHODS = ["GET"] * 4 + ["POST"] * 4 + ["PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]
@@ -227,16 +398,22 @@ def check_response(response, method: str, note: str) -> None:
     headers=extra_headers,
     body=bodies,
 )
-def test_any_request_gets_a_deliberate_answer(app, method, path, query_string, accept,
-                                              content_type, headers, body):
+def test_any_request_gets_a_deliberate_answer(
+    app, method, path, query_string, accept, content_type, headers, body
+):
     client = app.test_client()
     sent = dict(headers)
     if accept is not None:
         sent["Accept"] = accept
     if content_type is not None:
         sent["Content-Type"] = content_type
-    response = client.open(path, method=method, query_string=query_string, headers=sent,
-                           data=body if method not in ("GET", "HEAD") else None)
+    response = client.open(
+        path,
+        method=method,
+        query_string=query_string,
+        headers=sent,
+        data=body if method not in ("GET", "HEAD") else None,
+    )
     note = f"{method} {path}?{query_string} headers={sent!r} body={body[:300]!r}"
     check_response(response, method, note)
     if path == "/sparql" and method in ("PUT", "DELETE", "PATCH"):
@@ -244,8 +421,12 @@ def test_any_request_gets_a_deliberate_answer(app, method, path, query_string, a
 
 
 @FUZZ
-@given(query=queries, how=st.sampled_from(["get", "form", "direct"]),
-       accept=accepts, fmt=st.sampled_from([None, "json", "csv", "turtle", "nt", "xml"]))
+@given(
+    query=queries,
+    how=st.sampled_from(["get", "form", "direct"]),
+    accept=accepts,
+    fmt=st.sampled_from([None, "json", "csv", "turtle", "nt", "xml"]),
+)
 def test_any_query_text_gets_a_result_or_a_clear_error(app, query, how, accept, fmt):
     client = app.test_client()
     headers = {"Accept": accept} if accept is not None else {}
@@ -255,8 +436,13 @@ def test_any_query_text_gets_a_result_or_a_clear_error(app, query, how, accept, 
     elif how == "form":
         response = client.post("/sparql", data={"query": query, **extra}, headers=headers)
     else:
-        response = client.post("/sparql", query_string=extra, data=query.encode("utf-8"),
-                               content_type="application/sparql-query", headers=headers)
+        response = client.post(
+            "/sparql",
+            query_string=extra,
+            data=query.encode("utf-8"),
+            content_type="application/sparql-query",
+            headers=headers,
+        )
     note = f"{how} format={fmt} accept={accept!r} query={query[:500]!r}"
     check_response(response, how.upper() if how == "get" else "POST", note)
     # Protocol-level problems aside, a query either runs or is a 400/403/406 with a reason.
@@ -269,36 +455,84 @@ SOCKET_TIMEOUT = 15.0
 crlf_free = st.binary(max_size=60).map(lambda b: b.replace(b"\r", b"").replace(b"\n", b""))
 request_lines = st.builds(
     lambda method, sep1, target, sep2, version: method + sep1 + target + sep2 + version,
-    st.one_of(st.sampled_from([b"GET", b"POST", b"HEAD", b"PUT", b"BREW", b"get", b"", b"G\x00T"]),
-              crlf_free),
+    st.one_of(
+        st.sampled_from([b"GET", b"POST", b"HEAD", b"PUT", b"BREW", b"get", b"", b"G\x00T"]),
+        crlf_free,
+    ),
     st.sampled_from([b" ", b"  ", b"\t", b""]),
-    st.one_of(st.sampled_from([b"/sparql?query=ASK%7B%7D", b"/healthz", b"*", b"http://x/",
-                               b"/%", b"/" + b"a" * 70_000, b"/sparql?query=%FF"]), crlf_free),
+    st.one_of(
+        st.sampled_from(
+            [
+                b"/sparql?query=ASK%7B%7D",
+                b"/healthz",
+                b"*",
+                b"http://x/",
+                b"/%",
+                b"/" + b"a" * 70_000,
+                b"/sparql?query=%FF",
+            ]
+        ),
+        crlf_free,
+    ),
     st.sampled_from([b" ", b"\t", b""]),
     st.sampled_from([b"HTTP/1.1", b"HTTP/1.0", b"HTTP/2.0", b"HTTP/9.9", b"HTTP/1", b"FOO", b""]),
 )
-header_lines = st.lists(st.one_of(
-    st.sampled_from([b"Host: 127.0.0.1", b"Content-Length: 5", b"Content-Length: -1",
-                     b"Content-Length: abc", b"Content-Length: 99999999999999999999",
-                     b"Transfer-Encoding: chunked", b"Transfer-Encoding: gzip, chunked",
-                     b"Content-Type: application/sparql-query", b"Expect: 100-continue",
-                     b"no colon here", b": empty name", b" folded continuation",
-                     b"Connection: close"]),
-    crlf_free,
-    st.integers(8_000, 300_000).map(lambda n: b"X-Big: " + b"a" * n),
-), max_size=6)
-chunked_bodies = st.sampled_from([
-    b"5\r\nASK{}\r\n0\r\n\r\n", b"zz\r\nASK{}\r\n0\r\n\r\n", b"5\r\nASK{}", b"-1\r\n\r\n",
-    b"ffffffffffffffffff\r\nx\r\n", b"3\r\nASK{}\r\n0\r\n\r\n", b"0\r\n", b"5;ext=\x00\r\nASK{}\r\n",
-])
+header_lines = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                b"Host: 127.0.0.1",
+                b"Content-Length: 5",
+                b"Content-Length: -1",
+                b"Content-Length: abc",
+                b"Content-Length: 99999999999999999999",
+                b"Transfer-Encoding: chunked",
+                b"Transfer-Encoding: gzip, chunked",
+                b"Content-Type: application/sparql-query",
+                b"Expect: 100-continue",
+                b"no colon here",
+                b": empty name",
+                b" folded continuation",
+                b"Connection: close",
+            ]
+        ),
+        crlf_free,
+        st.integers(8_000, 300_000).map(lambda n: b"X-Big: " + b"a" * n),
+    ),
+    max_size=6,
+)
+chunked_bodies = st.sampled_from(
+    [
+        b"5\r\nASK{}\r\n0\r\n\r\n",
+        b"zz\r\nASK{}\r\n0\r\n\r\n",
+        b"5\r\nASK{}",
+        b"-1\r\n\r\n",
+        b"ffffffffffffffffff\r\nx\r\n",
+        b"3\r\nASK{}\r\n0\r\n\r\n",
+        b"0\r\n",
+        b"5;ext=\x00\r\nASK{}\r\n",
+    ]
+)
 raw_requests = st.one_of(
-    st.builds(lambda line, headers, body: line + b"\r\n" + b"".join(h + b"\r\n" for h in headers)
-              + b"\r\n" + body, request_lines, header_lines,
-              st.one_of(chunked_bodies, st.binary(max_size=200))),
-    st.builds(lambda headers, body: b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-              b"Content-Type: application/sparql-query\r\nTransfer-Encoding: chunked\r\n"
-              + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body,
-              header_lines, chunked_bodies),
+    st.builds(
+        lambda line, headers, body: (
+            line + b"\r\n" + b"".join(h + b"\r\n" for h in headers) + b"\r\n" + body
+        ),
+        request_lines,
+        header_lines,
+        st.one_of(chunked_bodies, st.binary(max_size=200)),
+    ),
+    st.builds(
+        lambda headers, body: (
+            b"POST /sparql HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/sparql-query\r\nTransfer-Encoding: chunked\r\n"
+            + b"".join(h + b"\r\n" for h in headers)
+            + b"\r\n"
+            + body
+        ),
+        header_lines,
+        chunked_bodies,
+    ),
     st.binary(min_size=1, max_size=4096),
 )
 
@@ -354,11 +588,15 @@ def test_malformed_http_gets_a_4xx_or_a_close_never_a_hang(live_server, payload)
     assert healthz(live_server) == 200, shown
 
 
-@pytest.mark.parametrize("payload", [
-    b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(256)),  # a TLS ClientHello
-    b"GET /healthz HTTP/1.1\r\n" + b"X: " + b"a" * 300_000 + b"\r\n\r\n",
-], ids=["bad-chunk", "tls-hello", "huge-header"])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(256)),  # a TLS ClientHello
+        b"GET /healthz HTTP/1.1\r\n" + b"X: " + b"a" * 300_000 + b"\r\n\r\n",
+    ],
+    ids=["bad-chunk", "tls-hello", "huge-header"],
+)
 def test_malformed_http_examples(live_server, payload):
     reply = exchange(live_server, payload)
     statuses = [int(m) for m in re.findall(rb"(?m)^HTTP/1\.[01] (\d{3}) ", reply)]

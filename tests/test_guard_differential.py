@@ -184,7 +184,10 @@ def test_less_than_read_either_way_calls_nothing(listener: Listener) -> None:
     The guard reads an IRI and a string; it refuses, or gives Oxigraph a text where the IRI's
     quote is an escape: nothing is called either way."""
     url = f"http://127.0.0.1:{listener.port}"
-    text = prologue(url) + f"SELECT * {{ BIND(1 AS ?a) FILTER(?a<'>' || true) SERVICE <{url}/s> {{}} }}"
+    text = (
+        prologue(url)
+        + f"SELECT * {{ BIND(1 AS ?a) FILTER(?a<'>' || true) SERVICE <{url}/s> {{}} }}"
+    )
     assert oxigraph_calls(text, listener)
     verdict = guard_verdict(text)
     if isinstance(verdict, guard.CheckedQuery):
@@ -195,20 +198,20 @@ def test_less_than_read_either_way_calls_nothing(listener: Listener) -> None:
 
 DEEP = "{" * 5000 + "}" * 5000
 DEEP_CASES = [
-        r"?s ?p ex:a\' . " + DEEP + " ?s ?p 'x'",
-        r"?s ?p ex:a\) . " + DEEP + " ?s ?p '''x'''",
-        "?s ?p '''a''b''' . " + DEEP + " ?s ?p 'x'",
-        r"?s ?p 'a\u0027' . " + DEEP + " ?s ?p 'b'",
-        "?s ?p <http://x/#> . " + DEEP,
-        "?s ?p ?o #\r" + DEEP,
-        "?s ?p ex:a.b." + DEEP,
-        "FILTER(" + "(" * 5000 + "1" + ")" * 5000 + ")",
-        "FILTER(" + "!" * 5000 + "true)",
-        "FILTER(" + "! " * 5000 + "true)",
-        "?s ?p " + "[ ?p " * 5000 + "]" * 5000,
-        "BIND(" + "<<( " * 5000 + "<a:s> <a:p> <a:o>" + " )>>" * 5000 + " AS ?x)",
-        "} } } " + DEEP,
-    ]
+    r"?s ?p ex:a\' . " + DEEP + " ?s ?p 'x'",
+    r"?s ?p ex:a\) . " + DEEP + " ?s ?p '''x'''",
+    "?s ?p '''a''b''' . " + DEEP + " ?s ?p 'x'",
+    r"?s ?p 'a\u0027' . " + DEEP + " ?s ?p 'b'",
+    "?s ?p <http://x/#> . " + DEEP,
+    "?s ?p ?o #\r" + DEEP,
+    "?s ?p ex:a.b." + DEEP,
+    "FILTER(" + "(" * 5000 + "1" + ")" * 5000 + ")",
+    "FILTER(" + "!" * 5000 + "true)",
+    "FILTER(" + "! " * 5000 + "true)",
+    "?s ?p " + "[ ?p " * 5000 + "]" * 5000,
+    "BIND(" + "<<( " * 5000 + "<a:s> <a:p> <a:o>" + " )>>" * 5000 + " AS ?x)",
+    "} } } " + DEEP,
+]
 
 
 @pytest.mark.parametrize("deep", DEEP_CASES)
@@ -314,7 +317,9 @@ _FRAGMENTS = ["SERVICE <{u}> {{}}", "SERVICE:x {{}}", "SERVICE SILENT <{u}> {{}}
 def test_generated_queries_the_guard_passes_never_call_out(listener: Listener, parts):
     url = f"http://127.0.0.1:{listener.port}/g"
     body = " ".join(p.format(u=url) for p in parts)
-    text = prologue(f"http://127.0.0.1:{listener.port}") + "SELECT * { BIND(1 AS ?one) " + body + " }"
+    text = (
+        prologue(f"http://127.0.0.1:{listener.port}") + "SELECT * { BIND(1 AS ?one) " + body + " }"
+    )
     verdict = guard_verdict(text)
     if isinstance(verdict, guard.CheckedQuery):
         assert not oxigraph_calls(verdict.text, listener), text
@@ -377,7 +382,6 @@ def test_checking_large_queries_keeps_no_memory() -> None:
         tracemalloc.stop()
     assert kept < 3 * MB, kept  # at most the last text per thread, not one copy per text
     assert peak < 12 * MB, peak  # linear work: a few copies of one text at a time
-
 
 
 def test_no_crafted_nesting_reaches_a_worker_over_http(client, core) -> None:

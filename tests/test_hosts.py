@@ -38,10 +38,22 @@ def openapi_server(response) -> str:
 # --- the allow-list -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/sparql?query=ASK%7B%7D", "/catalog", "/openapi.json",
-                                  "/nothing-here", "/healthz"])
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:8000", "localhost.evil.example",
-                                  "127.0.0.1.evil.example", "[::2]", "local host", "localhost@x"])
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/sparql?query=ASK%7B%7D", "/catalog", "/openapi.json", "/nothing-here", "/healthz"],
+)
+@pytest.mark.parametrize(
+    "host",
+    [
+        "evil.example",
+        "evil.example:8000",
+        "localhost.evil.example",
+        "127.0.0.1.evil.example",
+        "[::2]",
+        "local host",
+        "localhost@x",
+    ],
+)
 def test_other_hosts_get_400_in_the_error_shape(client, path, host):
     response = client.get(path, headers={"Host": host})
     assert response.status_code == 400, shown(response)
@@ -58,8 +70,18 @@ def test_browsers_get_the_html_error_page_for_a_wrong_host(client):
     assert "host-not-allowed" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("host", ["localhost", "localhost:8000", "LOCALHOST:1", "127.0.0.1",
-                                  "127.0.0.1:65535", "[::1]", "[::1]:8000"])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "localhost",
+        "localhost:8000",
+        "LOCALHOST:1",
+        "127.0.0.1",
+        "127.0.0.1:65535",
+        "[::1]",
+        "[::1]:8000",
+    ],
+)
 def test_default_hosts_are_served_and_urls_are_built_from_them(client, host):
     response = client.get("/openapi.json", headers={"Host": host})
     assert response.status_code == 200, shown(response)
@@ -125,8 +147,16 @@ def test_with_public_url_other_hosts_still_get_400(core):
     assert client.get("/", headers={"Host": "evil.example"}).status_code == 400
 
 
-@pytest.mark.parametrize("value", ["data.example.org", "ftp://data.example.org",
-                                   "https://data.example.org/sub", "https://x.org/?q", "https://"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "data.example.org",
+        "ftp://data.example.org",
+        "https://data.example.org/sub",
+        "https://x.org/?q",
+        "https://",
+    ],
+)
 def test_a_public_url_must_be_an_origin(core, value):
     with pytest.raises(UsageError, match="public_url"):
         client_for(core, public_url=value)
@@ -167,8 +197,12 @@ def plain_server():
 @pytest.fixture(scope="module")
 def proxied_server():
     server = LiveServer(
-        "--max-rows", "100", "--trusted-proxy", "127.0.0.1",
-        "--allowed-hosts", "127.0.0.1 public.example",
+        "--max-rows",
+        "100",
+        "--trusted-proxy",
+        "127.0.0.1",
+        "--allowed-hosts",
+        "127.0.0.1 public.example",
     )
     yield server
     server.stop()
@@ -186,9 +220,21 @@ def _get(url: str, headers: dict[str, str]) -> tuple[int, bytes]:
 def test_curl_with_a_foreign_host_gets_400(plain_server):
     for host in ("evil.example", f"127.0.0.1:{urlsplit(plain_server.url).port}"):
         answer = subprocess.run(
-            ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "-H", f"Host: {host}",
-             f"{plain_server.url}/openapi.json"],
-            capture_output=True, text=True, timeout=60, check=True,
+            [
+                "curl",
+                "-s",
+                "-o",
+                "-",
+                "-w",
+                "\n%{http_code}",
+                "-H",
+                f"Host: {host}",
+                f"{plain_server.url}/openapi.json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
         )
         body, _, status = answer.stdout.rpartition("\n")
         if host == "evil.example":
@@ -199,23 +245,35 @@ def test_curl_with_a_foreign_host_gets_400(plain_server):
 
 
 def test_forwarded_headers_are_ignored_without_a_trusted_proxy(plain_server):
-    status, body = _get(f"{plain_server.url}/openapi.json", {
-        "X-Forwarded-Host": "public.example", "X-Forwarded-Proto": "https",
-        "X-Forwarded-Port": "443",
-    })
+    status, body = _get(
+        f"{plain_server.url}/openapi.json",
+        {
+            "X-Forwarded-Host": "public.example",
+            "X-Forwarded-Proto": "https",
+            "X-Forwarded-Port": "443",
+        },
+    )
     assert status == 200, body
     assert json.loads(body)["servers"][0]["url"] == plain_server.url
 
 
 def test_forwarded_headers_are_honoured_from_the_trusted_proxy(proxied_server):
-    status, body = _get(f"{proxied_server.url}/openapi.json", {
-        "X-Forwarded-Host": "public.example", "X-Forwarded-Proto": "https",
-    })
+    status, body = _get(
+        f"{proxied_server.url}/openapi.json",
+        {
+            "X-Forwarded-Host": "public.example",
+            "X-Forwarded-Proto": "https",
+        },
+    )
     assert status == 200, body
     assert json.loads(body)["servers"][0]["url"] == "https://public.example"
-    catalog = _get(f"{proxied_server.url}/catalog.nt", {
-        "X-Forwarded-Host": "public.example", "X-Forwarded-Proto": "https",
-    })[1].decode()
+    catalog = _get(
+        f"{proxied_server.url}/catalog.nt",
+        {
+            "X-Forwarded-Host": "public.example",
+            "X-Forwarded-Proto": "https",
+        },
+    )[1].decode()
     assert "<https://public.example/dumps/aigraph.ttl>" in catalog
 
 

@@ -52,8 +52,11 @@ def test_post_form_and_direct_give_the_same_answer(client):
         ("application/sparql-results+xml", None, "application/sparql-results+xml"),
         ("text/csv", None, "text/csv"),
         ("text/tab-separated-values", None, "text/tab-separated-values"),
-        ("text/csv;q=0.5, application/sparql-results+xml;q=0.9", None,
-         "application/sparql-results+xml"),
+        (
+            "text/csv;q=0.5, application/sparql-results+xml;q=0.9",
+            None,
+            "application/sparql-results+xml",
+        ),
         ("*/*", None, "application/sparql-results+json"),
         ("text/*", None, "text/csv"),
         ("application/sparql-results+json;q=0, */*", None, "application/sparql-results+xml"),
@@ -131,20 +134,46 @@ def test_syntax_error_gives_line_and_column(client):
         ({"method": "DELETE"}, 405, "DELETE"),
         ({"method": "POST", "data": COUNT, "content_type": "text/plain"}, 415, "sparql-query"),
         ({"method": "POST", "data": {"update": "CLEAR ALL"}}, 403, "read-only"),
-        ({"method": "POST", "data": "DROP ALL", "content_type": "application/sparql-update"},
-         403, "read-only"),
+        (
+            {"method": "POST", "data": "DROP ALL", "content_type": "application/sparql-update"},
+            403,
+            "read-only",
+        ),
         ({"method": "GET", "query_string": {"update": "CLEAR ALL"}}, 403, "read-only"),
         ({"method": "GET", "query_string": [("query", COUNT), ("query", COUNT)]}, 400, "once"),
-        ({"method": "POST", "data": {"query": COUNT}, "query_string": {"query": COUNT}}, 400,
-         "once"),
-        ({"method": "GET", "query_string": {"query": "SELECT * { SERVICE <http://127.0.0.1:9/> "
-                                                      "{ ?s ?p ?o } }"}}, 400, "SERVICE"),
-        ({"method": "GET", "query_string": {"query": "ASK " + "{" * 5000 + "}" * 5000}}, 400,
-         "nest"),
-        ({"method": "GET", "query_string": [("query", COUNT), ("format", "json"),
-                                             ("format", "xml")]}, 400, "different formats"),
-        ({"method": "GET", "query_string": {"query": "INSERT DATA { <a:b> <a:c> <a:d> }"}}, 400,
-         "'update'"),
+        (
+            {"method": "POST", "data": {"query": COUNT}, "query_string": {"query": COUNT}},
+            400,
+            "once",
+        ),
+        (
+            {
+                "method": "GET",
+                "query_string": {
+                    "query": "SELECT * { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"
+                },
+            },
+            400,
+            "SERVICE",
+        ),
+        (
+            {"method": "GET", "query_string": {"query": "ASK " + "{" * 5000 + "}" * 5000}},
+            400,
+            "nest",
+        ),
+        (
+            {
+                "method": "GET",
+                "query_string": [("query", COUNT), ("format", "json"), ("format", "xml")],
+            },
+            400,
+            "different formats",
+        ),
+        (
+            {"method": "GET", "query_string": {"query": "INSERT DATA { <a:b> <a:c> <a:d> }"}},
+            400,
+            "'update'",
+        ),
     ],
 )
 def test_status_codes_and_error_shape(client, kwargs, status, words):
@@ -168,8 +197,9 @@ def test_body_over_the_limit_is_413(core):
     small = create_app(core=core)
     small.config["MAX_CONTENT_LENGTH"] = 1000
     client = small.test_client()
-    response = client.post("/sparql", data="#" * 5000 + "\nASK {}",
-                           content_type="application/sparql-query")
+    response = client.post(
+        "/sparql", data="#" * 5000 + "\nASK {}", content_type="application/sparql-query"
+    )
     assert_error(response, 413, "limit")
 
 
@@ -182,17 +212,26 @@ def test_protocol_dataset_restricts_and_overrides_from(client, core):
     in_first = int(only.get_json()["results"]["bindings"][0]["n"]["value"])
     assert 0 < in_first < count(client)
     # The protocol dataset wins over FROM in the query.
-    overridden = client.get("/sparql", query_string={
-        "query": f"SELECT (COUNT(*) AS ?n) FROM <{graphs[1]}> WHERE {{ ?s ?p ?o }}",
-        "default-graph-uri": first,
-    })
+    overridden = client.get(
+        "/sparql",
+        query_string={
+            "query": f"SELECT (COUNT(*) AS ?n) FROM <{graphs[1]}> WHERE {{ ?s ?p ?o }}",
+            "default-graph-uri": first,
+        },
+    )
     assert int(overridden.get_json()["results"]["bindings"][0]["n"]["value"]) == in_first
     # Unknown graphs are never fetched: the default graph is then empty.
-    unknown = client.get("/sparql", query_string={
-        "query": query, "default-graph-uri": "http://127.0.0.1:9/nowhere"})
+    unknown = client.get(
+        "/sparql", query_string={"query": query, "default-graph-uri": "http://127.0.0.1:9/nowhere"}
+    )
     assert int(unknown.get_json()["results"]["bindings"][0]["n"]["value"]) == 0
-    named = client.get("/sparql", query_string={
-        "query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }", "named-graph-uri": first})
+    named = client.get(
+        "/sparql",
+        query_string={
+            "query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
+            "named-graph-uri": first,
+        },
+    )
     assert [b["g"]["value"] for b in named.get_json()["results"]["bindings"]] == [first]
 
 
@@ -210,15 +249,18 @@ def test_service_description(client):
 
 
 def test_browser_gets_the_query_page(client):
-    response = client.get("/sparql", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    response = client.get(
+        "/sparql", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    )
     assert response.status_code == 200
     assert response.mimetype == "text/html"
     assert b"PREFIX" in response.data
 
 
 def test_cors_preflight(client):
-    response = client.options("/sparql", headers={
-        "Origin": "http://example.org", "Access-Control-Request-Method": "POST"})
+    response = client.options(
+        "/sparql", headers={"Origin": "http://example.org", "Access-Control-Request-Method": "POST"}
+    )
     assert response.status_code == 204
     assert "POST" in response.headers["Access-Control-Allow-Methods"]
     assert response.headers["Access-Control-Allow-Origin"] == "*"
@@ -233,8 +275,9 @@ def test_truncation_is_visible():
         assert len(body["results"]["bindings"]) == 5
         assert body["truncated"] is True and body["limit"] == 5
         assert response.headers["X-Aigraph-Truncated"] == "true"
-        construct = client.get("/sparql", query_string={
-            "query": "CONSTRUCT WHERE { ?s ?p ?o }", "format": "nt"})
+        construct = client.get(
+            "/sparql", query_string={"query": "CONSTRUCT WHERE { ?s ?p ?o }", "format": "nt"}
+        )
         assert construct.headers["X-Aigraph-Truncated"] == "true"
         assert len(construct.get_data(as_text=True).strip().splitlines()) == 5
         small = client.get("/sparql", query_string={"query": "SELECT * { ?s ?p ?o } LIMIT 3"})
@@ -253,12 +296,15 @@ def test_named_queries_listed(client, core):
         assert item["title"] and item["description"]
 
 
-@pytest.mark.parametrize("fmt, mimetype", [
-    ("json", "application/sparql-results+json"),
-    ("xml", "application/sparql-results+xml"),
-    ("csv", "text/csv"),
-    ("tsv", "text/tab-separated-values"),
-])
+@pytest.mark.parametrize(
+    "fmt, mimetype",
+    [
+        ("json", "application/sparql-results+json"),
+        ("xml", "application/sparql-results+xml"),
+        ("csv", "text/csv"),
+        ("tsv", "text/tab-separated-values"),
+    ],
+)
 def test_named_query_formats(client, fmt, mimetype):
     response = client.get(f"/queries/funding?format={fmt}")
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -310,10 +356,16 @@ def test_openapi_matches_routes(app, client):
     assert routed == documented
 
 
-@pytest.mark.parametrize("text, fmt", [
-    (COUNT, "csv"), (COUNT, "json"), ("ASK { ?s ?p ?o }", "tsv"),
-    ("CONSTRUCT WHERE { ?s a ?o } ", "nt"), ("CONSTRUCT WHERE { ?s a ?o }", "turtle"),
-])
+@pytest.mark.parametrize(
+    "text, fmt",
+    [
+        (COUNT, "csv"),
+        (COUNT, "json"),
+        ("ASK { ?s ?p ?o }", "tsv"),
+        ("CONSTRUCT WHERE { ?s a ?o } ", "nt"),
+        ("CONSTRUCT WHERE { ?s a ?o }", "turtle"),
+    ],
+)
 def test_workers_serialise_exactly_as_the_server_would(core, text, fmt):
     from aigraph import formats, results
 

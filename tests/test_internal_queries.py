@@ -29,7 +29,11 @@ from oxigraph_server import OXIGRAPH, start, stop
 
 DEFAULT = [str(p) for p in graph.default_paths()]
 VINNOVA = "/id/organisation/vinnova"
-PAGES = (VINNOVA, "/id/grant/vinnova-ai-innovation-of-sweden-2020-2024", "/id/person/darja-isaksson")
+PAGES = (
+    VINNOVA,
+    "/id/grant/vinnova-ai-innovation-of-sweden-2020-2024",
+    "/id/person/darja-isaksson",
+)
 #: An "IRI" that, pasted into query text, would turn the query into "every quad".
 INJECTION = "http://x/a> } UNION { ?s ?p ?o"
 SMALL = 10
@@ -80,17 +84,22 @@ def stored_default(store_dir) -> Iterator[Aigraph]:
 
 def quads(dataset: Dataset) -> list[str]:
     """The quads of a dataset as sorted strings, blank nodes made equal."""
+
     def term(value: object) -> str:
         return "_:b" if isinstance(value, BNode) else repr(value)
 
-    return sorted(" ".join(term(t) for t in quad) for quad in dataset.quads((None, None, None, None)))
+    return sorted(
+        " ".join(term(t) for t in quad) for quad in dataset.quads((None, None, None, None))
+    )
 
 
 def test_a_page_shows_every_fact_whatever_max_rows_says(small, core) -> None:
     """More than 10 quads surround the resource; its page still shows all of them."""
     iri = URIRef(f"{small.settings.base}{VINNOVA}")
-    described = core.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
-                           f"FILTER(?s = <{iri}> || ?o = <{iri}>) }}").rows[0]["n"]
+    described = core.query(
+        "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } "
+        f"FILTER(?s = <{iri}> || ?o = <{iri}>) }}"
+    ).rows[0]["n"]
     assert int(described) > SMALL
     small_client = create_app(core=small).test_client()
     full_client = create_app(core=core).test_client()
@@ -126,7 +135,9 @@ def partitions(client: Any) -> dict[str, set[tuple[str, str]]]:
     for part in g.objects(None, VOID.classPartition):
         found["classes"].add((str(g.value(part, VOID["class"])), str(g.value(part, VOID.entities))))
     for part in g.objects(None, VOID.propertyPartition):
-        found["properties"].add((str(g.value(part, VOID.property)), str(g.value(part, VOID.triples))))
+        found["properties"].add(
+            (str(g.value(part, VOID.property)), str(g.value(part, VOID.triples)))
+        )
     return found
 
 
@@ -165,9 +176,16 @@ def test_a_cut_internal_query_is_an_error_and_is_logged(store_dir, caplog) -> No
 
 
 def test_internal_queries_have_their_own_limits(store_dir) -> None:
-    aigraph = Aigraph.open(Settings(store=str(store_dir), executors=1, max_rows=SMALL,
-                                    query_timeout=1.0, internal_max_rows=54321,
-                                    internal_timeout=7.0))
+    aigraph = Aigraph.open(
+        Settings(
+            store=str(store_dir),
+            executors=1,
+            max_rows=SMALL,
+            query_timeout=1.0,
+            internal_max_rows=54321,
+            internal_timeout=7.0,
+        )
+    )
     seen = Recorder(aigraph.engine)
     aigraph.engine = seen  # type: ignore[assignment]
     try:
@@ -199,8 +217,12 @@ class Recorder:
 def test_the_resource_iri_is_bound_never_pasted(stored_default) -> None:
     """The IRI reaches the engine as a bound variable; one that could break text finds nothing."""
     seen = Recorder(stored_default.engine)
-    aigraph = Aigraph(stored_default.settings, stored_default.source, seen,  # type: ignore[arg-type]
-                      stored_default.named)
+    aigraph = Aigraph(
+        stored_default.settings,
+        stored_default.source,
+        seen,  # type: ignore[arg-type]
+        stored_default.named,
+    )
     ontology = URIRef(f"{aigraph.settings.base}/graph/ontology")
     odd = ["http://x/it's", "http://x/a%20b%7D"]
     for iri in (f"{aigraph.settings.base}{VINNOVA}", *odd):
@@ -228,8 +250,9 @@ def engines(backend: str) -> list[Any]:
 def test_every_engine_binds_an_impossible_iri_to_nothing(backend) -> None:
     """Bound, such an IRI matches nothing or is refused (400); it never rewrites the query."""
     for engine in engines(backend):
-        request = QueryRequest("SELECT ?iri ?p ?o WHERE { ?iri ?p ?o }",
-                               bindings={"iri": URIRef(INJECTION)})
+        request = QueryRequest(
+            "SELECT ?iri ?p ?o WHERE { ?iri ?p ?o }", bindings={"iri": URIRef(INJECTION)}
+        )
         try:
             result = engine.query(request)
         except BadRequest:

@@ -448,6 +448,7 @@ def test_landing_page_in_memory_lists_every_dump(client):
 
 # -- a real browser -----------------------------------------------------------------------------
 
+
 def test_browser_switches_the_resource_page_to_swedish(browser, live_server):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait

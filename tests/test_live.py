@@ -103,27 +103,57 @@ def raw(live_server: str, method: str, path: str, body: bytes = b"", headers=Non
 MALFORMED = [
     ("invalid UTF-8", "GET", "/sparql?query=SELECT%20%FF", b"", {}, 400),
     ("null byte", "GET", "/sparql?query=ASK%20%7B%7D%00", b"", {}, 400),
-    ("nested braces", "POST", "/sparql", ("ASK " + "{" * 5000 + "}" * 5000).encode(),
-     {"Content-Type": "application/sparql-query"}, 400),
-    ("nested parens", "POST", "/sparql",
-     ("SELECT * WHERE { FILTER(" + "(" * 5000 + "1" + ")" * 5000 + ") }").encode(),
-     {"Content-Type": "application/sparql-query"}, 400),
-    ("10 MB body", "POST", "/sparql", b"#" * (10 * 1024 * 1024),
-     {"Content-Type": "application/sparql-query"}, 413),
+    (
+        "nested braces",
+        "POST",
+        "/sparql",
+        ("ASK " + "{" * 5000 + "}" * 5000).encode(),
+        {"Content-Type": "application/sparql-query"},
+        400,
+    ),
+    (
+        "nested parens",
+        "POST",
+        "/sparql",
+        ("SELECT * WHERE { FILTER(" + "(" * 5000 + "1" + ")" * 5000 + ") }").encode(),
+        {"Content-Type": "application/sparql-query"},
+        400,
+    ),
+    (
+        "10 MB body",
+        "POST",
+        "/sparql",
+        b"#" * (10 * 1024 * 1024),
+        {"Content-Type": "application/sparql-query"},
+        413,
+    ),
     ("unknown Accept", "GET", "/sparql?query=ASK%7B%7D", b"", {"Accept": "image/x-nothing"}, 406),
     # An Accept header with nothing readable in it is treated as absent: the default format.
     ("garbage Accept", "GET", "/sparql?query=ASK%7B%7D", b"", {"Accept": ";;;,,q=x/"}, 200),
     ("huge header", "GET", "/sparql?query=ASK%7B%7D", b"", {"X-Big": "a" * 100_000}, 431),
-    ("body of invalid UTF-8", "POST", "/sparql", b"ASK { \xc3\x28 }",
-     {"Content-Type": "application/sparql-query"}, 400),
-    ("form body of invalid UTF-8", "POST", "/sparql", b"query=ASK%20%7B%FF%7D",
-     {"Content-Type": "application/x-www-form-urlencoded"}, 400),
+    (
+        "body of invalid UTF-8",
+        "POST",
+        "/sparql",
+        b"ASK { \xc3\x28 }",
+        {"Content-Type": "application/sparql-query"},
+        400,
+    ),
+    (
+        "form body of invalid UTF-8",
+        "POST",
+        "/sparql",
+        b"query=ASK%20%7B%FF%7D",
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        400,
+    ),
     ("wrong method", "PATCH", "/sparql", b"", {}, 405),
 ]
 
 
-@pytest.mark.parametrize("name, method, path, body, headers, status", MALFORMED,
-                         ids=[m[0] for m in MALFORMED])
+@pytest.mark.parametrize(
+    "name, method, path, body, headers, status", MALFORMED, ids=[m[0] for m in MALFORMED]
+)
 def test_malformed_input_gets_a_clear_4xx(live_server, name, method, path, body, headers, status):
     got, response_headers, payload = raw(live_server, method, path, body, headers)
     assert got == status, payload
@@ -174,7 +204,7 @@ def listener():
 @pytest.fixture(scope="module")
 def secret_file(tmp_path_factory):
     path = tmp_path_factory.mktemp("secret") / "secret.ttl"
-    path.write_text("<urn:secret:s> <urn:secret:p> \"TOP-SECRET-4711\" .\n")
+    path.write_text('<urn:secret:s> <urn:secret:p> "TOP-SECRET-4711" .\n')
     return path
 
 
@@ -198,7 +228,10 @@ def outbound_queries(port: int, secret_uri: str) -> list[str]:
 def test_no_outbound_access_and_no_local_files(live_server, listener, secret_file):
     for query in outbound_queries(listener.port, secret_file.as_uri()):
         status, _, payload = raw(
-            live_server, "POST", "/sparql", query.encode(),
+            live_server,
+            "POST",
+            "/sparql",
+            query.encode(),
             {"Content-Type": "application/sparql-query"},
         )
         assert status in (200, 400, 403), (query, payload)
@@ -210,7 +243,8 @@ def test_no_outbound_access_and_no_local_files(live_server, listener, secret_fil
         for target in (f"http://127.0.0.1:{listener.port}/g", secret_file.as_uri()):
             query = "SELECT * WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
             status, _, payload = raw(
-                live_server, "GET", "/sparql?" + urlencode({"query": query, param: target}))
+                live_server, "GET", "/sparql?" + urlencode({"query": query, param: target})
+            )
             assert status == 200 and b"TOP-SECRET" not in payload
     time.sleep(0.3)
     assert listener.connections == 0
@@ -226,8 +260,9 @@ def test_timeout_stops_the_work_and_others_are_served(engine):
     """Functional only; how fast cheap queries are meanwhile: benchmarks/timeout_isolation.py."""
     import psutil
 
-    server = LiveServer("--timeout", "2", "--engine", engine, "--no-validate",
-                        env={"AIGRAPH_EXECUTORS": "2"})
+    server = LiveServer(
+        "--timeout", "2", "--engine", engine, "--no-validate", env={"AIGRAPH_EXECUTORS": "2"}
+    )
     try:
         process = psutil.Process(server.pid)
         workers_before = {c.pid for c in process.children(recursive=True)}
@@ -235,8 +270,13 @@ def test_timeout_stops_the_work_and_others_are_served(engine):
 
         def explode() -> None:
             outcome["status"], _, outcome["body"] = raw(
-                server.url, "POST", "/sparql", EXPLOSIVE.encode(),
-                {"Content-Type": "application/sparql-query"}, timeout=60)
+                server.url,
+                "POST",
+                "/sparql",
+                EXPLOSIVE.encode(),
+                {"Content-Type": "application/sparql-query"},
+                timeout=60,
+            )
 
         thread = threading.Thread(target=explode)
         thread.start()
@@ -289,7 +329,7 @@ def test_bad_data_refuses_to_start(tmp_path):
 
 def test_user_data_without_our_shapes(tmp_path):
     data = tmp_path / "mine.nt"
-    data.write_text("<http://example.org/a> <http://example.org/b> \"c\" .\n")
+    data.write_text('<http://example.org/a> <http://example.org/b> "c" .\n')
     refused = None
     try:
         LiveServer("--data", str(data))
@@ -298,7 +338,9 @@ def test_user_data_without_our_shapes(tmp_path):
     assert refused is not None and "conform" in refused
     server = LiveServer("--data", str(data), "--no-validate")
     try:
-        status, _, payload = raw(server.url, "GET", "/sparql?query=SELECT%20%3Fo%7B%3Fs%20%3Fp%20%3Fo%7D")
+        status, _, payload = raw(
+            server.url, "GET", "/sparql?query=SELECT%20%3Fo%7B%3Fs%20%3Fp%20%3Fo%7D"
+        )
         assert status == 200 and b'"c"' in payload
     finally:
         server.stop()

@@ -134,8 +134,9 @@ def server() -> Iterator[LiveServer]:
 def test_a_live_server_writes_client_text_to_its_log_only_escaped(server):
     marker = f"marker{time.time_ns()}"
     for parameter in ("default-graph-uri", "named-graph-uri"):
-        url = (f"{server.url}/sparql?query=ASK%7B%7D&{parameter}="
-               + quote(f"{INJECTED}{marker}", safe=""))
+        url = f"{server.url}/sparql?query=ASK%7B%7D&{parameter}=" + quote(
+            f"{INJECTED}{marker}", safe=""
+        )
         try:
             urllib.request.urlopen(url, timeout=30).read()
         except urllib.error.HTTPError as error:

@@ -41,8 +41,10 @@ def run(dataset: Dataset, path: Path, **bindings: object) -> list[Row]:
     result = dataset.query(path.read_text(encoding="utf-8"), initBindings=bindings)
     names = [str(v) for v in result.vars]
     return [
-        {n: (None if v is None else v.toPython() if isinstance(v, Literal) else str(v))
-         for n, v in zip(names, row, strict=True)}
+        {
+            n: (None if v is None else v.toPython() if isinstance(v, Literal) else str(v))
+            for n, v in zip(names, row, strict=True)
+        }
         for row in result
     ]
 
@@ -87,11 +89,25 @@ def expect_host(rows: list[Row]) -> None:
 
 def expect_partner_growth(rows: list[Row]) -> None:
     assert plain(
-        rows, "yearsAfterStart", "year", "count", "approximationLabel", "minValue", "maxValue",
+        rows,
+        "yearsAfterStart",
+        "year",
+        "count",
+        "approximationLabel",
+        "minValue",
+        "maxValue",
         "originalWording",
     ) == [
         ("0", "2019", "40", "just over", "40", None, "dryga 40 grundande partners"),
-        ("1", None, "70", "nearly", None, "70", "nära 70 organisationer är delaktiga i verksamheten"),
+        (
+            "1",
+            None,
+            "70",
+            "nearly",
+            None,
+            "70",
+            "nära 70 organisationer är delaktiga i verksamheten",
+        ),
     ]
 
 
@@ -108,7 +124,11 @@ def expect_posts_and_quotes(rows: list[Row]) -> None:
 def expect_complementary(rows: list[Row]) -> None:
     assert sorted(plain(rows, "initiativeLabel", "complementaryToLabel", "accordingToLabel")) == [
         ("AI Innovation of Sweden", "WASP", "Vinnova"),
-        ("AI Innovation of Sweden", "similar research-oriented initiatives around Sweden", "Vinnova"),
+        (
+            "AI Innovation of Sweden",
+            "similar research-oriented initiatives around Sweden",
+            "Vinnova",
+        ),
     ]
     assert all("komplementär till WASP" in str(r["sourceSentence"]) for r in rows)
 
@@ -125,8 +145,9 @@ def expect_provenance(rows: list[Row]) -> None:
 
 
 def expect_funding_per_funder_year(rows: list[Row]) -> None:
-    assert plain(rows, "funderLabel", "year", "currency", "total", "grants", "periodStart",
-                 "periodEnd") == [("Vinnova", "2020", "SEK", "100000000", "1", "2020", "2024")]
+    assert plain(
+        rows, "funderLabel", "year", "currency", "total", "grants", "periodStart", "periodEnd"
+    ) == [("Vinnova", "2020", "SEK", "100000000", "1", "2020", "2024")]
 
 
 EXPECTED: dict[str, Callable[[list[Row]], None]] = {
@@ -220,6 +241,8 @@ def test_funding_totals_grow_with_more_grants(dataset: Dataset) -> None:
 def test_a_grant_stated_twice_is_counted_once(dataset: Dataset) -> None:
     ds = copy(dataset)
     # The same grant described again in another named graph (as a second announcement would).
-    add_grant(ds, "vinnova-ai-innovation-of-sweden-2020-2024", "vinnova", "100000000", "2020", "2024")
+    add_grant(
+        ds, "vinnova-ai-innovation-of-sweden-2020-2024", "vinnova", "100000000", "2020", "2024"
+    )
     rows = run(ds, ROOT / "queries" / "funding-per-funder-year.rq")
     assert [(r["total"], r["grants"]) for r in rows] == [(Decimal("100000000"), 1)]

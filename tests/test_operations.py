@@ -36,8 +36,9 @@ def test_sigterm_finishes_in_flight_requests_then_exits_0():
     outcome = {}
 
     def slow() -> None:
-        outcome["status"], _, _ = raw(server.url, "POST", "/sparql", EXPLOSIVE,
-                                      {"Content-Type": "application/sparql-query"})
+        outcome["status"], _, _ = raw(
+            server.url, "POST", "/sparql", EXPLOSIVE, {"Content-Type": "application/sparql-query"}
+        )
 
     thread = threading.Thread(target=slow)
     thread.start()
@@ -99,7 +100,7 @@ def test_sighup_reloads_valid_data_and_keeps_the_old_graph_on_invalid(tmp_path):
             "@prefix graph: <https://w3id.org/aigraph/graph/> .\n"
             "@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n"
             "graph:vinnova { <https://w3id.org/aigraph/id/organisation/vinnova> "
-            "rdfs:comment \"reloaded\"@en . }\n"
+            'rdfs:comment "reloaded"@en . }\n'
         )
         server.process.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 30
@@ -138,8 +139,7 @@ def test_metrics_and_access_log(live_server_process):
     status, headers, _ = raw(url, "GET", ASK, headers={"X-Request-Id": "trace-me-42"})
     assert headers["X-Request-Id"] == "trace-me-42"
     time.sleep(0.3)
-    entries = [json.loads(line) for line in live_server_process.lines
-               if line.startswith("{")]
+    entries = [json.loads(line) for line in live_server_process.lines if line.startswith("{")]
     mine = [e for e in entries if e["request_id"] == "trace-me-42"]
     assert mine and mine[0]["status"] == 200 and mine[0]["form"] == "ask"
     assert {"method", "path", "query_hash", "rows", "bytes", "ms", "truncated"} <= set(mine[0])
@@ -154,8 +154,9 @@ def live_server_process():
 
 def test_killed_worker_fails_only_its_own_requests():
     # Four concurrent clients from one address: lift the per-client share (2 by default).
-    server = LiveServer("--no-validate", env={"AIGRAPH_EXECUTORS": "2",
-                                              "AIGRAPH_MAX_CLIENT_QUERIES": "4"})
+    server = LiveServer(
+        "--no-validate", env={"AIGRAPH_EXECUTORS": "2", "AIGRAPH_MAX_CLIENT_QUERIES": "4"}
+    )
     try:
         statuses: list[int] = []
         lock = threading.Lock()
@@ -187,11 +188,12 @@ def test_killed_worker_fails_only_its_own_requests():
 
 
 def test_memory_and_result_size_bounds():
-    server = LiveServer("--no-validate", env={
-        "AIGRAPH_MAX_QUERY_MEMORY": "64", "AIGRAPH_MAX_RESULT_BYTES": "20000"})
+    server = LiveServer(
+        "--no-validate", env={"AIGRAPH_MAX_QUERY_MEMORY": "64", "AIGRAPH_MAX_RESULT_BYTES": "20000"}
+    )
     try:
         baseline = tree_rss(server.pid)
-        big = (b"SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l } ORDER BY RAND()")
+        big = b"SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l } ORDER BY RAND()"
         peak = 0
         done = threading.Event()
 
@@ -203,8 +205,9 @@ def test_memory_and_result_size_bounds():
 
         watcher = threading.Thread(target=watch)
         watcher.start()
-        status, _, body = raw(server.url, "POST", "/sparql", big,
-                              {"Content-Type": "application/sparql-query"})
+        status, _, body = raw(
+            server.url, "POST", "/sparql", big, {"Content-Type": "application/sparql-query"}
+        )
         done.set()
         watcher.join()
         error = json.loads(body)
@@ -226,8 +229,10 @@ def test_a_client_that_never_reads_does_not_block_others(live_server_process):
     stalled = []
     for _ in range(3):
         sock = socket.create_connection(("127.0.0.1", port))
-        sock.sendall(b"GET /dumps-or-anything?x HTTP/1.1\r\nHost: x\r\n\r\n"
-                     b"GET " + COUNT.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n" * 50)
+        sock.sendall(
+            b"GET /dumps-or-anything?x HTTP/1.1\r\nHost: x\r\n\r\n"
+            b"GET " + COUNT.encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n" * 50
+        )
         stalled.append(sock)
     try:
         for _ in range(20):

@@ -17,8 +17,18 @@ ROOT = Path(__file__).resolve().parent.parent
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(out), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
         check=True,
     )
     return next(out.glob("aigraph-*.whl"))
@@ -26,8 +36,14 @@ def wheel(tmp_path_factory) -> Path:
 
 def test_wheel_ships_the_content(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for path in ("ontology/aigraph.ttl", "ontology/shapes.ttl", "ontology/vocabularies.ttl",
-                 "data/announcement.trig", "data/provenance.trig", "queries/funding.rq"):
+    for path in (
+        "ontology/aigraph.ttl",
+        "ontology/shapes.ttl",
+        "ontology/vocabularies.ttl",
+        "data/announcement.trig",
+        "data/provenance.trig",
+        "queries/funding.rq",
+    ):
         assert f"aigraph/_content/{path}" in names
     assert "aigraph/web/templates/query.html" in names
     assert "aigraph/web/static/query.js" in names
@@ -44,12 +60,26 @@ def test_installed_wheel_works_from_any_directory(wheel, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(site))
     probe = subprocess.run(
         [sys.executable, "-c", "import aigraph.content as c; print(c.content_root())"],
-        cwd=elsewhere, env=env, capture_output=True, text=True, check=True,
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert probe.stdout.strip() == str(site / "aigraph" / "_content")
-    validate = subprocess.run([sys.executable, "-m", "aigraph", "validate"], cwd=elsewhere,
-                              env=env, capture_output=True, text=True)
+    validate = subprocess.run(
+        [sys.executable, "-m", "aigraph", "validate"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert validate.returncode == 0, validate.stdout + validate.stderr
-    query = subprocess.run([sys.executable, "-m", "aigraph", "query", "host", "--format", "csv"],
-                           cwd=elsewhere, env=env, capture_output=True, text=True)
+    query = subprocess.run(
+        [sys.executable, "-m", "aigraph", "query", "host", "--format", "csv"],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert query.returncode == 0 and "lindholmen" in query.stdout.lower(), query.stderr

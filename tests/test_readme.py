@@ -45,7 +45,7 @@ BIN = Path(sys.executable).parent
 #: longer in the README.
 EXCLUDED = {
     "python3 run.py serve": "sets up .venv (installing packages from the network) and then runs "
-                            "`aigraph serve`, which the test runs itself",
+    "`aigraph serve`, which the test runs itself",
     "python3 run.py test": "runs this test suite itself",
     "python3 run.py test -x -k http": "runs (part of) this test suite itself",
 }
@@ -58,8 +58,9 @@ PREFIXES = "@prefix ex: <http://example.org/> .\n"
 STAND_INS = {
     "my-file.trig": PREFIXES + "# Statements of your own go here.\n",
     "my-graph/mine.ttl": PREFIXES + 'ex:thing ex:label "a thing of my own" .\n',
-    "big-graph.nt": "".join(f'<http://example.org/s{i}> <http://example.org/p> "{i}" .\n'
-                            for i in range(100)),
+    "big-graph.nt": "".join(
+        f'<http://example.org/s{i}> <http://example.org/p> "{i}" .\n' for i in range(100)
+    ),
     "more/extra.trig": PREFIXES + 'ex:g { ex:other ex:label "another thing" . }\n',
 }
 LINKED = ("data", "ontology", "queries")
@@ -116,8 +117,11 @@ def readme_blocks(text: str) -> list[list[Command]]:
     return blocks
 
 
-BLOCKS = [b for b in readme_blocks(README.read_text(encoding="utf-8"))
-          if any(c.text not in EXCLUDED for c in b)]
+BLOCKS = [
+    b
+    for b in readme_blocks(README.read_text(encoding="utf-8"))
+    if any(c.text not in EXCLUDED for c in b)
+]
 
 
 def free_port() -> int:
@@ -134,8 +138,12 @@ class Block:
         self.live = live_server.removeprefix("http://")
         self.ports: dict[str, str] = {}
         self.background: list[subprocess.Popen] = []
-        self.env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-                        AIGRAPH_EXECUTORS="1", PYTHONUNBUFFERED="1")
+        self.env = dict(
+            os.environ,
+            PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            AIGRAPH_EXECUTORS="1",
+            PYTHONUNBUFFERED="1",
+        )
         for name in LINKED:
             (folder / name).symlink_to(ROOT / name, target_is_directory=True)
         (folder / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
@@ -166,9 +174,15 @@ class Block:
     # -- running --------------------------------------------------------------------------------
 
     def start(self, command: str) -> subprocess.Popen:
-        return subprocess.Popen(["bash", "-c", command], cwd=self.folder, env=self.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                start_new_session=True)
+        return subprocess.Popen(
+            ["bash", "-c", command],
+            cwd=self.folder,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
 
     def run(self, command: Command) -> None:
         shown = self.rewrite(command.text)
@@ -184,8 +198,15 @@ class Block:
         before = snapshot(self.folder)
         # Output goes to files, not pipes: a leftover child holding a pipe cannot hang the test.
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-            process = subprocess.Popen(["bash", "-c", shown], cwd=self.folder, env=self.env,
-                                       stdout=out, stderr=err, text=True, start_new_session=True)
+            process = subprocess.Popen(
+                ["bash", "-c", shown],
+                cwd=self.folder,
+                env=self.env,
+                stdout=out,
+                stderr=err,
+                text=True,
+                start_new_session=True,
+            )
             try:
                 code: int | None = process.wait(COMMAND_TIMEOUT)
             except subprocess.TimeoutExpired:
@@ -211,7 +232,8 @@ class Block:
             assert url, f"{where}\nthe server did not start:\n{output[-4000:]}"
             request = urllib.request.Request(
                 url + "/sparql?query=ASK%7B%3Fs%20%3Fp%20%3Fo%7D",
-                headers={"Accept": "application/sparql-results+json"})
+                headers={"Accept": "application/sparql-results+json"},
+            )
             with urllib.request.urlopen(request, timeout=60) as response:
                 answer = json.loads(response.read())
             assert answer.get("boolean") is True, f"{where}\nASK over its data: {answer}"
@@ -346,8 +368,9 @@ def test_the_readme_has_runnable_examples() -> None:
 
 
 def test_every_excluded_command_is_still_in_the_readme() -> None:
-    everything = {c.text for block in readme_blocks(README.read_text(encoding="utf-8"))
-                  for c in block}
+    everything = {
+        c.text for block in readme_blocks(README.read_text(encoding="utf-8")) for c in block
+    }
     assert set(EXCLUDED) <= everything, set(EXCLUDED) - everything
 
 
@@ -360,11 +383,15 @@ def test_a_result_without_rows_is_not_an_answer() -> None:
 
 
 def test_comments_and_prompts_are_read_like_a_shell() -> None:
-    text = ("```console\n$ aigraph info   # counts\nfiles: 3\n```\n"
-            "```sh\ncurl -d 'q=a # b' \\\n  http://127.0.0.1:8000/x\n```\n")
+    text = (
+        "```console\n$ aigraph info   # counts\nfiles: 3\n```\n"
+        "```sh\ncurl -d 'q=a # b' \\\n  http://127.0.0.1:8000/x\n```\n"
+    )
     blocks = readme_blocks(text)
     assert [[c.text for c in b] for b in blocks] == [
-        ["aigraph info"], ["curl -d 'q=a # b' http://127.0.0.1:8000/x"]]
+        ["aigraph info"],
+        ["curl -d 'q=a # b' http://127.0.0.1:8000/x"],
+    ]
 
 
 def block_id(block: list[Command]) -> str:

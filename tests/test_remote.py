@@ -54,6 +54,7 @@ def remote(backend) -> RemoteEngine:
 
 def canonical(result: QueryResult) -> list[str]:
     """Rows (or triples) as sorted strings, blank nodes made equal."""
+
     def term(value: object) -> str:
         return "_:b" if isinstance(value, BNode) else repr(value)
 
@@ -62,7 +63,8 @@ def canonical(result: QueryResult) -> list[str]:
     if result.form in ("construct", "describe"):
         return sorted(" ".join(term(t) for t in triple[:3]) for triple in result.triples)
     return sorted(
-        " ".join(f"{name}={term(row.get(name))}" for name in result.variables) for row in result.rows
+        " ".join(f"{name}={term(row.get(name))}" for name in result.variables)
+        for row in result.rows
     )
 
 
@@ -127,6 +129,7 @@ def test_unreachable_store_is_engine_unavailable() -> None:
 @pytest.fixture()
 def slow_endpoint() -> Iterator[str]:
     """A loopback endpoint that waits 5 s before answering."""
+
     class Slow(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             time.sleep(5)
@@ -154,15 +157,14 @@ def _core_over(engine: RemoteEngine, settings: Settings) -> Aigraph:
     return Aigraph(settings, RemoteSource(settings), engine, NAMED)
 
 
-@pytest.mark.parametrize(
-    ("endpoint", "status"), [("slow", 503), ("http://127.0.0.1:9/query", 502)]
-)
+@pytest.mark.parametrize(("endpoint", "status"), [("slow", 503), ("http://127.0.0.1:9/query", 502)])
 def test_http_statuses_of_backend_failures(endpoint, status, slow_endpoint) -> None:
     url = slow_endpoint if endpoint == "slow" else endpoint
     settings = Settings(backend=url, query_timeout=0.5)
     client = create_app(core=_core_over(RemoteEngine(url, timeout=0.5), settings)).test_client()
-    response = client.post("/sparql", data={"query": "ASK {}"},
-                           headers={"Accept": "application/sparql-results+json"})
+    response = client.post(
+        "/sparql", data={"query": "ASK {}"}, headers={"Accept": "application/sparql-results+json"}
+    )
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.get_json()["status"] == status
 
@@ -171,24 +173,33 @@ def test_http_endpoint_over_backend(backend, local) -> None:
     core = Aigraph.open(Settings(backend=backend, executors=1, max_rows=1000))
     try:
         client = create_app(core=core).test_client()
-        response = client.post("/sparql", data={"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"},
-                               headers={"Accept": "application/sparql-results+json"})
+        response = client.post(
+            "/sparql",
+            data={"query": "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"},
+            headers={"Accept": "application/sparql-results+json"},
+        )
         assert response.status_code == 200, response.get_data(as_text=True)
         count = response.get_json()["results"]["bindings"][0]["n"]["value"]
         assert int(count) == len(local.query(QueryRequest("SELECT * { ?s ?p ?o }")).rows)
-        bad = client.post("/sparql", data={"query": "SELECT * WHERE { ?s ?p }"},
-                          headers={"Accept": "application/sparql-results+json"})
+        bad = client.post(
+            "/sparql",
+            data={"query": "SELECT * WHERE { ?s ?p }"},
+            headers={"Accept": "application/sparql-results+json"},
+        )
         assert bad.status_code == 400, bad.get_data(as_text=True)
         assert "expected" in bad.get_json()["message"]
-        refused = client.post("/sparql", data={"query": "SELECT * { SERVICE <http://x/> { ?s ?p ?o } }"})
+        refused = client.post(
+            "/sparql", data={"query": "SELECT * { SERVICE <http://x/> { ?s ?p ?o } }"}
+        )
         assert refused.status_code == 400, refused.get_data(as_text=True)
         assert core.triple_count == local.triple_count()
     finally:
         core.close()
 
 
-def test_load_to_refuses_a_malformed_file_and_sends_nothing(oxigraph_server, tmp_path,
-                                                            runner_module, remote) -> None:
+def test_load_to_refuses_a_malformed_file_and_sends_nothing(
+    oxigraph_server, tmp_path, runner_module, remote
+) -> None:
     good = tmp_path / "good.nt"
     good.write_text("<http://example.org/a> <http://example.org/b> <http://example.org/c> .\n")
     bad = tmp_path / "bad.ttl"

@@ -121,9 +121,10 @@ def test_without_the_guard_the_kernel_stops_service(listener: Listener, index: i
 def test_the_listener_sees_calls_from_a_worker_with_network(listener: Listener, index) -> None:
     """The control: the same worker with the network kept does call the listener."""
     engine = engines(listener.url)[index]
-    with guard.unguarded(), IsolatedEngine(
-        lambda: engine, workers=1, bounds=Bounds(network=True)
-    ) as pool:
+    with (
+        guard.unguarded(),
+        IsolatedEngine(lambda: engine, workers=1, bounds=Bounds(network=True)) as pool,
+    ):
         error = run(pool, service_query(listener.url))
     deadline = time.monotonic() + 5
     while not listener.connections and time.monotonic() < deadline:
@@ -188,9 +189,7 @@ def test_a_confined_process_has_no_network_and_reads_only_what_it_may(tmp_path: 
     listening = socket.create_server(("127.0.0.1", 0))  # a server socket the child inherits
     mp = multiprocessing.get_context("fork")
     parent, child = mp.Pipe()
-    process = mp.Process(
-        target=_probe_confined, args=(child, str(allowed), str(secret), listening)
-    )
+    process = mp.Process(target=_probe_confined, args=(child, str(allowed), str(secret), listening))
     process.start()
     try:
         assert parent.poll(20)

@@ -38,8 +38,10 @@ NEGATABLE = [
     (path, method)
     for path, method in OPERATIONS
     if "requestBody" in DESCRIPTION["paths"][path][method.lower()]
-    or any(p["schema"].get("type") == "array"
-           for p in DESCRIPTION["paths"][path][method.lower()].get("parameters", []))
+    or any(
+        p["schema"].get("type") == "array"
+        for p in DESCRIPTION["paths"][path][method.lower()].get("parameters", [])
+    )
 ]
 #: The only 5xx an answer may be: a query stopped at a documented limit.
 ALLOWED_5XX = {"query-timeout", "query-too-large"}
@@ -47,8 +49,11 @@ ALLOWED_5XX = {"query-timeout", "query-too-large"}
 CHECKS_PER_OPERATION = settings(
     max_examples=25,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                           HealthCheck.filter_too_much],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+    ],
 )
 
 

@@ -14,10 +14,25 @@ ROOT = Path(__file__).resolve().parent.parent
 THIS = Path(__file__).resolve()
 
 #: Folders and files whose text is checked.
-CHECKED = ["src", "tests", "benchmarks", ".ci", "run.py", "pyproject.toml",
-           ".pre-commit-config.yaml", ".pre-commit-hooks.yaml"]
-SKIPPED_DIRS = {"__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis",
-                "node_modules", ".venv"}
+CHECKED = [
+    "src",
+    "tests",
+    "benchmarks",
+    ".ci",
+    "run.py",
+    "pyproject.toml",
+    ".pre-commit-config.yaml",
+    ".pre-commit-hooks.yaml",
+]
+SKIPPED_DIRS = {
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    "node_modules",
+    ".venv",
+}
 
 #: Text that names a place outside the checkout, each with what it stands for. System paths
 #: every machine has (``/usr/bin/chromium``, ``/etc/passwd`` in the security tests, ``/tmp``)
@@ -48,15 +63,23 @@ def checked_files() -> list[Path]:
     """Return the files to check: in a git checkout, those git does not ignore."""
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *CHECKED],
-        cwd=ROOT, capture_output=True, check=False)
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
     if listed.returncode == 0 and listed.stdout:
         paths = [ROOT / name for name in listed.stdout.decode().split("\0") if name]
     else:  # not a git checkout (an unpacked source archive): every file but caches
         paths = [ROOT / entry for entry in CHECKED if (ROOT / entry).is_file()]
-        paths += [p for entry in CHECKED if (ROOT / entry).is_dir()
-                  for p in sorted((ROOT / entry).rglob("*"))]
-    return [p for p in paths if p.is_file()
-            and not SKIPPED_DIRS.intersection(p.relative_to(ROOT).parts)]
+        paths += [
+            p
+            for entry in CHECKED
+            if (ROOT / entry).is_dir()
+            for p in sorted((ROOT / entry).rglob("*"))
+        ]
+    return [
+        p for p in paths if p.is_file() and not SKIPPED_DIRS.intersection(p.relative_to(ROOT).parts)
+    ]
 
 
 def text_of(path: Path) -> str | None:
@@ -95,18 +118,28 @@ def problems_in(path: Path, text: str) -> list[str]:
             if pattern.search(line):
                 found.append(f"{path.relative_to(ROOT)}:{number}: {what}: {line.strip()}")
         if path.suffix in SCRIPTS and GOING_UP.search(line):
-            found.append(f"{path.relative_to(ROOT)}:{number}: a path above the repository root: "
-                         f"{line.strip()}")
+            found.append(
+                f"{path.relative_to(ROOT)}:{number}: a path above the repository root: "
+                f"{line.strip()}"
+            )
     if path.suffix == ".py":
-        found += [f"{path.relative_to(ROOT)}: walks above the repository: {walk}"
-                  for walk in escaping_file_paths(path, text)]
+        found += [
+            f"{path.relative_to(ROOT)}: walks above the repository: {walk}"
+            for walk in escaping_file_paths(path, text)
+        ]
     return found
 
 
 def test_the_check_covers_the_code() -> None:
     names = {p.relative_to(ROOT).as_posix() for p in checked_files()}
-    for expected in ("run.py", ".ci/run", "src/aigraph/cli/__init__.py", "tests/conftest.py",
-                     "tests/test_data.py", "benchmarks/common.py"):
+    for expected in (
+        "run.py",
+        ".ci/run",
+        "src/aigraph/cli/__init__.py",
+        "tests/conftest.py",
+        "tests/test_data.py",
+        "benchmarks/common.py",
+    ):
         assert expected in names
 
 
@@ -141,7 +174,7 @@ CAUGHT = [
     'x = ROOT / "shared" / "reference"',
 ]
 ALLOWED = [
-    'ROOT = Path(__file__).resolve().parent.parent',
+    "ROOT = Path(__file__).resolve().parent.parent",
     'options.binary_location = "/usr/bin/chromium"',
     'iri = "http://example.org/home/page"',
     'query = "SELECT * FROM <file:///etc/passwd> { ?s ?p ?o }"',
@@ -159,12 +192,19 @@ def test_ordinary_code_is_not_flagged(line: str) -> None:
     assert not problems_in(ROOT / "tests" / "example.py", line + "\n")
 
 
-@pytest.mark.parametrize(("where", "code", "escapes"), [
-    ("tests/x.py", "ROOT = Path(__file__).resolve().parent.parent", False),
-    ("tests/x.py", "ROOT = Path(__file__).resolve().parents[2]", True),
-    ("tests/x.py", "ROOT = Path(__file__).resolve().parent.parent.parent", True),
-    ("src/aigraph/x.py", "HERE = Path(__file__).resolve().parent\nTOP = HERE.parent.parent", False),
-    ("src/aigraph/x.py", "HERE = Path(__file__).resolve().parent\nUP = HERE.parents[2]", True),
-])
+@pytest.mark.parametrize(
+    ("where", "code", "escapes"),
+    [
+        ("tests/x.py", "ROOT = Path(__file__).resolve().parent.parent", False),
+        ("tests/x.py", "ROOT = Path(__file__).resolve().parents[2]", True),
+        ("tests/x.py", "ROOT = Path(__file__).resolve().parent.parent.parent", True),
+        (
+            "src/aigraph/x.py",
+            "HERE = Path(__file__).resolve().parent\nTOP = HERE.parent.parent",
+            False,
+        ),
+        ("src/aigraph/x.py", "HERE = Path(__file__).resolve().parent\nUP = HERE.parents[2]", True),
+    ],
+)
 def test_walks_above_the_root_are_caught(where: str, code: str, escapes: bool) -> None:
     assert bool(escaping_file_paths(ROOT / where, code)) is escapes

@@ -29,8 +29,15 @@ def test_publish_writes_the_same_bytes(tmp_path: Path):
     def fetch(url: str, accept: str) -> publish.Fetched:  # pragma: no cover - nothing to fetch
         raise AssertionError(f"no page should be fetched, asked for {url}")
 
-    publish.write_site(fetch, tmp_path, site="https://aigraph.example.org", seeds=[], files=[],
-                       rdf_resources=[], extra=publish.server_configs())
+    publish.write_site(
+        fetch,
+        tmp_path,
+        site="https://aigraph.example.org",
+        seeds=[],
+        files=[],
+        rdf_resources=[],
+        extra=publish.server_configs(),
+    )
     written = {name: hashlib.sha256((tmp_path / name).read_bytes()).hexdigest() for name in WRITTEN}
     assert written == WRITTEN
 

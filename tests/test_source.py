@@ -73,7 +73,9 @@ def quads(dataset: Dataset) -> list[str]:
     def term(value: object) -> str:
         return "_:b" if isinstance(value, BNode) else repr(value)
 
-    return sorted(" ".join(term(t) for t in quad) for quad in dataset.quads((None, None, None, None)))
+    return sorted(
+        " ".join(term(t) for t in quad) for quad in dataset.quads((None, None, None, None))
+    )
 
 
 def test_open_picks_the_source_the_settings_name(opened) -> None:

@@ -28,7 +28,7 @@ def write_triples(path: Path, count: int) -> Path:
     """Write ``count`` distinct N-Triples quickly."""
     with path.open("w") as out:
         for i in range(count):
-            out.write(f"<http://example.org/s{i // 10}> <http://example.org/p{i % 10}> \"{i}\" .\n")
+            out.write(f'<http://example.org/s{i // 10}> <http://example.org/p{i % 10}> "{i}" .\n')
     return path
 
 
@@ -59,6 +59,7 @@ def stored(loaded) -> Aigraph:
 
 def canonical(result) -> list[str]:
     """Rows as sorted strings, blank nodes made equal (their labels differ between stores)."""
+
     def term(value: object) -> str:
         return "_:b" if isinstance(value, BNode) else repr(value)
 
@@ -85,8 +86,11 @@ def test_http_over_store(stored) -> None:
     from aigraph.web import create_app
 
     client = create_app(core=stored).test_client()
-    response = client.get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"},
-                          headers={"Accept": "application/sparql-results+json"})
+    response = client.get(
+        "/sparql",
+        query_string={"query": "ASK { ?s ?p ?o }"},
+        headers={"Accept": "application/sparql-results+json"},
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     assert response.get_json()["boolean"] is True
 
@@ -106,16 +110,24 @@ def test_statistics_over_a_store_are_those_of_the_data(stored, core) -> None:
     page = client.get("/id/organisation/vinnova", headers={"Accept": "text/html"})
     assert page.status_code == 200, page.get_data(as_text=True)[:500]
     in_memory = create_app(core=core).test_client()
-    for path in ("/id/organisation/vinnova", "/id/grant/vinnova-ai-innovation-of-sweden-2020-2024",
-                 "/id/person/darja-isaksson", "/graph/grant"):
+    for path in (
+        "/id/organisation/vinnova",
+        "/id/grant/vinnova-ai-innovation-of-sweden-2020-2024",
+        "/id/person/darja-isaksson",
+        "/graph/grant",
+    ):
         for lang in ("en", "sv"):
-            from_store = client.get(path, query_string={"lang": lang}, headers={"Accept": "text/html"})
-            from_memory = in_memory.get(path, query_string={"lang": lang},
-                                        headers={"Accept": "text/html"})
+            from_store = client.get(
+                path, query_string={"lang": lang}, headers={"Accept": "text/html"}
+            )
+            from_memory = in_memory.get(
+                path, query_string={"lang": lang}, headers={"Accept": "text/html"}
+            )
             assert from_store.status_code == 200, (path, from_store.get_data(as_text=True)[:300])
             if path.startswith("/graph/"):  # rows are sorted by subject: blank-node labels differ
                 assert sorted(from_store.data.splitlines()) == sorted(
-                    from_memory.data.splitlines()), path
+                    from_memory.data.splitlines()
+                ), path
             else:
                 assert from_store.data == from_memory.data, path
     turtle = client.get("/id/grant/vinnova-ai-innovation-of-sweden-2020-2024.ttl")
@@ -171,7 +183,8 @@ def test_kill_during_load_leaves_old_or_new(tmp_path) -> None:
     for delay in (0.5, 1.5, 3.0):
         process = subprocess.Popen(
             [sys.executable, "-m", "aigraph", "load", "--store", str(directory), str(big)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         time.sleep(delay)
         os.kill(process.pid, signal.SIGKILL)
@@ -202,7 +215,10 @@ def test_full_disk_during_load_leaves_the_store_as_it_was(tmp_path) -> None:
 
     done = subprocess.run(
         [sys.executable, "-m", "aigraph", "load", "--store", str(directory), str(big)],
-        capture_output=True, text=True, preexec_fn=small_disk, timeout=120,
+        capture_output=True,
+        text=True,
+        preexec_fn=small_disk,
+        timeout=120,
     )
     assert done.returncode != 0, done.stdout + done.stderr
     assert "Traceback" not in done.stderr, done.stderr
@@ -215,7 +231,10 @@ def test_full_disk_during_load_leaves_the_store_as_it_was(tmp_path) -> None:
 def serve(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "aigraph", "serve", "--port", "0", *args],
-        check=False, capture_output=True, text=True, timeout=60,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

@@ -189,10 +189,18 @@ def page_text(client, path: str, lang: str, status: int = 200) -> str:
 #: Phrases each page shows, per language: written out here so a wrong file fails the test.
 PHRASES = {
     "/": {
-        "en": ["The dataset at a glance", "Query the graph with SPARQL", "Downloads",
-               "Skip to content"],
-        "sv": ["Datamängden i korthet", "Fråga grafen med SPARQL", "Nedladdning",
-               "Hoppa till innehållet"],
+        "en": [
+            "The dataset at a glance",
+            "Query the graph with SPARQL",
+            "Downloads",
+            "Skip to content",
+        ],
+        "sv": [
+            "Datamängden i korthet",
+            "Fråga grafen med SPARQL",
+            "Nedladdning",
+            "Hoppa till innehållet",
+        ],
     },
     "/catalog": {
         "en": ["Data catalogue", "Descriptions of the dataset", "Back to the start page"],
@@ -204,18 +212,21 @@ PHRASES = {
     },
     "/sparql": {
         "en": ["SPARQL query", "Run query", "Reset editor", "Press Ctrl+Enter to run the query."],
-        "sv": ["SPARQL-fråga", "Kör frågan", "Återställ",
-               "Tryck Ctrl+Enter för att köra frågan."],
+        "sv": ["SPARQL-fråga", "Kör frågan", "Återställ", "Tryck Ctrl+Enter för att köra frågan."],
     },
     "/queries": {
         "en": ["Named queries", "Open in the query editor", "Show the query"],
         "sv": ["Namngivna frågor", "Öppna i frågeredigeraren", "Visa frågan"],
     },
     "/ontology": {
-        "en": ["Classes", "Concepts and schemes", "times in the data", "Subclass of",
-               "Namespace"],
-        "sv": ["Klasser", "Begrepp och begreppsscheman", "gånger i data", "Underklass till",
-               "Namnrymd"],
+        "en": ["Classes", "Concepts and schemes", "times in the data", "Subclass of", "Namespace"],
+        "sv": [
+            "Klasser",
+            "Begrepp och begreppsscheman",
+            "gånger i data",
+            "Underklass till",
+            "Namnrymd",
+        ],
     },
     "/shapes": {
         "en": ["Data contract", "Applies to", "required", "at least 1", "Show the SPARQL query"],
@@ -238,8 +249,10 @@ def test_pages_read_in_the_language_asked_for(client, path, lang):
 @pytest.mark.parametrize("lang", ["en", "sv"])
 def test_error_page_reads_in_the_language_asked_for(client, lang):
     text = page_text(client, "/id/nothing-here", lang, status=404)
-    words = {"en": ["Error 404", "Request id", "Open the query editor"],
-             "sv": ["Fel 404", "Förfrågans id", "Öppna frågeredigeraren"]}[lang]
+    words = {
+        "en": ["Error 404", "Request id", "Open the query editor"],
+        "sv": ["Fel 404", "Förfrågans id", "Öppna frågeredigeraren"],
+    }[lang]
     assert all(word in text for word in words), text
 
 

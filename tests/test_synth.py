@@ -16,8 +16,9 @@ NAMED_QUERIES = sorted(p.stem for p in content.queries_dir().glob("*.rq"))
 
 
 def synth(runner, path: Path, triples: int, seed: int = 1) -> Path:
-    result = runner.invoke(cli, ["synth", "--triples", str(triples), "--seed", str(seed),
-                                 "-o", str(path)])
+    result = runner.invoke(
+        cli, ["synth", "--triples", str(triples), "--seed", str(seed), "-o", str(path)]
+    )
     assert result.exit_code == 0, result.output
     return path
 

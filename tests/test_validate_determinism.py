@@ -30,7 +30,11 @@ def validate(args: list[str], seed: int, **env: str) -> subprocess.CompletedProc
     environ.update(PYTHONHASHSEED=str(seed), **env)
     return subprocess.run(
         [sys.executable, "-m", "aigraph", "validate", *args],
-        cwd=ROOT, env=environ, capture_output=True, timeout=300, check=False,
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        timeout=300,
+        check=False,
     )
 
 
@@ -74,8 +78,9 @@ def test_reports_are_byte_identical_across_hash_seeds(
 
 
 def sorted_by_file_line_focus_path_constraint(results: list[dict[str, object]]) -> bool:
-    keys = [(r["file"], r["line"], r["focusDisplay"], r["path"] or "", r["constraint"])
-            for r in results]
+    keys = [
+        (r["file"], r["line"], r["focusDisplay"], r["path"] or "", r["constraint"]) for r in results
+    ]
     return keys == sorted(keys)  # type: ignore[type-var]
 
 
@@ -87,15 +92,18 @@ def test_results_are_sorted_by_file_line_focus_path_constraint(runner) -> None:
 
 
 def test_lang_sv_gives_swedish_messages(runner) -> None:
-    body = json.loads(runner.invoke(cli, ["validate", INVALID, "--lang", "sv",
-                                          "--format", "json"]).output)
+    body = json.loads(
+        runner.invoke(cli, ["validate", INVALID, "--lang", "sv", "--format", "json"]).output
+    )
     assert body["lang"] == "sv" and len(body["results"]) > 5
-    assert all(r["lang"] == "sv" and r["message"] == r["messages"]["sv"]
-               for r in body["results"])
+    assert all(r["lang"] == "sv" and r["message"] == r["messages"]["sv"] for r in body["results"])
     result = runner.invoke(cli, ["validate", INVALID, "--lang", "sv"])
     assert result.exit_code == 1, result.output
-    shown = [line.split(": Violation: ", 1)[1] for line in result.output.splitlines()
-             if ": Violation: " in line]
+    shown = [
+        line.split(": Violation: ", 1)[1]
+        for line in result.output.splitlines()
+        if ": Violation: " in line
+    ]
     assert sorted(shown) == sorted(r["messages"]["sv"] for r in body["results"])
     assert "Anslaget saknar valuta" in result.output
     assert not any(r["messages"]["en"] in result.output for r in body["results"])
@@ -104,8 +112,7 @@ def test_lang_sv_gives_swedish_messages(runner) -> None:
 def test_lang_comes_from_the_environment(runner) -> None:
     result = runner.invoke(cli, ["validate", INVALID], env={"AIGRAPH_LANG": "sv"})
     assert result.exit_code == 1 and "Anslaget saknar" in result.output, result.output
-    explicit = runner.invoke(cli, ["validate", INVALID, "--lang", "en"],
-                             env={"AIGRAPH_LANG": "sv"})
+    explicit = runner.invoke(cli, ["validate", INVALID, "--lang", "en"], env={"AIGRAPH_LANG": "sv"})
     assert "Grant needs" in explicit.output and "saknar" not in explicit.output
     wrong = runner.invoke(cli, ["validate", INVALID], env={"AIGRAPH_LANG": "de"})
     assert wrong.exit_code == 2 and "unknown message language" in wrong.output

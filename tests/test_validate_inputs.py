@@ -25,8 +25,9 @@ FIXTURES = ROOT / "tests" / "validation_fixtures"
 
 def test_data_and_ontology_folders_conform(runner) -> None:
     """The shapes file in ontology/ is used as the shapes, not validated as data."""
-    result = runner.invoke(cli, ["validate", str(ROOT / "data"), str(ROOT / "ontology"),
-                                 "--format", "json"])
+    result = runner.invoke(
+        cli, ["validate", str(ROOT / "data"), str(ROOT / "ontology"), "--format", "json"]
+    )
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
     assert body["conforms"] is True and body["results"] == []
@@ -47,14 +48,23 @@ def test_files_are_taken_for_what_they_declare() -> None:
     assert len(inputs.data.dataset.graph(shapes_graph)) == 0  # its triples are not data
     declarations = inputs.declarations()
     assert declarations is not None and {p.name for p in declarations} == {
-        "aigraph.ttl", "vocabularies.ttl"
+        "aigraph.ttl",
+        "vocabularies.ttl",
     }
 
 
 def test_own_shapes_file_among_the_paths_is_used(runner) -> None:
     """A shapes file given with the data replaces the bundled shapes."""
-    result = runner.invoke(cli, ["validate", str(FIXTURES / "shapes.ttl"),
-                                 str(FIXTURES / "invalid.ttl"), "--format", "json"])
+    result = runner.invoke(
+        cli,
+        [
+            "validate",
+            str(FIXTURES / "shapes.ttl"),
+            str(FIXTURES / "invalid.ttl"),
+            "--format",
+            "json",
+        ],
+    )
     assert result.exit_code == 1, result.output
     body = json.loads(result.output)
     assert [Path(p).name for p in body["shapes"]] == ["shapes.ttl"]
@@ -79,14 +89,15 @@ def test_one_data_file_alone_is_not_the_dataset(runner) -> None:
 
 def hook(config: Path, hook_id: str = "aigraph-validate") -> dict[str, object]:
     found = yaml.safe_load(config.read_text(encoding="utf-8"))
-    hooks = found if isinstance(found, list) else [
-        h for repo in found["repos"] for h in repo["hooks"]
-    ]
+    hooks = (
+        found if isinstance(found, list) else [h for repo in found["repos"] for h in repo["hooks"]]
+    )
     return next(h for h in hooks if h["id"] == hook_id)
 
 
-def run_hook(definition: dict[str, object], changed: list[str], cwd: Path
-             ) -> subprocess.CompletedProcess[str]:
+def run_hook(
+    definition: dict[str, object], changed: list[str], cwd: Path
+) -> subprocess.CompletedProcess[str]:
     """Run ``definition`` as pre-commit would for the staged files ``changed``."""
     pattern = re.compile(str(definition["files"]))
     assert any(pattern.search(name) for name in changed), "the hook would not run"
@@ -96,8 +107,9 @@ def run_hook(definition: dict[str, object], changed: list[str], cwd: Path
     files = changed if definition.get("pass_filenames", True) else []
     command = [sys.executable, "-m", "aigraph", *entry[1:], *args, *files]
     environ = {k: v for k, v in os.environ.items() if not k.startswith("AIGRAPH_")}
-    return subprocess.run(command, cwd=cwd, env=environ, capture_output=True, text=True,
-                          timeout=300, check=False)
+    return subprocess.run(
+        command, cwd=cwd, env=environ, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def test_shipped_hook_validates_the_dataset_when_one_file_changes() -> None:
@@ -123,10 +135,15 @@ def test_shipped_hook_reports_an_invalid_edit_with_file_and_line(tmp_path: Path)
     edited = text.replace('schema:value "100000000"^^xsd:decimal', 'schema:value "-5"^^xsd:decimal')
     assert edited != text
     changed.write_text(edited, encoding="utf-8")
-    grant = next(number for number, line in enumerate(edited.splitlines(), 1)
-                 if line.strip() == "grant:vinnova-ai-innovation-of-sweden-2020-2024")
+    grant = next(
+        number
+        for number, line in enumerate(edited.splitlines(), 1)
+        if line.strip() == "grant:vinnova-ai-innovation-of-sweden-2020-2024"
+    )
     done = run_hook(hook(ROOT / ".pre-commit-hooks.yaml"), ["data/announcement.trig"], tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout.startswith("1 violation,"), done.stdout
-    assert (f"data/announcement.trig:{grant}: Violation: Grant amount must be a positive number"
-            in done.stdout), done.stdout
+    assert (
+        f"data/announcement.trig:{grant}: Violation: Grant amount must be a positive number"
+        in done.stdout
+    ), done.stdout

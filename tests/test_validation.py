@@ -45,7 +45,8 @@ def line_of(name: str, start: str) -> int:
 
 def find(report: ValidationReport, focus: str, path: str | None = None) -> Violation:
     found = [
-        v for v in report.violations
+        v
+        for v in report.violations
         if v.focus_display == focus and (path is None or v.path == path)
     ]
     assert len(found) == 1, f"{focus} {path}: {found}\n{render(report, 'text')}"
@@ -167,7 +168,9 @@ def test_fails_helper() -> None:
     report = run("warnings.ttl")
     assert report.conforms
     assert (report.fails("Violation"), report.fails("Warning"), report.fails("Info")) == (
-        False, True, True,
+        False,
+        True,
+        True,
     )
     with pytest.raises(UsageError):
         report.fails("Fatal")
@@ -223,8 +226,8 @@ def test_turtle_subjects_skip_graph_names_strings_and_nested_nodes() -> None:
         "PREFIX ex: <https://example.org/fx/>\n"
         "ex:g { <a> ex:p ex:b ; ex:q [ ex:r ex:c ] . }\n"
         "GRAPH ex:h {\n"
-        "  ex:d ex:p 'x . ex:e ex:p ex:f' , \"\"\"y .\n"
-        "ex:e ex:p ex:f .\"\"\" .\n"
+        '  ex:d ex:p \'x . ex:e ex:p ex:f\' , """y .\n'
+        'ex:e ex:p ex:f .""" .\n'
         "  ex:local\\-name ex:p ( ex:i ex:j ) .\n"
         "}\n"
         "ex:b ex:p 1.5 .\n"
@@ -239,9 +242,7 @@ def test_turtle_subjects_skip_graph_names_strings_and_nested_nodes() -> None:
 def test_source_index_finds_rebased_iris_and_mentions(tmp_path: Path) -> None:
     data = tmp_path / "d.ttl"
     data.write_text(
-        "@prefix ag: <https://w3id.org/aigraph/> .\n"
-        "ag:x ag:p ag:y .\n"
-        "ag:z ag:p ag:x .\n",
+        "@prefix ag: <https://w3id.org/aigraph/> .\nag:x ag:p ag:y .\nag:z ag:p ag:x .\n",
         encoding="utf-8",
     )
     index = SourceIndex([data], base="http://localhost:8000/")
@@ -291,12 +292,27 @@ def test_json_report(report: ValidationReport) -> None:
     assert body["counts"] == report.counts_by_severity()
     assert len(body["results"]) == len(report.violations)
     first = body["results"][0]
-    assert list(first) == ["file", "line", "focus", "focusDisplay", "path", "value", "shape",
-                           "constraint", "severity", "message", "lang", "messages"]
+    assert list(first) == [
+        "file",
+        "line",
+        "focus",
+        "focusDisplay",
+        "path",
+        "value",
+        "shape",
+        "constraint",
+        "severity",
+        "message",
+        "lang",
+        "messages",
+    ]
     assert "seconds" not in body  # no timings: the same input gives the same bytes
     v = report.violations[0]
     assert (first["file"], first["line"], first["focusDisplay"], first["message"]) == (
-        v.file, v.line, v.focus_display, v.message,
+        v.file,
+        v.line,
+        v.focus_display,
+        v.message,
     )
     blank = next(r for r in body["results"] if r["focusDisplay"] == "ex:grant2 ex:amount [ ]")
     assert blank["focus"].startswith("_:")
@@ -351,12 +367,23 @@ def test_junit_conforming_run_has_a_passing_case_per_file() -> None:
 
 def test_junit_escapes_markup_and_control_characters() -> None:
     nasty = 'a < b & "c" ]]> \x01 \x1b[31m'
-    v = Violation(URIRef(EX + "x"), "ex:x", None, None, "ex:S<>", "sh:X", "Violation", nasty,
-                  {"": nasty}, "a&b.ttl", 3)
+    v = Violation(
+        URIRef(EX + "x"),
+        "ex:x",
+        None,
+        None,
+        "ex:S<>",
+        "sh:X",
+        "Violation",
+        nasty,
+        {"": nasty},
+        "a&b.ttl",
+        3,
+    )
     report = ValidationReport(False, (v,), Graph(), ("a&b.ttl",), 1, 0.1)
     root = ET.fromstring(render(report, "junit"))
     failure = root.find("testsuite/testcase/failure")
-    assert failure is not None and "a < b & \"c\" ]]>" in failure.get("message", "")
+    assert failure is not None and 'a < b & "c" ]]>' in failure.get("message", "")
     assert root.find("testsuite/testcase").get("classname") == "a&b.ttl"  # type: ignore[union-attr]
 
 

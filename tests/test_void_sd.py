@@ -16,8 +16,13 @@ from aigraph.statistics import WIKIDATA_ENTITY, DatasetFacts
 from test_catalog import BASE, SITE, facts_of, load_dataset, make_dumps
 
 ENDPOINT = "http://127.0.0.1:8765/sparql"
-MANIFEST = (Path(__file__).resolve().parent / "reference" / "w3c-sparql11"
-            / "service-description" / "manifest.ttl")
+MANIFEST = (
+    Path(__file__).resolve().parent
+    / "reference"
+    / "w3c-sparql11"
+    / "service-description"
+    / "manifest.ttl"
+)
 DATASET = URIRef(f"{BASE}/dataset")
 
 
@@ -74,7 +79,8 @@ def test_void_counts_match_sparql(dataset: Dataset, void_graph: Graph):
         VOID.properties: count(dataset, "?s ?p ?o", "DISTINCT ?p"),
         VOID.classes: count(dataset, "?s a ?c", "DISTINCT ?c"),
         VOID.entities: count(
-            dataset, f'?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{space}"))', "DISTINCT ?s"),
+            dataset, f'?s ?p ?o FILTER(isIRI(?s) && STRSTARTS(STR(?s), "{space}"))', "DISTINCT ?s"
+        ),
     }
     assert expected[VOID.triples] > 0
     assert {p: stat(void_graph, DATASET, p) for p in expected} == expected
@@ -86,38 +92,48 @@ def test_void_partitions_match_sparql(dataset: Dataset, void_graph: Graph):
     properties = grouped(dataset, "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p")
     described_classes = {
         str(void_graph.value(part, VOID["class"])): stat(void_graph, part, VOID.entities)
-        for part in void_graph.objects(DATASET, VOID.classPartition)}
+        for part in void_graph.objects(DATASET, VOID.classPartition)
+    }
     described_properties = {
         str(void_graph.value(part, VOID.property)): stat(void_graph, part, VOID.triples)
-        for part in void_graph.objects(DATASET, VOID.propertyPartition)}
+        for part in void_graph.objects(DATASET, VOID.propertyPartition)
+    }
     assert described_classes == classes
     assert described_properties == properties
 
 
 def test_void_vocabularies_examples_dumps(dataset: Dataset, void_graph: Graph, dumps):
     vocabularies = {str(v) for v in void_graph.objects(DATASET, VOID.vocabulary)}
-    used = {str(p) for p in dataset.predicates()} | {str(c) for c in dataset.objects(None, RDF.type)}
+    used = {str(p) for p in dataset.predicates()} | {
+        str(c) for c in dataset.objects(None, RDF.type)
+    }
     assert all(any(term.startswith(ns) for ns in vocabularies) for term in used)
     examples = list(void_graph.objects(DATASET, VOID.exampleResource))
     assert examples and all((e, None, None) in dataset for e in examples)
     assert {str(u) for u in void_graph.objects(DATASET, VOID.dataDump)} == {
-        f"{SITE}/dumps/aigraph.{ext}" for ext in dumps}
+        f"{SITE}/dumps/aigraph.{ext}" for ext in dumps
+    }
     assert void_graph.value(DATASET, VOID.sparqlEndpoint) == URIRef(f"{SITE}/sparql")
     assert void_graph.value(DATASET, DCTERMS.license) == URIRef(DATA_LICENSE)
 
 
 def test_wikidata_linksets(dataset: Dataset, void_graph: Graph):
-    links = grouped(dataset, f"""
+    links = grouped(
+        dataset,
+        f"""
         SELECT ?p (COUNT(*) AS ?n) WHERE {{
           ?s ?p ?o
           FILTER(?p IN (<http://www.w3.org/2002/07/owl#sameAs>, <http://schema.org/sameAs>,
                         <https://schema.org/sameAs>)
                  && STRSTARTS(STR(?o), "{WIKIDATA_ENTITY}"))
-        }} GROUP BY ?p""")
+        }} GROUP BY ?p""",
+    )
     assert links, "the data links to Wikidata"
     linksets = set(void_graph.subjects(RDF.type, VOID.Linkset))
-    described = {str(void_graph.value(ls, VOID.linkPredicate)): stat(void_graph, ls, VOID.triples)
-                 for ls in linksets}
+    described = {
+        str(void_graph.value(ls, VOID.linkPredicate)): stat(void_graph, ls, VOID.triples)
+        for ls in linksets
+    }
     assert described == links
     for linkset in linksets:
         assert void_graph.value(linkset, VOID.subjectsTarget) == DATASET
@@ -134,9 +150,18 @@ def test_service_description_basics(sd_graph: Graph):
     assert set(sd_graph.objects(service, SD.endpoint)) == {URIRef(ENDPOINT)}
     assert (service, SD.supportedLanguage, SD.SPARQL11Query) in sd_graph
     formats = {str(f).rsplit("/", 1)[-1] for f in sd_graph.objects(service, SD.resultFormat)}
-    assert formats == {"SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV",
-                       "SPARQL_Results_TSV", "Turtle", "N-Triples", "JSON-LD", "RDF_XML",
-                       "TriG", "N-Quads"}
+    assert formats == {
+        "SPARQL_Results_JSON",
+        "SPARQL_Results_XML",
+        "SPARQL_Results_CSV",
+        "SPARQL_Results_TSV",
+        "Turtle",
+        "N-Triples",
+        "JSON-LD",
+        "RDF_XML",
+        "TriG",
+        "N-Quads",
+    }
     features = set(sd_graph.objects(service, SD.feature))
     assert SD.UnionDefaultGraph in features and SD.BasicFederatedQuery not in features
 
@@ -146,9 +171,13 @@ def test_service_description_graphs(dataset: Dataset, sd_graph: Graph):
     sd_dataset = sd_graph.value(service, SD.defaultDataset)
     default = sd_graph.value(sd_dataset, SD.defaultGraph)
     assert stat(sd_graph, default, VOID.triples) == count(dataset, "?s ?p ?o")
-    per_graph = {g: n for g, n in grouped(
-        dataset, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g").items()
-        if g != str(DATASET_DEFAULT_GRAPH_ID)}
+    per_graph = {
+        g: n
+        for g, n in grouped(
+            dataset, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"
+        ).items()
+        if g != str(DATASET_DEFAULT_GRAPH_ID)
+    }
     described = {}
     for named in sd_graph.objects(sd_dataset, SD.namedGraph):
         graph_node = sd_graph.value(named, SD.graph)
@@ -189,8 +218,10 @@ sd:BasicFederatedQuery a sd:Feature .
 def manifest_tests() -> list[str]:
     manifest = Graph().parse(MANIFEST)
     mf = "http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#"
-    return sorted(str(t).rsplit("#", 1)[-1]
-                  for t in manifest.subjects(RDF.type, URIRef(mf + "ServiceDescriptionTest")))
+    return sorted(
+        str(t).rsplit("#", 1)[-1]
+        for t in manifest.subjects(RDF.type, URIRef(mf + "ServiceDescriptionTest"))
+    )
 
 
 def test_manifest_lists_the_three_tests_we_run():
@@ -204,9 +235,16 @@ def test_w3c_returns_rdf(sd_graph: Graph, fmt: str):
 
 
 def test_w3c_has_endpoint_triple(sd_graph: Graph):
-    assert list(sd_graph.query(
-        "ASK { ?s a sd:Service ; sd:endpoint ?url }", initNs={"sd": SD},
-        initBindings={"url": URIRef(ENDPOINT)}))[0] is True
+    assert (
+        list(
+            sd_graph.query(
+                "ASK { ?s a sd:Service ; sd:endpoint ?url }",
+                initNs={"sd": SD},
+                initBindings={"url": URIRef(ENDPOINT)},
+            )
+        )[0]
+        is True
+    )
 
 
 def _types(g: Graph, schema: Graph, node) -> set:
@@ -229,8 +267,11 @@ def test_w3c_conforms_to_schema(sd_graph: Graph):
                 if str(o).startswith((BASE, str(SD))) and range_ not in _types(sd_graph, schema, o):
                     problems.append(f"{o} is the value of {p} but is not a {range_}")
     for t in set(sd_graph.objects(None, RDF.type)):
-        if str(t).startswith(str(SD)) and (t, None, None) not in schema and (
-                None, None, t) not in schema:
+        if (
+            str(t).startswith(str(SD))
+            and (t, None, None) not in schema
+            and (None, None, t) not in schema
+        ):
             problems.append(f"unknown class {t}")
     assert not problems, problems
 

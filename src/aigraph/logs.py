@@ -80,8 +80,14 @@ def capture_warnings() -> None:
     install()
     log = logging.getLogger("py.warnings")
 
-    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
-             file: Any = None, line: str | None = None) -> None:
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: Any = None,
+        line: str | None = None,
+    ) -> None:
         log.warning("%s:%s: %s: %s", filename, lineno, category.__name__, message)
 
     warnings.showwarning = show

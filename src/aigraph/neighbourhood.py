@@ -74,9 +74,7 @@ def graph(run: Run, name: URIRef) -> Dataset:
 def complete(result: QueryResult, what: str) -> QueryResult:
     """Return ``result`` if it is whole; a cut answer is logged and raised, never used."""
     if result.truncated:
-        message = (
-            f"{what} needs more than {result.limit} rows; raise internal_max_rows to show it"
-        )
+        message = f"{what} needs more than {result.limit} rows; raise internal_max_rows to show it"
         log.warning("internal query cut: %s", message)
         raise ResultTooLarge(message)
     return result

@@ -24,6 +24,7 @@ def _setting(default: Any, help: str) -> Any:
 #: The query engines ``engine`` may name (``aigraph.engine.ENGINES``, the CLI's ``--engine``).
 ENGINES: tuple[str, ...] = ("oxigraph", "rdflib")
 
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of aigraph. The README documents each (a test keeps them in step)."""

@@ -85,21 +85,31 @@ def facts(run: Run, base: str, examples: int = 3) -> DatasetFacts:
     base = base.rstrip("/")
     space = f"{base}/id/"
     in_space = f'isIRI(?s) && STRSTARTS(STR(?s), "{space}")'
-    totals = _rows(run, "SELECT (COUNT(*) AS ?n) (COUNT(DISTINCT ?s) AS ?subjects) "
-                        "(COUNT(DISTINCT ?o) AS ?objects) WHERE { ?s ?p ?o }")[0]
-    entities = _rows(run, "SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s ?p ?o "
-                          f"FILTER({in_space}) }}")[0]
-    classes = _pairs(run, "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c",
-                     "c")
+    totals = _rows(
+        run,
+        "SELECT (COUNT(*) AS ?n) (COUNT(DISTINCT ?s) AS ?subjects) "
+        "(COUNT(DISTINCT ?o) AS ?objects) WHERE { ?s ?p ?o }",
+    )[0]
+    entities = _rows(
+        run, f"SELECT (COUNT(DISTINCT ?s) AS ?n) WHERE {{ ?s ?p ?o FILTER({in_space}) }}"
+    )[0]
+    classes = _pairs(run, "SELECT ?c (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?c } GROUP BY ?c", "c")
     properties = _pairs(run, "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o } GROUP BY ?p", "p")
-    graphs = _pairs(run, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
-                    "g")
+    graphs = _pairs(
+        run, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", "g"
+    )
     same_as = ", ".join(f"<{p}>" for p in SAME_AS)
-    links = _pairs(run, "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o "
-                        f"FILTER(?p IN ({same_as}) && STRSTARTS(STR(?o), \"{WIKIDATA_ENTITY}\")) }}"
-                        " GROUP BY ?p", "p")
-    top = (f"SELECT ?s (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o FILTER({in_space}) }} "
-           f"GROUP BY ?s ORDER BY DESC(?n) ?s LIMIT {int(examples)}")
+    links = _pairs(
+        run,
+        "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o "
+        f'FILTER(?p IN ({same_as}) && STRSTARTS(STR(?o), "{WIKIDATA_ENTITY}")) }}'
+        " GROUP BY ?p",
+        "p",
+    )
+    top = (
+        f"SELECT ?s (COUNT(*) AS ?n) WHERE {{ ?s ?p ?o FILTER({in_space}) }} "
+        f"GROUP BY ?s ORDER BY DESC(?n) ?s LIMIT {int(examples)}"
+    )
     chosen = [str(r["s"]) for r in _rows(run, top) if "s" in r]
     return DatasetFacts(
         base=base,
@@ -124,10 +134,13 @@ def _labels(run: Run, top: str, subjects: list[str]) -> tuple[tuple[str, str], .
 
     One query joins the labels to ``top`` itself, so no subject is written into query text.
     """
-    rows = _rows(run, f"SELECT ?s ?l WHERE {{ {{ {top} }} ?s "
-                      "<http://www.w3.org/2000/01/rdf-schema#label>|<http://schema.org/name> ?l "
-                      'FILTER(lang(?l) IN ("en", "sv", "")) } '
-                      'ORDER BY ?s DESC(lang(?l) = "en") ?l')
+    rows = _rows(
+        run,
+        f"SELECT ?s ?l WHERE {{ {{ {top} }} ?s "
+        "<http://www.w3.org/2000/01/rdf-schema#label>|<http://schema.org/name> ?l "
+        'FILTER(lang(?l) IN ("en", "sv", "")) } '
+        'ORDER BY ?s DESC(lang(?l) = "en") ?l',
+    )
     first: dict[str, str] = {}
     for row in rows:
         if "s" in row and "l" in row:
@@ -138,12 +151,14 @@ def _labels(run: Run, top: str, subjects: list[str]) -> tuple[tuple[str, str], .
 def _period(run: Run) -> tuple[Literal | None, Literal | None]:
     types = ", ".join(f"<{t}>" for t in DATE_TYPES)
     names = ", ".join(f'"{n}"' for n in sorted(TEMPORAL_NAMES))
-    rows = _rows(run, "SELECT DISTINCT ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o) && "
-                      f"DATATYPE(?o) IN ({types}) && "
-                      f'REPLACE(STR(?p), "^.*[#/]", "") IN ({names})) }}')
+    rows = _rows(
+        run,
+        "SELECT DISTINCT ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o) && "
+        f"DATATYPE(?o) IN ({types}) && "
+        f'REPLACE(STR(?p), "^.*[#/]", "") IN ({names})) }}',
+    )
     values = [o for r in rows if isinstance(o := r.get("o"), Literal)]
     if not values:
         return None, None
     ordered = sorted(values, key=lambda lit: (str(lit), str(lit.datatype)))
     return ordered[0], ordered[-1]
-

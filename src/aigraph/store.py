@@ -207,8 +207,9 @@ def _format_of(path: Path) -> ox.RdfFormat:
 
 def _syntax_reason(exc: SyntaxError) -> str:
     reason = str(exc.msg or exc)
-    reason = re.sub(r"^Parser error (at|between) line \d+ column \d+( and line \d+ column \d+)?: ",
-                    "", reason)
+    reason = re.sub(
+        r"^Parser error (at|between) line \d+ column \d+( and line \d+ column \d+)?: ", "", reason
+    )
     column = f"column {exc.offset}: " if exc.offset else ""
     return f"{column}{reason}"[:300]
 
@@ -306,9 +307,11 @@ def base_warning(base: str) -> str | None:
     holds IRIs under the canonical base whatever ``--base`` says when it is served.
     """
     if base.rstrip("/") != CANONICAL_BASE:
-        return (f"--base {base} does not rewrite the IRIs of a store: it serves them as they were "
-                f"loaded, so IRIs minted under {CANONICAL_BASE} stay there (load files that "
-                f"already use {base.rstrip('/')}/ to serve them under it)")
+        return (
+            f"--base {base} does not rewrite the IRIs of a store: it serves them as they were "
+            f"loaded, so IRIs minted under {CANONICAL_BASE} stay there (load files that "
+            f"already use {base.rstrip('/')}/ to serve them under it)"
+        )
     return None
 
 
@@ -332,20 +335,32 @@ def push_files(url: str, paths: Iterable[str | Path], *, timeout: float) -> list
         started = time.monotonic()
         fmt = _format_of(path)
         if fmt in _DATASET_FORMATS:
-            _send(url, "POST", None, ox.serialize(quads, format=ox.RdfFormat.N_QUADS),
-                  _NQ, timeout)
+            _send(url, "POST", None, ox.serialize(quads, format=ox.RdfFormat.N_QUADS), _NQ, timeout)
             target = None
         else:
             target = str(graph.graph_iri_for(path))
             triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
-            _send(url, "PUT", f"graph={_quote(target)}",
-                  ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), _NT,
-                  timeout)
+            _send(
+                url,
+                "PUT",
+                f"graph={_quote(target)}",
+                ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES),
+                _NT,
+                timeout,
+            )
         union = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
-        _send(url, "POST", "default", ox.serialize(union, format=ox.RdfFormat.N_TRIPLES),
-              _NT, timeout)
-        sent.append(LoadedFile(str(path.resolve()), digest, len(quads),
-                               round(time.monotonic() - started, 3), target))
+        _send(
+            url, "POST", "default", ox.serialize(union, format=ox.RdfFormat.N_TRIPLES), _NT, timeout
+        )
+        sent.append(
+            LoadedFile(
+                str(path.resolve()),
+                digest,
+                len(quads),
+                round(time.monotonic() - started, 3),
+                target,
+            )
+        )
     return sent
 
 
@@ -366,8 +381,9 @@ def _quote(iri: str) -> str:
     return urllib.parse.quote(iri, safe="")
 
 
-def _send(url: str, method: str, query: str | None, body: bytes | None, media_type: str,
-          timeout: float) -> None:
+def _send(
+    url: str, method: str, query: str | None, body: bytes | None, media_type: str, timeout: float
+) -> None:
     if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
         raise EngineUnavailable(f"cannot reach {url}: only an http or https URL names a store")
     target = url if query is None else f"{url}{'&' if '?' in url else '?'}{query}"

@@ -154,9 +154,13 @@ class Synthesizer:
         (theme, theme_label), (form, form_label) = rng.choice(THEMES), rng.choice(FORMS)
         home = rng.choice(PLACES)
         a = Announcement(
-            tag=tag, slug=f"{theme}-{form}-{home[0]}-{tag}", theme=theme_label,
-            name=f"{theme_label} {form_label} {home[1]}", home=home,
-            founded=rng.randint(2012, 2023), article=f"article:{theme}-{form}-{home[0]}-{tag}",
+            tag=tag,
+            slug=f"{theme}-{form}-{home[0]}-{tag}",
+            theme=theme_label,
+            name=f"{theme_label} {form_label} {home[1]}",
+            home=home,
+            founded=rng.randint(2012, 2023),
+            article=f"article:{theme}-{form}-{home[0]}-{tag}",
         )
         self.article = a.article
         yield self.article_block(a)
@@ -172,20 +176,29 @@ class Synthesizer:
     def article_block(self, a: Announcement) -> tuple[Block, str, str]:
         b = Block(f"{a.tag}-article")
         sv = f"{a.name} växer och får nya medel"
-        b.described(a.article, "schema:NewsArticle, prov:Entity", sv, f"{a.name} grows and gets new funds")
+        b.described(
+            a.article, "schema:NewsArticle, prov:Entity", sv, f"{a.name} grows and gets new funds"
+        )
         b.add(a.article, "schema:headline", lit(sv, "sv"))
         b.add(a.article, "schema:inLanguage", lit("sv"))
         month, day = self.rng.randint(1, 12), self.rng.randint(1, 28)
-        b.add(a.article, "schema:datePublished", f'"{a.founded + 1}-{month:02d}-{day:02d}"^^xsd:date')
+        b.add(
+            a.article, "schema:datePublished", f'"{a.founded + 1}-{month:02d}-{day:02d}"^^xsd:date'
+        )
         return b, sv, a.article
 
     def initiative_block(self, a: Announcement) -> tuple[Block, str, str]:
         b = Block(f"{a.tag}-initiative")
-        b.described(a.iri, "aig:NationalInitiative, aig:Initiative, org:Organization", a.name, a.name)
+        b.described(
+            a.iri, "aig:NationalInitiative, aig:Initiative, org:Organization", a.name, a.name
+        )
         b.add(a.iri, "schema:name", lit(a.name))
-        b.add(a.iri, "schema:description",
-              lit(f"En satsning på {a.theme} med bas i {a.home[1]}.", "sv"),
-              lit(f"An initiative on {a.theme} based in {a.home[2]}.", "en"))
+        b.add(
+            a.iri,
+            "schema:description",
+            lit(f"En satsning på {a.theme} med bas i {a.home[1]}.", "sv"),
+            lit(f"An initiative on {a.theme} based in {a.home[2]}.", "en"),
+        )
         b.add(a.iri, "schema:areaServed", self.realm(b))
         b.add(a.iri, "schema:foundingDate", f'"{a.founded}"^^xsd:gYear')
         host, host_name = self.host(b)
@@ -204,8 +217,12 @@ class Synthesizer:
         for key, value, bound, years in counts:
             iri = f"count:{a.slug}-{key}"
             qualifier, word = APPROXIMATIONS[years + self.rng.randint(0, 1)]
-            b.described(iri, "aig:PartnerCount", f"antal partner i {a.name} efter {years} år",
-                        f"number of partners of {a.name} after {years} years")
+            b.described(
+                iri,
+                "aig:PartnerCount",
+                f"antal partner i {a.name} efter {years} år",
+                f"number of partners of {a.name} after {years} years",
+            )
             b.add(iri, "schema:value", str(value))
             b.add(iri, bound, str(value))
             b.add(iri, "aig:approximation", qualifier)
@@ -226,31 +243,44 @@ class Synthesizer:
             end = start + self.rng.randint(0, 4)
             millions = self.rng.randint(1, 120)
             grant = f"grant:{a.slug}-{k}"
-            b.described(grant, "schema:MonetaryGrant", f"{funder_sv}s finansiering av {a.name} {start}–{end}",
-                        f"{funder_en}'s funding of {a.name} {start}–{end}")
+            b.described(
+                grant,
+                "schema:MonetaryGrant",
+                f"{funder_sv}s finansiering av {a.name} {start}–{end}",
+                f"{funder_en}'s funding of {a.name} {start}–{end}",
+            )
             b.add(grant, "schema:funder", funder)
             b.add(grant, "schema:fundedItem", a.iri)
-            amount = (f'[ a schema:MonetaryAmount ; schema:value "{millions}000000"^^xsd:decimal ; '
-                      f'schema:currency "{code}" ; aig:currencyUnit {unit} ]')
+            amount = (
+                f'[ a schema:MonetaryAmount ; schema:value "{millions}000000"^^xsd:decimal ; '
+                f'schema:currency "{code}" ; aig:currencyUnit {unit} ]'
+            )
             b.add(grant, "schema:amount", amount, nested=4)
             b.add(grant, "schema:startDate", f'"{start}"^^xsd:gYear')
             b.add(grant, "schema:endDate", f'"{end}"^^xsd:gYear')
             if (funder, funder_sv) not in funders:
                 b.add(a.iri, "schema:funder", funder)
                 funders.append((funder, funder_sv))
-            sentence = (f"{funder_sv} finansierar {a.name} med {millions} miljoner {code} "
-                        f"under perioden {start}-{end}.")
+            sentence = (
+                f"{funder_sv} finansierar {a.name} med {millions} miljoner {code} "
+                f"under perioden {start}-{end}."
+            )
             yield b, sentence, a.article
         return funders
 
     def node_blocks(self, a: Announcement) -> Iterator[tuple[Block, str, str]]:
         chosen = self.rng.sample(PLACES, self.rng.randint(2, 6))
-        nodes, studies = chosen[: max(1, len(chosen) - 2)], chosen[max(1, len(chosen) - 2):]
+        nodes, studies = chosen[: max(1, len(chosen) - 2)], chosen[max(1, len(chosen) - 2) :]
         b = Block(f"{a.tag}-nodes")
         iris = [f"node:{a.slug}-{slug}" for slug, _, _ in nodes]
         b.add(a.iri, "org:hasUnit", *iris)
         for iri, entry in zip(iris, nodes, strict=True):
-            b.described(iri, "aig:RegionalNode", f"{a.name}s nod i {entry[1]}", f"{a.name} node in {entry[2]}")
+            b.described(
+                iri,
+                "aig:RegionalNode",
+                f"{a.name}s nod i {entry[1]}",
+                f"{a.name} node in {entry[2]}",
+            )
             b.add(iri, "org:unitOf", a.iri)
             b.add(iri, "schema:location", self.place(b, entry))
         names = ", ".join(entry[1] for entry in nodes)
@@ -259,8 +289,12 @@ class Synthesizer:
             b = Block(f"{a.tag}-studies")
             for entry in studies:
                 iri = f"study:{a.slug}-{entry[0]}"
-                b.described(iri, "aig:FeasibilityStudy", f"förstudie om en nod i {entry[1]}",
-                            f"feasibility study for a node in {entry[2]}")
+                b.described(
+                    iri,
+                    "aig:FeasibilityStudy",
+                    f"förstudie om en nod i {entry[1]}",
+                    f"feasibility study for a node in {entry[2]}",
+                )
                 b.add(iri, "aig:forInitiative", a.iri)
                 b.add(iri, "aig:studiedLocation", self.place(b, entry))
                 b.add(iri, "adms:status", "aig:ongoing")
@@ -289,7 +323,9 @@ class Synthesizer:
             b.add(person, "schema:name", lit(name))
             b.add(person, "foaf:name", lit(name))
             b.add(person, "org:holds", post)
-            b.described(post, "org:Post", f"{role_sv} för {where_name}", f"{role_en} of {where_name}")
+            b.described(
+                post, "org:Post", f"{role_sv} för {where_name}", f"{role_en} of {where_name}"
+            )
             b.add(post, "org:postIn", where)
             b.add(post, "org:heldBy", person)
             b.add(post, "org:role", role)
@@ -303,7 +339,9 @@ class Synthesizer:
             b.add(quote, "schema:spokenByCharacter", person)
             b.add(quote, "dcterms:source", a.article)
             yield b, f"{text}, säger {name}.", person
-            quotes.append((quote, f"With {a.name} we can take the next step for {a.theme} in {a.home[2]}"))
+            quotes.append(
+                (quote, f"With {a.name} we can take the next step for {a.theme} in {a.home[2]}")
+            )
         b = Block(f"{a.tag}-translations")
         for quote, text in quotes:
             b.add(quote, "aig:translation", lit(text, "en"))
@@ -362,6 +400,7 @@ def write(out: TextIO, triples: int, seed: int = 0, base: str = CANONICAL_BASE) 
             count += size
             graphs += 1
     return SynthStats(count, graphs, number)
+
 
 def header(base: str) -> str:
     lines = ["# Synthetic announcements written by `aigraph synth`.\n"]

@@ -54,19 +54,29 @@ def main() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "turtle", "json", "junit"]), default="text",
-    show_default=True, help="Report format.",
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "turtle", "json", "junit"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
 )
 @click.option(
-    "--severity", type=click.Choice(["Violation", "Warning", "Info"], case_sensitive=False),
-    default="Violation", show_default=True,
+    "--severity",
+    type=click.Choice(["Violation", "Warning", "Info"], case_sensitive=False),
+    default="Violation",
+    show_default=True,
     help="Lowest severity that fails the run (Warning: warnings fail too).",
 )
 @click.option("--shapes", type=click.Path(exists=True, path_type=Path), help="Another shapes file.")
 @click.option("--lang", type=click.Choice(["en", "sv"]), help=_help("lang"))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report here.")
 def validate(
-    paths: tuple[Path, ...], fmt: str, severity: str, shapes: Path | None, lang: str | None,
+    paths: tuple[Path, ...],
+    fmt: str,
+    severity: str,
+    shapes: Path | None,
+    lang: str | None,
     output: Path | None,
 ) -> None:
     """Validate RDF files and folders against the shapes (default: the bundled ontology and data).
@@ -84,8 +94,12 @@ def validate(
     inputs = sort_inputs(graph.load(settings, rebased=False), CANONICAL_BASE)
     shapes_files = ([shapes] if shapes else []) + list(inputs.shapes)
     report = run_validation(
-        inputs.data, shapes=shapes_files or None, ontology=inputs.declarations(),
-        severity=severity.capitalize(), base=CANONICAL_BASE, lang=settings.lang,
+        inputs.data,
+        shapes=shapes_files or None,
+        ontology=inputs.declarations(),
+        severity=severity.capitalize(),
+        base=CANONICAL_BASE,
+        lang=settings.lang,
     )
     text = render(report, fmt)
     if output:
@@ -96,8 +110,7 @@ def validate(
 
 
 @cli.command()
-@click.option("--data", "data", multiple=True, type=click.Path(path_type=Path),
-              help=_help("data"))
+@click.option("--data", "data", multiple=True, type=click.Path(path_type=Path), help=_help("data"))
 @click.option("--base", help=_help("base"))
 def info(data: tuple[Path, ...], base: str | None) -> None:
     """Print a summary of the graph: triples, named graphs, resources per class."""
@@ -132,18 +145,32 @@ def info(data: tuple[Path, ...], base: str | None) -> None:
 @click.option("--allowed-hosts", metavar="NAMES", help=_help("allowed_hosts"))
 @click.option("--trusted-proxy", metavar="ADDRESS", help=_help("trusted_proxy"))
 def serve(
-    host: str | None, port: int | None, data: tuple[Path, ...], base: str | None,
-    validate_data: bool | None, engine: str | None, query_timeout: float | None,
-    max_rows: int | None, threads: int | None, **stored: str | None,
+    host: str | None,
+    port: int | None,
+    data: tuple[Path, ...],
+    base: str | None,
+    validate_data: bool | None,
+    engine: str | None,
+    query_timeout: float | None,
+    max_rows: int | None,
+    threads: int | None,
+    **stored: str | None,
 ) -> None:
     """Serve the graph over HTTP (SPARQL endpoint, query page, named queries)."""
     from aigraph.web.server import serve as run_server
 
     settings = Settings.from_env(
         None,
-        host=host, port=port, data=tuple(str(p) for p in data) or None, base=base,
-        validate=validate_data, engine=engine, query_timeout=query_timeout,
-        max_rows=max_rows, threads=threads, **stored,
+        host=host,
+        port=port,
+        data=tuple(str(p) for p in data) or None,
+        base=base,
+        validate=validate_data,
+        engine=engine,
+        query_timeout=query_timeout,
+        max_rows=max_rows,
+        threads=threads,
+        **stored,
     )
     _check_listen_address(settings.host, settings.port)
     run_server(settings)
@@ -158,8 +185,9 @@ def _check_listen_address(host: str, port: int) -> None:
     if not 0 <= port <= 65535:
         raise UsageError(f"port {port} is not a TCP port: use 1-65535, or 0 to pick a free one")
     try:
-        addresses = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM,
-                                       socket.IPPROTO_TCP, socket.AI_PASSIVE)
+        addresses = socket.getaddrinfo(
+            host, port, socket.AF_UNSPEC, socket.SOCK_STREAM, socket.IPPROTO_TCP, socket.AI_PASSIVE
+        )
     except (socket.gaierror, UnicodeError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
         raise UsageError(f"host {host!r} is not an address to listen on: {reason}") from None
@@ -181,15 +209,29 @@ def _check_listen_address(host: str, port: int) -> None:
 @cli.command()
 @click.argument("target")
 @click.option("--endpoint", help="Query this SPARQL endpoint instead of the local graph.")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table",
-              show_default=True)
-@click.option("--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="A parameter of a named query (repeatable).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A parameter of a named query (repeatable).",
+)
 @click.option("--data", multiple=True, type=click.Path(path_type=Path), help=_help("data"))
 @click.option("--engine", type=click.Choice(ENGINES), help=_help("engine"))
 def query(
-    target: str, endpoint: str | None, fmt: str, params: tuple[str, ...],
-    data: tuple[Path, ...], engine: str | None,
+    target: str,
+    endpoint: str | None,
+    fmt: str,
+    params: tuple[str, ...],
+    data: tuple[Path, ...],
+    engine: str | None,
 ) -> None:
     """Run a named query (NAME), a query file (FILE) or standard input (-)."""
     from aigraph.cli.query import run_query
@@ -198,9 +240,10 @@ def query(
 
 
 @cli.command()
-@click.option("--format", "fmt", required=True,
-              type=click.Choice([offer.name for offer in GRAPH]))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="File to write (default: stdout).")
+@click.option("--format", "fmt", required=True, type=click.Choice([offer.name for offer in GRAPH]))
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="File to write (default: stdout)."
+)
 @click.option("--data", multiple=True, type=click.Path(path_type=Path), help=_help("data"))
 @click.option("--base", help=_help("base"))
 def export(fmt: str, output: Path | None, data: tuple[Path, ...], base: str | None) -> None:
@@ -218,12 +261,27 @@ def export(fmt: str, output: Path | None, data: tuple[Path, ...], base: str | No
 
 
 @cli.command()
-@click.option("--triples", type=click.IntRange(min=1), default=10_000, show_default=True,
-              help="About how many triples to write (within a few percent).")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Random seed; the same seed writes byte-identical output.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="TriG file to write ('-' for standard output).")
+@click.option(
+    "--triples",
+    type=click.IntRange(min=1),
+    default=10_000,
+    show_default=True,
+    help="About how many triples to write (within a few percent).",
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Random seed; the same seed writes byte-identical output.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="TriG file to write ('-' for standard output).",
+)
 @click.option("--base", help=_help("base"))
 def synth(triples: int, seed: int, output: Path, base: str | None) -> None:
     """Write synthetic announcements that conform to the shapes, as TriG (for benchmarks)."""
@@ -235,15 +293,22 @@ def synth(triples: int, seed: int, output: Path, base: str | None) -> None:
     else:
         with output.open("w", encoding="utf-8", newline="\n") as out:
             stats = write(out, triples, seed, chosen)
-    click.echo(f"wrote {stats.triples} triples in {stats.graphs} named graphs "
-               f"({stats.announcements} announcements)", err=True)
+    click.echo(
+        f"wrote {stats.triples} triples in {stats.graphs} named graphs "
+        f"({stats.announcements} announcements)",
+        err=True,
+    )
 
 
 @cli.command()
 @click.argument("outdir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--site", default="http://localhost:8000", show_default=True,
-              help="Public URL (an origin) the copy will be served at; the catalogue's "
-                   "download URLs point there. Host OUTDIR at its root.")
+@click.option(
+    "--site",
+    default="http://localhost:8000",
+    show_default=True,
+    help="Public URL (an origin) the copy will be served at; the catalogue's "
+    "download URLs point there. Host OUTDIR at its root.",
+)
 @click.option("--data", multiple=True, type=click.Path(path_type=Path), help=_help("data"))
 @click.option("--base", help=_help("base"))
 def publish(outdir: Path, site: str, data: tuple[Path, ...], base: str | None) -> None:
@@ -251,8 +316,7 @@ def publish(outdir: Path, site: str, data: tuple[Path, ...], base: str | None) -
     from aigraph.core import Aigraph
     from aigraph.web.static_export import publish_site
 
-    settings = Settings.from_env(data=tuple(str(p) for p in data) or None, base=base,
-                                 executors=1)
+    settings = Settings.from_env(data=tuple(str(p) for p in data) or None, base=base, executors=1)
     aigraph = Aigraph.open(settings)
     try:
         report = publish_site(aigraph, outdir, site)
@@ -268,11 +332,19 @@ def publish(outdir: Path, site: str, data: tuple[Path, ...], base: str | None) -
 # -- persistent store and remote backend (store.py) --
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--store", "store_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Store folder to load into (created if needed); then `serve --store`.")
-@click.option("--to", "url", metavar="URL",
-              help="Graph Store Protocol endpoint of a SPARQL store to send the files to "
-                   "(e.g. http://127.0.0.1:7878/store); then `serve --backend`.")
+@click.option(
+    "--store",
+    "store_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Store folder to load into (created if needed); then `serve --store`.",
+)
+@click.option(
+    "--to",
+    "url",
+    metavar="URL",
+    help="Graph Store Protocol endpoint of a SPARQL store to send the files to "
+    "(e.g. http://127.0.0.1:7878/store); then `serve --backend`.",
+)
 def load(paths: tuple[Path, ...], store_dir: Path | None, url: str | None) -> None:
     """Load RDF files into an on-disk store (--store DIR) or a remote store (--to URL).
 
@@ -286,8 +358,9 @@ def load(paths: tuple[Path, ...], store_dir: Path | None, url: str | None) -> No
     started = time.monotonic()
     if url is not None:
         sent = store.push_files(url, paths, timeout=Settings.from_env().push_timeout)
-        click.echo(f"sent {sum(f.quads for f in sent)} quads from {len(sent)} files to {url}",
-                   err=True)
+        click.echo(
+            f"sent {sum(f.quads for f in sent)} quads from {len(sent)} files to {url}", err=True
+        )
         return
     reporter = _ProgressLine(sys.stderr)
     try:
@@ -295,8 +368,11 @@ def load(paths: tuple[Path, ...], store_dir: Path | None, url: str | None) -> No
     finally:
         reporter.finish()
     seconds = time.monotonic() - started
-    click.echo(f"loaded {len(paths)} path(s) into {store_dir} in {seconds:.1f} s: "
-               f"{info.quads} quads in the store", err=True)
+    click.echo(
+        f"loaded {len(paths)} path(s) into {store_dir} in {seconds:.1f} s: "
+        f"{info.quads} quads in the store",
+        err=True,
+    )
 
 
 class _ProgressLine:
@@ -317,8 +393,10 @@ class _ProgressLine:
         elapsed = max(now - self._started, 1e-6)
         rate = done / elapsed
         eta = (total - done) / rate if rate else 0.0
-        text = (f"{100 * done / max(total, 1):5.1f}%  {done / 1e6:,.1f}/{total / 1e6:,.1f} MB  "
-                f"{rate / 1e6:.1f} MB/s  {quads / elapsed:,.0f} quads/s  ETA {eta:4.0f} s")
+        text = (
+            f"{100 * done / max(total, 1):5.1f}%  {done / 1e6:,.1f}/{total / 1e6:,.1f} MB  "
+            f"{rate / 1e6:.1f} MB/s  {quads / elapsed:,.0f} quads/s  ETA {eta:4.0f} s"
+        )
         if self._tty:
             self._stream.write("\r" + text)
             self._drawn = True
@@ -330,4 +408,6 @@ class _ProgressLine:
         if self._drawn:
             self._stream.write("\n")
             self._stream.flush()
+
+
 # -- end store/backend --

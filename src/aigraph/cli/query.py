@@ -72,7 +72,9 @@ def render(result: QueryResult, fmt: str) -> str:
         if result.form in ("select", "ask"):
             offer = formats.negotiate(None, formats.RESULTS, explicit_format=fmt)
             return results.serialize_result(result, offer).decode("utf-8")
-        offer = formats.negotiate(None, formats.GRAPH, explicit_format="jsonld" if fmt == "json" else "nt")
+        offer = formats.negotiate(
+            None, formats.GRAPH, explicit_format="jsonld" if fmt == "json" else "nt"
+        )
         return results.serialize_graph(result.triples, offer).decode("utf-8")
     return table(result)
 

@@ -170,7 +170,9 @@ class RemoteEngine:
         except urllib.error.URLError as exc:
             if isinstance(exc.reason, (TimeoutError, socket.timeout)):
                 raise QueryTimeout(f"{self.endpoint} did not answer in time") from None
-            raise EngineUnavailable(f"cannot reach the backend {self.endpoint}: {exc.reason}") from None
+            raise EngineUnavailable(
+                f"cannot reach the backend {self.endpoint}: {exc.reason}"
+            ) from None
         except TimeoutError:
             raise QueryTimeout(
                 f"{self.endpoint} did not answer within {wrapper.timeout:g} s"

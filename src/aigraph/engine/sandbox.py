@@ -282,7 +282,9 @@ def _landlock(
             _allow_reading(libc, ruleset, path)
         for port in sorted({*ports, 53}) if network and restrict_net else ():
             rule = _NetPort(_NET_CONNECT_TCP, port)
-            if libc.syscall(_LANDLOCK_ADD_RULE, ruleset, _LANDLOCK_RULE_NET_PORT, ctypes.byref(rule), 0):
+            if libc.syscall(
+                _LANDLOCK_ADD_RULE, ruleset, _LANDLOCK_RULE_NET_PORT, ctypes.byref(rule), 0
+            ):
                 raise OSError(ctypes.get_errno(), f"cannot allow TCP port {port}")
         if libc.syscall(_LANDLOCK_RESTRICT_SELF, ruleset, 0) != 0:
             raise OSError(ctypes.get_errno(), "cannot apply the Landlock ruleset")
@@ -300,7 +302,9 @@ def _allow_reading(libc: ctypes.CDLL, ruleset: int, path: str) -> None:
         is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
         access = _FS_READ_FILE | (_FS_READ_DIR if is_dir else 0)
         rule = _PathBeneath(access, fd)
-        if libc.syscall(_LANDLOCK_ADD_RULE, ruleset, _LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0):
+        if libc.syscall(
+            _LANDLOCK_ADD_RULE, ruleset, _LANDLOCK_RULE_PATH_BENEATH, ctypes.byref(rule), 0
+        ):
             raise OSError(ctypes.get_errno(), f"cannot add a Landlock rule for {path}")
     finally:
         os.close(fd)

@@ -85,8 +85,9 @@ def read_info(directory: str | Path) -> StoreInfo:
     directory = Path(directory)
     meta = directory / METADATA
     if not directory.is_dir():
-        raise StoreError("no such store folder (create one with `aigraph load --store`)",
-                         path=str(directory))
+        raise StoreError(
+            "no such store folder (create one with `aigraph load --store`)", path=str(directory)
+        )
     if not meta.is_file():
         raise StoreError(f"not an aigraph store: {METADATA} is missing", path=str(directory))
     try:
@@ -111,8 +112,9 @@ def read_info(directory: str | Path) -> StoreInfo:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StoreError(f"corrupted store metadata: {exc}", path=str(meta)) from exc
     if not _GENERATION.fullmatch(info.generation) or not info.data_dir.is_dir():
-        raise StoreError(f"corrupted store: data folder {info.generation!r} is missing",
-                         path=str(directory))
+        raise StoreError(
+            f"corrupted store: data folder {info.generation!r} is missing", path=str(directory)
+        )
     return info
 
 

@@ -285,6 +285,7 @@ class SourceIndex:
 
     def source(self, graph: URIRef, number: int = 0) -> Source:
         view, dataset = self.view, self.view.dataset
+
         def described(p: URIRef) -> list[Node]:
             return [o for *_, o, _ in _in_graph(dataset, graph, p, self.provenance)]
 

@@ -39,6 +39,7 @@ RDF_FILES: tuple[tuple[str, str], ...] = tuple((o.extension, o.media_type) for o
 #: URL prefixes only a running server can answer (queries); static pages link to them as is.
 DYNAMIC = ("/sparql", "/queries", "/healthz", "/stats", "/openapi.json")
 
+
 def etag(data: bytes) -> str:
     """Return the strong entity tag (without quotes) of a representation's bytes."""
     return hashlib.sha256(data).hexdigest()[:32]
@@ -206,9 +207,7 @@ def _fetch_file(fetch: Fetch, writer: _Writer, path: str, accept: str, name: str
     writer.write(name or path, answer.body)
 
 
-def _crawl(
-    fetch: Fetch, writer: _Writer, site: str, seeds: Iterable[str], max_pages: int
-) -> None:
+def _crawl(fetch: Fetch, writer: _Writer, site: str, seeds: Iterable[str], max_pages: int) -> None:
     """Render HTML pages breadth-first from ``seeds``, following internal links."""
     queue = [_page_key(seed) for seed in seeds]
     seen: set[tuple[str, str | None]] = set(queue)

@@ -19,7 +19,8 @@ def tag_messages(results: Graph, shapes: Graph) -> None:
     """
     for result in set(results.subjects(SH.resultMessage, None)):
         untagged = [
-            m for m in results.objects(result, SH.resultMessage)
+            m
+            for m in results.objects(result, SH.resultMessage)
             if isinstance(m, Literal) and not m.language
         ]
         if not untagged:
@@ -27,14 +28,17 @@ def tag_messages(results: Graph, shapes: Graph) -> None:
         sources = [results.value(result, p) for p in (SH.sourceConstraint, SH.sourceShape)]
         templates = {
             (str(t), t.language)
-            for source in sources if source is not None
+            for source in sources
+            if source is not None
             for graph in (results, shapes)
             for t in graph.objects(source, SH.message)
             if isinstance(t, Literal) and t.language
         }
         for message in untagged:
             langs = {lang for text, lang in templates if _template(text).fullmatch(message)}
-            steady = Literal(_sorted_list(str(message)), lang=langs.pop() if len(langs) == 1 else None)
+            steady = Literal(
+                _sorted_list(str(message)), lang=langs.pop() if len(langs) == 1 else None
+            )
             if steady != message:
                 results.remove((result, SH.resultMessage, message))
                 results.add((result, SH.resultMessage, steady))

@@ -62,8 +62,13 @@ def render_text(report: ValidationReport) -> str:
     for v in report.violations:
         lines.append("")
         lines.append(f"{_where(v)}: {v.severity}: {v.message}")
-        details = [("focus", v.focus_display), ("shape", v.shape), ("path", v.path),
-                   ("value", v.value), ("constraint", v.constraint)]
+        details = [
+            ("focus", v.focus_display),
+            ("shape", v.shape),
+            ("path", v.path),
+            ("value", v.value),
+            ("constraint", v.constraint),
+        ]
         lines += [f"    {name}: {text}" for name, text in details if text]
     lines.append("")
     against = f" against {', '.join(report.shapes)}" if report.shapes else ""
@@ -127,7 +132,9 @@ def _structure_key(graph: Graph) -> Callable[[object], str]:
         if node not in seen:
             if depth > 32:  # a cycle of blank nodes, or a very long list
                 return "[]"
-            inner = sorted(f"{p.n3()} {term(o, depth + 1)}" for p, o in graph.predicate_objects(node))
+            inner = sorted(
+                f"{p.n3()} {term(o, depth + 1)}" for p, o in graph.predicate_objects(node)
+            )
             seen[node] = f"[{pointed[node]}| " + " ; ".join(inner) + "]"
         return seen[node]
 
@@ -229,8 +236,9 @@ def render_junit(report: ValidationReport) -> str:
     # No time attributes: the same results give the same bytes.
     stats = {"tests": tests, "failures": str(len(groups)), "errors": "0", "skipped": "0"}
     suite.attrib.update(stats)
-    root = ET.Element("testsuites", name="aigraph validate", tests=tests,
-                      failures=stats["failures"], errors="0")
+    root = ET.Element(
+        "testsuites", name="aigraph validate", tests=tests, failures=stats["failures"], errors="0"
+    )
     root.append(suite)
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -26,9 +26,7 @@ class Names:
     def iri(self, iri: str) -> str:
         """Return ``prefix:local`` when a known namespace allows it, else ``<iri>``."""
         if iri not in self._cache:
-            best = max(
-                (ns for ns in self._prefix if iri.startswith(ns)), key=len, default=None
-            )
+            best = max((ns for ns in self._prefix if iri.startswith(ns)), key=len, default=None)
             local = iri[len(best) :] if best is not None else ""
             if best is not None and LOCAL_NAME.fullmatch(local):
                 self._cache[iri] = f"{self._prefix[best]}:{local}"

@@ -353,4 +353,3 @@ __all__ = [
     "sort_inputs",
     "validate",
 ]
-

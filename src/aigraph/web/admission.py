@@ -60,4 +60,3 @@ class Admission:
         """Return how many admitted queries have not ended yet."""
         with self._lock:
             return sum(self._running.values())
-

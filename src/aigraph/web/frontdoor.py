@@ -318,8 +318,13 @@ class FrontDoorServer(TcpWSGIServer):
         now = time.monotonic()
         if now - front.last_warning > 10:
             front.last_warning = now
-            log.warning("connection from %s refused: it already holds %d (max_client_connections);"
-                        " %d refused so far", client, cap, front.refused)
+            log.warning(
+                "connection from %s refused: it already holds %d (max_client_connections);"
+                " %d refused so far",
+                client,
+                cap,
+                front.refused,
+            )
         return True
 
     def forget(self, client: str) -> None:

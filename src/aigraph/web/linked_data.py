@@ -202,7 +202,9 @@ def _shapes_graph() -> Graph:
 def _shapes_model(target: Target) -> object:
     return _cached(
         ("shapes-model", target.lang),
-        lambda: vocabulary.shapes_model(_shapes_graph(), core().ontology_dataset, _base(), target.lang),
+        lambda: vocabulary.shapes_model(
+            _shapes_graph(), core().ontology_dataset, _base(), target.lang
+        ),
     )
 
 
@@ -228,8 +230,11 @@ def _render_resource(dataset: Dataset, iri: URIRef, target: Target) -> bytes:
 
 def _page(template: str, target: Target, **values: object) -> bytes:
     downloads = [
-        {"label": offer.title, "href": f"{target.path}.{offer.extension}",
-         "media_type": offer.media_type}
+        {
+            "label": offer.title,
+            "href": f"{target.path}.{offer.extension}",
+            "media_type": offer.media_type,
+        }
         for offer in formats.GRAPH
     ]
     html = render_template(template, lang=target.lang, downloads=downloads, **values)

@@ -85,8 +85,11 @@ class Metrics:
                 f"aigraph_{name}_total {counts.get(name, 0)}",
             ]
         for name, (gauge, help_text) in gauges.items():
-            lines += [f"# HELP aigraph_{name} {help_text}", f"# TYPE aigraph_{name} gauge",
-                      f"aigraph_{name} {gauge:g}"]
+            lines += [
+                f"# HELP aigraph_{name} {help_text}",
+                f"# TYPE aigraph_{name} gauge",
+                f"aigraph_{name} {gauge:g}",
+            ]
         return "\n".join(lines) + "\n"
 
 

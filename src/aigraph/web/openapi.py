@@ -32,8 +32,12 @@ _QUERY_PARAMS = [
     _param("query", "query", "A SPARQL 1.1 query. Without it, the service description."),
     _param("default-graph-uri", "query", "A graph of the default graph", repeat=True),
     _param("named-graph-uri", "query", "A graph available by name", repeat=True),
-    _param("format", "query", "Result format; overrides Accept "
-           f"({', '.join(offer.name for offer in (*RESULTS, *GRAPH))})"),
+    _param(
+        "format",
+        "query",
+        "Result format; overrides Accept "
+        f"({', '.join(offer.name for offer in (*RESULTS, *GRAPH))})",
+    ),
 ]
 
 _STATUSES = {
@@ -47,8 +51,11 @@ def _linked_data(summary: str) -> dict[str, Any]:
         "get": {
             "summary": summary,
             "parameters": [
-                _param("format", "query", "Overrides Accept "
-                       f"({', '.join(offer.name for offer in (*GRAPH, HTML))})"),
+                _param(
+                    "format",
+                    "query",
+                    f"Overrides Accept ({', '.join(offer.name for offer in (*GRAPH, HTML))})",
+                ),
                 _param("lang", "query", "Language of the HTML page: sv or en (default en)"),
             ],
             "responses": {
@@ -115,15 +122,28 @@ def openapi(server_url: str) -> dict[str, Any]:
                 "get": {
                     "summary": "Run a named query; its declared parameters come from the URL",
                     "parameters": [
-                        {"name": "name", "in": "path", "required": True,
-                         "schema": {"type": "string"}},
+                        {
+                            "name": "name",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
                         _param("format", "query", "Result format; overrides Accept"),
                     ],
-                    "responses": {"200": _RESULTS, "400": _ERROR, "404": _ERROR, "406": _ERROR,
-                                  "429": _ERROR, "502": _ERROR, "503": _ERROR},
+                    "responses": {
+                        "200": _RESULTS,
+                        "400": _ERROR,
+                        "404": _ERROR,
+                        "406": _ERROR,
+                        "429": _ERROR,
+                        "502": _ERROR,
+                        "503": _ERROR,
+                    },
                 }
             },
-            "/healthz": {"get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}},
+            "/healthz": {
+                "get": {"summary": "Liveness", "responses": {"200": {"description": "ok"}}}
+            },
             "/stats": {
                 "get": {"summary": "Server counters", "responses": {"200": {"description": "JSON"}}}
             },
@@ -140,8 +160,9 @@ def openapi(server_url: str) -> dict[str, Any]:
             "/id/{rest}": _linked_data("Describe a resource minted under <base>/id/"),
             "/graph/{rest}": _linked_data("Describe a named graph: its statements and provenance"),
             "/ontology": _linked_data("The ontology: HTML documentation or RDF"),
-            "/ontology.{ext}": _linked_data("The ontology as one document (ttl, jsonld, nt, rdf, "
-                                            "trig, nq, html)"),
+            "/ontology.{ext}": _linked_data(
+                "The ontology as one document (ttl, jsonld, nt, rdf, trig, nq, html)"
+            ),
             "/ontology/{rest}": _linked_data("The ontology at its version IRI"),
             "/shapes": _linked_data("The SHACL shapes: a data contract (HTML) or RDF"),
             "/shapes.{ext}": _linked_data("The SHACL shapes as one document"),
@@ -166,7 +187,7 @@ def openapi(server_url: str) -> dict[str, Any]:
                                     "details": {"type": "object"},
                                 },
                             }
-                        }
+                        },
                     },
                 }
             }

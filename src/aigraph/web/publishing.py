@@ -59,7 +59,8 @@ class Publication:
                 # A source that offers no dumps (a store, a backend): none catalogued, rather
                 # than empty files that claim to be the data.
                 self._dumps = (
-                    publish.Dumps(self.core.version, {}) if data is None
+                    publish.Dumps(self.core.version, {})
+                    if data is None
                     else publish.build_dumps(data, self.core.version)
                 )
             return self._dumps
@@ -230,9 +231,7 @@ def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
     aigraph = core()
     facts, dumps = aigraph.facts, publication().dumps()
     base = aigraph.settings.base
-    schema = schema_dataset_jsonld(
-        facts, dumps.raw(), site=site, base=base, modified=data_date()
-    )
+    schema = schema_dataset_jsonld(facts, dumps.raw(), site=site, base=base, modified=data_date())
     labels = dict(facts.labels)
     return {
         "page": page,
@@ -305,12 +304,19 @@ OPENAPI_PATHS: dict[str, Any] = {
         "get": {
             "summary": "DCAT-AP catalogue (RDF/XML default; negotiated; HTML for browsers)",
             "parameters": [
-                {"name": "format", "in": "query", "schema": {"type": "string"},
-                 "description": "Overrides Accept "
-                                f"({', '.join(o.name for o in CATALOG_OFFERS)})"}
+                {
+                    "name": "format",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "description": "Overrides Accept "
+                    f"({', '.join(o.name for o in CATALOG_OFFERS)})",
+                }
             ],
-            "responses": {**_DESCRIBED, "400": {"$ref": "#/components/responses/Error"},
-                          "406": {"$ref": "#/components/responses/Error"}},
+            "responses": {
+                **_DESCRIBED,
+                "400": {"$ref": "#/components/responses/Error"},
+                "406": {"$ref": "#/components/responses/Error"},
+            },
         }
     },
     "/.well-known/void": {

@@ -106,8 +106,12 @@ def connection_limit(settings: Settings) -> int:
     files = raise_open_files_limit(settings.max_open_files)
     room = max(16, files - _RESERVED_FILES - 4 * settings.executors)
     if settings.max_connections > room:
-        log.warning("max_connections %d is over what the open-files limit (%d) allows; using %d",
-                    settings.max_connections, files, room)
+        log.warning(
+            "max_connections %d is over what the open-files limit (%d) allows; using %d",
+            settings.max_connections,
+            files,
+            room,
+        )
     return min(settings.max_connections, room)
 
 
@@ -176,8 +180,10 @@ class Lifecycle:
         # The drain thread ends the loop with interrupt_main(), which runs the SIGINT handler:
         # from now on that must raise KeyboardInterrupt, not call stop() again.
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        log.info("signal %s: no longer accepting; finishing in-flight requests",
-                 signal.Signals(signum).name)
+        log.info(
+            "signal %s: no longer accepting; finishing in-flight requests",
+            signal.Signals(signum).name,
+        )
         # Close the listening socket from waitress's own loop (closing it here, inside a
         # select() call, would break the loop); open connections keep being served. Only the
         # socket: the server's close() also closes the trigger that request threads pull to

@@ -35,7 +35,11 @@ def publish_site(aigraph: Aigraph, outdir: Any, site: str) -> build.SiteReport:
         )
 
     dumps = [f"/dumps/{name}" for name in publishing.Publication(aigraph).dumps().file_names()]
-    described = [f"{p}.{ext}" for p in ("/catalog", "/.well-known/void") for ext in publishing.DESCRIBED_SUFFIXES]
+    described = [
+        f"{p}.{ext}"
+        for p in ("/catalog", "/.well-known/void")
+        for ext in publishing.DESCRIBED_SUFFIXES
+    ]
     data = aigraph.dumps()
     resources = [] if data is None else build.resource_paths(data, aigraph.settings.base)
     return build.write_site(
