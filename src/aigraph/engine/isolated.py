@@ -116,7 +116,8 @@ class IsolatedEngine:
         deadline = time.monotonic() + limit
         self._count("queries")
         try:
-            return self._run(("query", request), deadline, limit)
+            answered: QueryResult | Answer = self._run(("query", request), deadline, limit)
+            return answered
         except QueryTimeout:
             self._count("timeouts")
             raise
@@ -165,7 +166,9 @@ class IsolatedEngine:
         self.close()
 
     def _info(self) -> tuple[str, tuple[URIRef, ...], int]:
-        return self._run(("info", None), time.monotonic() + max(self._timeout, 30.0), 30.0)
+        deadline = time.monotonic() + max(self._timeout, 30.0)
+        info: tuple[str, tuple[URIRef, ...], int] = self._run(("info", None), deadline, 30.0)
+        return info
 
     def _run(self, message: tuple[str, Any], deadline: float, limit: float) -> Any:
         if self._closed:
@@ -331,7 +334,7 @@ class _Worker:
     def _receive(self, deadline: float) -> tuple[Any, ...]:
         if not self.conn.poll(max(0.0, deadline - time.monotonic())):
             raise _WorkerTimeout
-        reply = self.conn.recv()
+        reply: tuple[Any, ...] = self.conn.recv()
         if reply[0] == "fatal":
             raise _WorkerDied(f"the engine could not start: {reply[1]}")
         return reply
@@ -387,7 +390,7 @@ def _serve(
     conn: Connection,
     factory: Callable[[], Engine],
     parent: int,
-    inherited: list,
+    inherited: list[Connection],
     bounds: Bounds,
 ) -> None:
     """Worker main loop: confine itself, build the engine, then answer one message at a time."""
