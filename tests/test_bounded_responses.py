@@ -52,7 +52,7 @@ LIMIT = 120 * MB
 
 @pytest.fixture(scope="module")
 def pool() -> Iterator[IsolatedEngine]:
-    engine = OxigraphEngine(Dataset(), max_rows=10_000)
+    engine = OxigraphEngine(Dataset())
     bounds = Bounds(result_bytes=LIMIT)
     with IsolatedEngine(lambda: engine, workers=1, timeout=60.0, bounds=bounds) as isolated:
         yield isolated

@@ -44,12 +44,12 @@ def runner_module():
 
 @pytest.fixture(scope="module")
 def local() -> OxigraphEngine:
-    return OxigraphEngine(graph.load(Settings()).dataset, max_rows=1000)
+    return OxigraphEngine(graph.load(Settings()).dataset)
 
 
 @pytest.fixture(scope="module")
 def remote(backend) -> RemoteEngine:
-    return RemoteEngine(backend, max_rows=1000)
+    return RemoteEngine(backend)
 
 
 def canonical(result: QueryResult) -> list[str]:

@@ -135,7 +135,6 @@ class Aigraph:
             base=self.settings.base.rstrip("/") + "/",
             max_rows=self.settings.internal_max_rows,
             timeout=self.settings.internal_timeout,
-            trusted=True,
         )
         return self.engine.query(request)
 

@@ -113,6 +113,8 @@ class QueryRequest:
     dataset: DatasetSpec = field(default_factory=DatasetSpec)
     bindings: Mapping[str, Identifier] = field(default_factory=dict)
     base: str | None = None
+    #: The most rows (or triples) the answer may hold; None for no limit. The engine cuts
+    #: there and flags the cut: this is the only row limit (``core`` sets it).
     max_rows: int | None = None
     timeout: float | None = None
     #: The negotiated format: the answer is written in it where the query runs (a worker),
@@ -121,22 +123,6 @@ class QueryRequest:
     #: What the server's guard found (its ``CheckedQuery``), for the text above; None when the
     #: query has not been checked yet (the engine then checks it).
     checked: Checked | None = None
-    #: A query aigraph runs itself (never the user's text): its ``max_rows`` is its limit,
-    #: even above the engine's own cap (which is the user's ``max_rows``).
-    trusted: bool = False
-
-
-def effective_limit(*limits: int | None) -> int | None:
-    """Return the smallest of the given row limits, or None if none is set."""
-    given = [limit for limit in limits if limit is not None]
-    return min(given) if given else None
-
-
-def request_limit(request: QueryRequest, engine_cap: int | None) -> int | None:
-    """Return the row limit of ``request`` on an engine whose own cap is ``engine_cap``."""
-    if request.trusted:
-        return request.max_rows
-    return effective_limit(request.max_rows, engine_cap)
 
 
 def select_result(

@@ -203,11 +203,10 @@ class StoreSource(_Queried):
         return check_store(self.settings.store)
 
     def engine(self) -> Engine:
-        limits = {"max_rows": self.settings.max_rows, "max_nesting": self.settings.max_nesting}
         nesting = self.settings.max_nesting
         return _isolated(
             self.settings,
-            functools.partial(StoreEngine, self.info, **limits),
+            functools.partial(StoreEngine, self.info, max_nesting=nesting),
             lambda text: check(text, max_nesting=nesting),
             self.bounds(),
         )
@@ -250,7 +249,6 @@ class RemoteSource(_Queried):
         remote = RemoteEngine(
             settings.backend,
             timeout=settings.query_timeout,
-            max_rows=settings.max_rows,
             max_nesting=settings.max_nesting,
         )
         return _isolated(settings, functools.partial(_same, remote), remote.check, self.bounds())

@@ -17,7 +17,6 @@ from aigraph.engine.base import (
     QueryForm,
     QueryRequest,
     QueryResult,
-    effective_limit,
 )
 from aigraph.engine.guard import CheckedQuery, check, query_form
 from aigraph.engine.isolated import Bounds, IsolatedEngine
@@ -34,13 +33,10 @@ def create_engine(settings: Settings, dataset: Dataset) -> IsolatedEngine:
     """
     engine: OxigraphEngine | RdflibEngine
     if settings.engine == "oxigraph":
-        engine = OxigraphEngine(
-            dataset, max_rows=settings.max_rows, max_nesting=settings.max_nesting
-        )
+        engine = OxigraphEngine(dataset, max_nesting=settings.max_nesting)
     elif settings.engine == "rdflib":
         engine = RdflibEngine(
             dataset,
-            max_rows=settings.max_rows,
             max_nesting=settings.max_nesting,
             service_allowlist=settings.service_allowlist,
         )
@@ -113,7 +109,6 @@ __all__ = [
     "bounds",
     "check",
     "create_engine",
-    "effective_limit",
     "max_waiting",
     "query_form",
 ]

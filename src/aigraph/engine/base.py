@@ -21,9 +21,7 @@ from aigraph.model import (
     QueryRequest,
     QueryResult,
     Row,
-    effective_limit,
     graph_result,
-    request_limit,
     select_result,
 )
 
@@ -77,8 +75,6 @@ __all__ = [
     "Quad",
     "Row",
     "checked_query",
-    "effective_limit",
     "graph_result",
-    "request_limit",
     "select_result",
 ]

@@ -27,7 +27,6 @@ from aigraph.engine.base import (
     QueryResult,
     checked_query,
     graph_result,
-    request_limit,
     select_result,
 )
 from aigraph.errors import BadRequest, DataError, EngineUnavailable, QueryRefused, QuerySyntaxError
@@ -46,14 +45,12 @@ class OxigraphEngine:
         dataset: Dataset | None = None,
         *,
         store: ox.Store | None = None,
-        max_rows: int | None = None,
         max_nesting: int = 200,
     ) -> None:
         self._store = store if store is not None else ox.Store()
         #: Whether the store's default graph holds the union of all graphs (see load_dataset).
         self._union_in_default = dataset is not None
         self._quads = len(self._store) if dataset is None else load_dataset(self._store, dataset)
-        self.max_rows = max_rows
         self.max_nesting = max_nesting
         graphs = self._store.named_graphs()
         self._names = tuple(sorted(URIRef(g.value) for g in graphs if isinstance(g, ox.NamedNode)))
@@ -82,7 +79,7 @@ class OxigraphEngine:
         options = self._options(request, checked)
         try:
             answer = self._store.query(checked.text, **options)
-            return _result(checked.form, answer, request_limit(request, self.max_rows))
+            return _result(checked.form, answer, request.max_rows)
         except SyntaxError as exc:
             raise _syntax_error(exc, checked) from exc
         except RuntimeError as exc:

@@ -31,7 +31,6 @@ from aigraph.engine.base import (
     QueryResult,
     checked_query,
     graph_result,
-    request_limit,
     select_result,
 )
 from aigraph.errors import BadRequest, EngineUnavailable, QueryRefused, QuerySyntaxError
@@ -52,12 +51,10 @@ class RdflibEngine:
         self,
         dataset: Dataset,
         *,
-        max_rows: int | None = None,
         max_nesting: int = 200,
         service_allowlist: Collection[str] = (),
     ) -> None:
         self._dataset = dataset
-        self.max_rows = max_rows
         self.max_nesting = max_nesting
         self.service_allowlist = frozenset(service_allowlist)
         self._named = {
@@ -79,7 +76,7 @@ class RdflibEngine:
         parsed = _parse(request.text, request.base)
         self._refuse_services(parsed.algebra)
         ctx = self._context(parsed, request)
-        limit = request_limit(request, self.max_rows)
+        limit = request.max_rows
         try:
             answer = evalPart(ctx, parsed.algebra)
             return _result(parsed, answer, limit)

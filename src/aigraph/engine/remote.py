@@ -39,7 +39,6 @@ from aigraph.engine.base import (
     QueryResult,
     checked_query,
     graph_result,
-    request_limit,
     select_result,
 )
 from aigraph.engine.guard import query_form
@@ -74,12 +73,10 @@ class RemoteEngine:
         self,
         endpoint: str,
         *,
-        max_rows: int | None = None,
         max_nesting: int = 200,
         timeout: float = Settings.query_timeout,
     ) -> None:
         self.endpoint = endpoint
-        self.max_rows = max_rows
         self.max_nesting = max_nesting
         self.timeout = timeout
         self._names: tuple[URIRef, ...] | None = None
@@ -93,7 +90,7 @@ class RemoteEngine:
 
     def query(self, request: QueryRequest) -> QueryResult:
         """Run one query on the store; raise an ``AigraphError`` for every failure."""
-        return self._run(request, request_limit(request, self.max_rows))
+        return self._run(request, request.max_rows)
 
     def _run(self, request: QueryRequest, limit: int | None) -> QueryResult:
         checked = checked_query(self, request)

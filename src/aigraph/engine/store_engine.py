@@ -137,15 +137,12 @@ def check_store(directory: str | Path) -> StoreInfo:
 class StoreEngine(OxigraphEngine):
     """The oxigraph engine over a loaded store, whose default graph already holds the union."""
 
-    def __init__(
-        self, info: StoreInfo, *, max_rows: int | None = None, max_nesting: int = 200
-    ) -> None:
+    def __init__(self, info: StoreInfo, *, max_nesting: int = 200) -> None:
         # Not OxigraphEngine.__init__: it counts the quads (a scan, ~0.5 s per million), and
         # the metadata already knows the count.
         self._store = open_read_only(info)
         self._union_in_default = True
         self._quads = info.quads
-        self.max_rows = max_rows
         self.max_nesting = max_nesting
         names = self._store.named_graphs()
         self._names = tuple(sorted(URIRef(g.value) for g in names if isinstance(g, ox.NamedNode)))
