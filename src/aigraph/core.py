@@ -17,7 +17,7 @@ from rdflib.term import Identifier
 
 from aigraph import content, graph, queries, source
 from aigraph.describe.dates import DatasetDates, dataset_dates
-from aigraph.engine import sandbox, stream
+from aigraph.engine import guard, sandbox, stream
 from aigraph.engine.base import CheckedQuery, Engine
 from aigraph.engine.isolated import IsolatedEngine
 from aigraph.errors import NotConforming
@@ -61,6 +61,7 @@ class Aigraph:
                 check(loaded, CANONICAL_BASE, settings.lang)
             data = InMemorySource(settings, graph.rebase_loaded(loaded, settings.base))
             named = queries.rebase_all(named, settings.base)
+        guard.configure(settings.guard_cache_bytes, settings.guard_cache_max_text)
         return cls(settings, data, data.engine(), named)
 
     def check(self, text: str) -> CheckedQuery:

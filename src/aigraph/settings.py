@@ -76,6 +76,16 @@ class Settings:
     max_nesting: int = _setting(
         200, "Deepest nesting of `{` and `(` a query may have; deeper queries are refused (400)."
     )
+    guard_cache_bytes: int = _setting(
+        4_000_000,
+        "Most bytes the query guard's verdict cache keeps, in all (least recently used first "
+        "out; 0: no cache).",
+    )
+    guard_cache_max_text: int = _setting(
+        65_536,
+        "Longest query text, in characters, whose guard verdict is cached (see "
+        "`guard_cache_bytes`).",
+    )
     executors: int = _setting(
         4, "Query worker processes; a worker whose query times out or crashes is replaced."
     )

@@ -397,7 +397,7 @@ class _FactsCache:
             return found
 
     def put(self, text: str, facts: Facts) -> None:
-        if len(text) > self.max_text:
+        if len(text) > self.max_text or len(text) + self.ENTRY_BYTES > self.budget:
             return
         with self._lock:
             if text in self._entries:
@@ -410,6 +410,16 @@ class _FactsCache:
 
 
 _CACHE = _FactsCache()
+
+
+def configure(cache_bytes: int, cache_max_text: int) -> None:
+    """Size the verdict cache: ``cache_bytes`` in all (0: no cache), for texts of at most
+    ``cache_max_text`` characters. Call it before query workers start (they inherit it).
+    """
+    global _CACHE
+    _CACHE = _FactsCache(max(0, cache_bytes), max(0, cache_max_text))
+
+
 #: The last text each thread checked (one per thread: a bounded cost), for texts too large
 #: for the cache that the web layer and the engine both check.
 _LAST = threading.local()
