@@ -62,6 +62,7 @@ class Aigraph:
             data = InMemorySource(settings, graph.rebase_loaded(loaded, settings.base))
             named = queries.rebase_all(named, settings.base)
         guard.configure(settings.guard_cache_bytes, settings.guard_cache_max_text)
+        stream.configure(settings.stream_piece_bytes, settings.stream_threshold_bytes)
         return cls(settings, data, data.engine(), named)
 
     def check(self, text: str) -> CheckedQuery:

@@ -162,6 +162,14 @@ class Settings:
         "Largest result a query may return, in bytes as serialised (in the answer's format); "
         "a bigger one is refused with 503 before any byte is sent (0: unbounded).",
     )
+    stream_threshold_bytes: int = _setting(
+        1_048_576,
+        "Largest answer a query worker hands over in one message (held whole by the server, "
+        "briefly); a larger one is streamed to the client in pieces.",
+    )
+    stream_piece_bytes: int = _setting(
+        65_536, "Bytes per piece of a streamed answer (see `stream_threshold_bytes`)."
+    )
     cache_entries: int = _setting(
         4096,
         "Most pages, documents and descriptions the web cache keeps (least recently used "

@@ -29,6 +29,12 @@ CHUNK = 64 * 1024
 INLINE = 1024 * 1024
 
 
+def configure(piece_bytes: int, threshold_bytes: int) -> None:
+    """Set ``CHUNK`` and ``INLINE``. Call it before query workers start (they inherit them)."""
+    global CHUNK, INLINE
+    CHUNK, INLINE = max(1, piece_bytes), max(0, threshold_bytes)
+
+
 def send(conn: Connection, answer: Answer) -> tuple[str]:
     """Send ``answer.body`` in pieces after a header with everything else; worker side."""
     body = memoryview(answer.body or b"")
