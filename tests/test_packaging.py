@@ -43,6 +43,7 @@ def test_wheel_ships_the_content(wheel):
         "data/announcement.trig",
         "data/provenance.trig",
         "queries/funding.rq",
+        "dataset.ttl",
     ):
         assert f"aigraph/_content/{path}" in names
     assert "aigraph/web/templates/query.html" in names

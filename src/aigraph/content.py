@@ -1,4 +1,4 @@
-"""Locate the files that ship with aigraph: ontology, shapes, data and named queries.
+"""Locate the files that ship with aigraph: ontology, shapes, data, named queries, dataset.ttl.
 
 In a wheel they live in ``aigraph/_content``; in a source checkout (editable install or
 tests) they are the top-level folders of the repository.
@@ -12,7 +12,7 @@ _PACKAGE = Path(__file__).resolve().parent
 
 
 def content_root() -> Path:
-    """Return the folder that holds ``ontology/``, ``data/`` and ``queries/``."""
+    """Return the folder that holds ``ontology/``, ``data/``, ``queries/`` and ``dataset.ttl``."""
     bundled = _PACKAGE / "_content"
     if (bundled / "ontology").is_dir():
         return bundled
@@ -42,3 +42,8 @@ def data_dir() -> Path:
 
 def queries_dir() -> Path:
     return content_root() / "queries"
+
+
+def dataset_file() -> Path:
+    """The editorial metadata of the dataset (titles, keywords, publisher...) in DCAT."""
+    return content_root() / "dataset.ttl"

@@ -1,6 +1,8 @@
 """What every description of the dataset shares: names, words, distributions and IRIs.
 
-Every description is computed from the statistics of the data (``statistics.facts``) and the
+The words (titles, descriptions, keywords, themes, publisher, contact, licences) are data:
+``dataset.ttl`` beside ``data/`` states them in DCAT, read once by ``read_metadata``. Every
+description is computed from the statistics of the data (``statistics.facts``) and the
 dump bytes (``distributions``), so counts, checksums and coverage cannot drift from what is
 served. Pure functions over rdflib; no web framework.
 
@@ -18,11 +20,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
 
-from rdflib import XSD, Graph, Literal, Namespace, URIRef
+from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, VOID
 
-from aigraph import formats
+from aigraph import content, formats
 from aigraph.statistics import DatasetFacts
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
@@ -34,52 +38,128 @@ EU = "http://publications.europa.eu/resource/authority/"
 IANA = "https://www.iana.org/assignments/media-types/"
 SPARQL_PROTOCOL = URIRef("https://www.w3.org/TR/sparql11-protocol/")
 
-#: Data licence (the exact IRI of DCAT-AP-SE's licence list) and catalogue-metadata licence
-#: (DCAT-AP-SE requires CC0 on catalogue metadata).
-DATA_LICENSE = "http://creativecommons.org/licenses/by/4.0/"
-METADATA_LICENSE = "http://creativecommons.org/publicdomain/zero/1.0/"
-#: Placeholder contact under the domain reserved for documentation (RFC 2606).
-DEFAULT_CONTACT_EMAIL = "aigraph@example.org"
-TEXT = {
-    "title": {
-        "sv": "aigraph: Vinnovas satsning på AI Innovation of Sweden som länkade data",
-        "en": "aigraph: Vinnova's investment in AI Innovation of Sweden as linked data",
-    },
-    "description": {
-        "sv": "En kunskapsgraf byggd ur ett svenskt pressmeddelande där Vinnova tillkännager "
-        "långsiktig finansiering av AI Innovation of Sweden: organisationer, personer, "
-        "platser och finansiering, med proveniens tillbaka till texten.",
-        "en": "A knowledge graph built from a Swedish press release in which Vinnova announces "
-        "long-term funding for AI Innovation of Sweden: organisations, people, places "
-        "and funding, with provenance back to the text.",
-    },
-    "catalog": {"sv": "aigraph datakatalog", "en": "aigraph data catalogue"},
-    "catalog_description": {
-        "sv": "Katalog över datamängden och SPARQL-tjänsten från aigraph.",
-        "en": "Catalogue of the aigraph dataset and its SPARQL service.",
-    },
-    "service": {"sv": "aigraph SPARQL-ändpunkt", "en": "aigraph SPARQL endpoint"},
-    "service_description": {
-        "sv": "SPARQL 1.1-frågetjänst (endast läsning) över hela kunskapsgrafen.",
-        "en": "Read-only SPARQL 1.1 query service over the whole knowledge graph.",
-    },
-    "dump": {"sv": "Hela datamängden som {label}", "en": "The whole dataset as {label}"},
-    "sparql_dist": {"sv": "Åtkomst via SPARQL", "en": "Access through SPARQL"},
-}
-KEYWORDS = {
-    "sv": (
-        "artificiell intelligens",
-        "innovation",
-        "forskningsfinansiering",
-        "länkade data",
-        "Vinnova",
-    ),
-    "en": ("artificial intelligence", "innovation", "research funding", "linked data", "Vinnova"),
-}
-THEMES = ("ECON", "TECH", "GOVE")
-LANGUAGES = ("SWE", "ENG")
-PUBLISHER_NAME = "aigraph"
-PUBLISHER_TYPE = "http://purl.org/adms/publishertype/NonProfitOrganisation"
+#: Titles and descriptions of each dump, formatted with the dump format's label.
+DUMP_TEXT = {"sv": "Hela datamängden som {label}", "en": "The whole dataset as {label}"}
+#: Where ``dataset.ttl`` is parsed: its relative IRIs only name the parts of the description.
+_FILE_BASE = "http://dataset.invalid/"
+
+Texts = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """The editorial metadata of the dataset, as read from ``dataset.ttl``.
+
+    Texts map a language tag to the text; IRIs are strings. Every description takes its words
+    from here and adds what is computed from the data.
+    """
+
+    title: Texts
+    description: Texts
+    keywords: Mapping[str, tuple[str, ...]]
+    themes: tuple[str, ...]
+    languages: tuple[str, ...]
+    spatial: tuple[str, ...]
+    data_license: str
+    sparql_title: Texts
+    catalog_title: Texts
+    catalog_description: Texts
+    catalog_license: str
+    catalog_languages: tuple[str, ...]
+    catalog_spatial: tuple[str, ...]
+    theme_taxonomy: tuple[str, ...]
+    service_title: Texts
+    service_description: Texts
+    publisher_names: Texts
+    publisher_type: str
+    contact_name: str
+    contact_email: str
+    #: What the file says about the licence documents it refers to (title, ADMS type).
+    licence_documents: tuple[tuple[str, str, Literal], ...]
+
+    @property
+    def publisher_name(self) -> str:
+        """The publisher's name (English if it has one)."""
+        return self.publisher_names.get("en") or next(iter(self.publisher_names.values()))
+
+
+def read_metadata(path: Path | None = None) -> Metadata:
+    """Read the editorial metadata from ``path`` (default: the bundled ``dataset.ttl``)."""
+    return _read(Path(path or content.dataset_file()).resolve())
+
+
+@lru_cache(maxsize=8)
+def _read(path: Path) -> Metadata:
+    g = Graph().parse(path, format="turtle", publicID=_FILE_BASE)
+
+    def one(type_: URIRef) -> URIRef:
+        found = sorted(s for s in g.subjects(RDF.type, type_) if isinstance(s, URIRef))
+        if len(found) != 1:
+            raise ValueError(f"{path}: expected one {type_}, found {len(found)}")
+        return found[0]
+
+    def ref(subject: URIRef, predicate: URIRef) -> URIRef:
+        value = g.value(subject, predicate)
+        if not isinstance(value, URIRef):
+            raise ValueError(f"{path}: {subject} has no IRI for {predicate}")
+        return value
+
+    def literals(subject: URIRef, predicate: URIRef) -> list[Literal]:
+        found = [o for o in g.objects(subject, predicate) if isinstance(o, Literal)]
+        return sorted(found, key=lambda o: (o.language or "", str(o)))
+
+    def texts(subject: URIRef, predicate: URIRef) -> dict[str, str]:
+        found = literals(subject, predicate)
+        values = {o.language or "": str(o) for o in found}
+        if not values or len(values) != len(found):
+            raise ValueError(f"{path}: {subject} needs one {predicate} per language")
+        return values
+
+    def iris(subject: URIRef, predicate: URIRef) -> tuple[str, ...]:
+        return tuple(sorted(str(o) for o in g.objects(subject, predicate)))
+
+    dataset, cat, service = one(DCAT.Dataset), one(DCAT.Catalog), one(DCAT.DataService)
+    publisher, contact = ref(dataset, DCTERMS.publisher), ref(dataset, DCAT.contactPoint)
+    sparql = ref(dataset, DCAT.distribution)
+    keywords: dict[str, list[str]] = {}
+    for word in literals(dataset, DCAT.keyword):
+        keywords.setdefault(word.language or "", []).append(str(word))
+    licences = (ref(dataset, DCTERMS.license), ref(cat, DCTERMS.license))
+    documents = tuple(
+        (str(iri), str(ref(iri, DCTERMS.type)), title)
+        for iri in dict.fromkeys(licences)
+        for title in literals(iri, DCTERMS.title)
+    )
+    return Metadata(
+        title=texts(dataset, DCTERMS.title),
+        description=texts(dataset, DCTERMS.description),
+        keywords={lang: tuple(words) for lang, words in sorted(keywords.items())},
+        themes=iris(dataset, DCAT.theme),
+        languages=iris(dataset, DCTERMS.language),
+        spatial=iris(dataset, DCTERMS.spatial),
+        data_license=str(licences[0]),
+        sparql_title=texts(sparql, DCTERMS.title),
+        catalog_title=texts(cat, DCTERMS.title),
+        catalog_description=texts(cat, DCTERMS.description),
+        catalog_license=str(licences[1]),
+        catalog_languages=iris(cat, DCTERMS.language),
+        catalog_spatial=iris(cat, DCTERMS.spatial),
+        theme_taxonomy=iris(cat, DCAT.themeTaxonomy),
+        service_title=texts(service, DCTERMS.title),
+        service_description=texts(service, DCTERMS.description),
+        publisher_names=texts(publisher, FOAF.name),
+        publisher_type=str(ref(publisher, DCTERMS.type)),
+        contact_name=str(g.value(contact, VCARD.fn)),
+        contact_email=str(ref(contact, VCARD.hasEmail)).removeprefix("mailto:"),
+        licence_documents=documents,
+    )
+
+
+def __getattr__(name: str) -> str:
+    """``DATA_LICENSE``: the data licence the bundled ``dataset.ttl`` states."""
+    if name == "DATA_LICENSE":
+        return read_metadata().data_license
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 #: The dump formats, in the order dumps are listed: the RDF formats of the format table.
@@ -172,10 +252,12 @@ def date_literal(value: str | date) -> Literal:
         return Literal(datetime.fromisoformat(value).isoformat(), datatype=XSD.dateTime)
 
 
-def add_texts(graph: Graph, subject: URIRef, predicate: URIRef, key: str, **fmt: str) -> None:
-    """Add ``TEXT[key]`` in each of its languages, formatted with ``fmt``."""
-    for lang, text in TEXT[key].items():
-        graph.add((subject, predicate, Literal(text.format(**fmt), lang=lang)))
+def add_texts(graph: Graph, subject: URIRef, predicate: URIRef, texts: Texts, **fmt: str) -> None:
+    """Add ``texts`` (language tag to text) in each of its languages, formatted with ``fmt``."""
+    for lang, text in texts.items():
+        graph.add(
+            (subject, predicate, Literal(text.format(**fmt) if fmt else text, lang=lang or None))
+        )
 
 
 def add_counts(graph: Graph, subject: URIRef, facts: DatasetFacts) -> None:

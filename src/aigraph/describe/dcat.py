@@ -13,27 +13,22 @@ from rdflib import RDF, XSD, Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF
 
 from aigraph.describe.common import (
-    DATA_LICENSE,
     DCATAP,
-    DEFAULT_CONTACT_EMAIL,
+    DUMP_TEXT,
     EU,
-    KEYWORDS,
-    LANGUAGES,
-    METADATA_LICENSE,
-    PUBLISHER_NAME,
-    PUBLISHER_TYPE,
     SERVICE_FILE_TYPE,
     SPARQL_PROTOCOL,
     SPDX,
-    THEMES,
     VCARD,
     Distribution,
+    Metadata,
     Names,
     add_texts,
     as_date,
     bound_graph,
     date_literal,
     distributions,
+    read_metadata,
 )
 from aigraph.statistics import DatasetFacts
 
@@ -46,23 +41,27 @@ def catalog(
     base: str,
     modified: str | date | None,
     issued: str | date | None,
-    contact_email: str = DEFAULT_CONTACT_EMAIL,
+    contact_email: str | None = None,
     checksum_algorithm: str = "sha1",
+    metadata: Metadata | None = None,
 ) -> Graph:
     """Return the DCAT-AP (3.0.1, 2.1.1, DCAT-AP-SE) catalogue of the dataset and its endpoint.
 
-    ``modified`` and ``issued`` are left out when None (the data states no such date).
+    ``modified`` and ``issued`` are left out when None (the data states no such date). The
+    words come from ``metadata`` (default: ``dataset.ttl``); ``contact_email``, when given,
+    replaces the e-mail it states.
     """
+    m = metadata or read_metadata()
     n = Names(base, site)
     g = bound_graph()
     dates = _dates(modified, issued)
-    _catalog_node(g, n, dates)
-    _agent(g, n, contact_email)
-    _dataset_node(g, n, facts, dates)
+    _catalog_node(g, n, m, dates)
+    _agent(g, n, m, contact_email or m.contact_email)
+    _dataset_node(g, n, m, facts, dates)
     for dist in distributions(dumps):
-        _dump_distribution(g, n, dist, checksum_algorithm)
-    _service_node(g, n)
-    _referenced(g)
+        _dump_distribution(g, n, m, dist, checksum_algorithm)
+    _service_node(g, n, m)
+    _referenced(g, m)
     return g
 
 
@@ -72,64 +71,66 @@ def _dates(modified: str | date | None, issued: str | date | None) -> list[tuple
     return [(predicate, date_literal(value)) for predicate, value in found if value is not None]
 
 
-def _catalog_node(g: Graph, n: Names, dates: list[tuple[URIRef, Literal]]) -> None:
+def _catalog_node(g: Graph, n: Names, m: Metadata, dates: list[tuple[URIRef, Literal]]) -> None:
     c = n.catalog
     g.add((c, RDF.type, DCAT.Catalog))
-    add_texts(g, c, DCTERMS.title, "catalog")
-    add_texts(g, c, DCTERMS.description, "catalog_description")
+    add_texts(g, c, DCTERMS.title, m.catalog_title)
+    add_texts(g, c, DCTERMS.description, m.catalog_description)
     g.add((c, DCTERMS.publisher, n.publisher))
-    g.add((c, DCTERMS.license, URIRef(METADATA_LICENSE)))
+    g.add((c, DCTERMS.license, URIRef(m.catalog_license)))
     for predicate, value in dates:
         g.add((c, predicate, value))
     g.add((c, FOAF.homepage, n.home))
-    g.add((c, DCTERMS.spatial, URIRef(f"{EU}country/SWE")))
-    g.add((c, DCAT.themeTaxonomy, URIRef(f"{EU}data-theme")))
-    for code in LANGUAGES:
-        g.add((c, DCTERMS.language, URIRef(f"{EU}language/{code}")))
+    for predicate, iris in (
+        (DCTERMS.spatial, m.catalog_spatial),
+        (DCAT.themeTaxonomy, m.theme_taxonomy),
+        (DCTERMS.language, m.catalog_languages),
+    ):
+        for iri in iris:
+            g.add((c, predicate, URIRef(iri)))
     g.add((c, DCAT.dataset, n.dataset))
     g.add((c, DCAT.service, n.service))
 
 
-def _agent(g: Graph, n: Names, email: str) -> None:
+def _agent(g: Graph, n: Names, m: Metadata, email: str) -> None:
     g.add((n.publisher, RDF.type, FOAF.Agent))
     g.add((n.publisher, RDF.type, FOAF.Organization))
-    for lang in ("sv", "en"):
-        g.add((n.publisher, FOAF.name, Literal(PUBLISHER_NAME, lang=lang)))
-    g.add((n.publisher, DCTERMS.type, URIRef(PUBLISHER_TYPE)))
+    add_texts(g, n.publisher, FOAF.name, m.publisher_names)
+    g.add((n.publisher, DCTERMS.type, URIRef(m.publisher_type)))
     g.add((n.publisher, FOAF.homepage, n.home))
     g.add((n.contact, RDF.type, VCARD.Organization))
-    g.add((n.contact, VCARD.fn, Literal(PUBLISHER_NAME)))
+    g.add((n.contact, VCARD.fn, Literal(m.contact_name)))
     g.add((n.contact, VCARD.hasEmail, URIRef(f"mailto:{email}")))
     g.add((n.contact, VCARD.hasURL, n.home))
 
 
-def _shared(g: Graph, n: Names, subject: URIRef) -> None:
+def _shared(g: Graph, n: Names, m: Metadata, subject: URIRef) -> None:
     """Add what the dataset and the service share: agents, keywords, themes, rights."""
     g.add((subject, DCTERMS.publisher, n.publisher))
     g.add((subject, DCAT.contactPoint, n.contact))
-    for lang, words in KEYWORDS.items():
+    for lang, words in m.keywords.items():
         for word in words:
-            g.add((subject, DCAT.keyword, Literal(word, lang=lang)))
-    for code in THEMES:
-        g.add((subject, DCAT.theme, URIRef(f"{EU}data-theme/{code}")))
+            g.add((subject, DCAT.keyword, Literal(word, lang=lang or None)))
+    for theme in m.themes:
+        g.add((subject, DCAT.theme, URIRef(theme)))
     g.add((subject, DCTERMS.accessRights, URIRef(f"{EU}access-right/PUBLIC")))
 
 
 def _dataset_node(
-    g: Graph, n: Names, facts: DatasetFacts, dates: list[tuple[URIRef, Literal]]
+    g: Graph, n: Names, m: Metadata, facts: DatasetFacts, dates: list[tuple[URIRef, Literal]]
 ) -> None:
     d = n.dataset
     g.add((d, RDF.type, DCAT.Dataset))
-    add_texts(g, d, DCTERMS.title, "title")
-    add_texts(g, d, DCTERMS.description, "description")
-    _shared(g, n, d)
+    add_texts(g, d, DCTERMS.title, m.title)
+    add_texts(g, d, DCTERMS.description, m.description)
+    _shared(g, n, m, d)
     g.add((d, DCTERMS.creator, n.publisher))
     g.add((d, DCTERMS.identifier, Literal(str(d))))
     for predicate, value in dates:
         g.add((d, predicate, value))
-    for code in LANGUAGES:
-        g.add((d, DCTERMS.language, URIRef(f"{EU}language/{code}")))
-    g.add((d, DCTERMS.spatial, URIRef(f"{EU}country/SWE")))
+    for predicate, iris in ((DCTERMS.language, m.languages), (DCTERMS.spatial, m.spatial)):
+        for iri in iris:
+            g.add((d, predicate, URIRef(iri)))
     g.add((d, DCAT.landingPage, n.home))
     g.add((d, FOAF.page, n.home))
     if facts.temporal_start is not None and facts.temporal_end is not None:
@@ -141,27 +142,27 @@ def _dataset_node(
     sparql = n.part("sparql")
     g.add((d, DCAT.distribution, sparql))
     g.add((sparql, RDF.type, DCAT.Distribution))
-    add_texts(g, sparql, DCTERMS.title, "sparql_dist")
-    add_texts(g, sparql, DCTERMS.description, "service_description")
+    add_texts(g, sparql, DCTERMS.title, m.sparql_title)
+    add_texts(g, sparql, DCTERMS.description, m.service_description)
     g.add((sparql, DCAT.accessURL, n.endpoint))
     g.add((sparql, DCAT.accessService, n.service))
     g.add((sparql, DCTERMS.format, URIRef(f"{EU}file-type/{SERVICE_FILE_TYPE}")))
     g.add((sparql, DCTERMS.conformsTo, SPARQL_PROTOCOL))
-    _distribution_rights(g, sparql)
+    _distribution_rights(g, m, sparql)
 
 
-def _distribution_rights(g: Graph, dist: URIRef) -> None:
-    g.add((dist, DCTERMS.license, URIRef(DATA_LICENSE)))
+def _distribution_rights(g: Graph, m: Metadata, dist: URIRef) -> None:
+    g.add((dist, DCTERMS.license, URIRef(m.data_license)))
     g.add((dist, DCATAP.availability, URIRef(f"{EU}planned-availability/AVAILABLE")))
 
 
-def _dump_distribution(g: Graph, n: Names, dist: Distribution, algorithm: str) -> None:
+def _dump_distribution(g: Graph, n: Names, m: Metadata, dist: Distribution, algorithm: str) -> None:
     node = n.part(f"dump-{dist.ext}")
     url = n.download(dist)
     g.add((n.dataset, DCAT.distribution, node))
     g.add((node, RDF.type, DCAT.Distribution))
-    add_texts(g, node, DCTERMS.title, "dump", label=dist.label)
-    add_texts(g, node, DCTERMS.description, "dump", label=f"{dist.label} ({dist.file_name})")
+    add_texts(g, node, DCTERMS.title, DUMP_TEXT, label=dist.label)
+    add_texts(g, node, DCTERMS.description, DUMP_TEXT, label=f"{dist.label} ({dist.file_name})")
     g.add((node, DCAT.downloadURL, url))
     g.add((node, DCAT.accessURL, url))
     g.add((node, DCTERMS.format, URIRef(dist.file_type_iri)))
@@ -169,7 +170,7 @@ def _dump_distribution(g: Graph, n: Names, dist: Distribution, algorithm: str) -
     # No dcat:byteSize: DCAT-AP 2.1.1 wants xsd:decimal, 3.0.1 xsd:nonNegativeInteger (each at
     # most once), so any value violates one profile; it is only recommended. The size is in
     # the schema.org contentSize and the HTTP Content-Length.
-    _distribution_rights(g, node)
+    _distribution_rights(g, m, node)
     checksum = n.part(f"dump-{dist.ext}-{algorithm}")
     g.add((node, SPDX.checksum, checksum))
     g.add((checksum, RDF.type, SPDX.Checksum))
@@ -177,33 +178,29 @@ def _dump_distribution(g: Graph, n: Names, dist: Distribution, algorithm: str) -
     g.add((checksum, SPDX.checksumValue, Literal(dist.digest(algorithm), datatype=XSD.hexBinary)))
 
 
-def _service_node(g: Graph, n: Names) -> None:
+def _service_node(g: Graph, n: Names, m: Metadata) -> None:
     s = n.service
     g.add((s, RDF.type, DCAT.DataService))
-    add_texts(g, s, DCTERMS.title, "service")
-    add_texts(g, s, DCTERMS.description, "service_description")
-    _shared(g, n, s)
+    add_texts(g, s, DCTERMS.title, m.service_title)
+    add_texts(g, s, DCTERMS.description, m.service_description)
+    _shared(g, n, m, s)
     g.add((s, DCAT.endpointURL, n.endpoint))
     # GET on the endpoint without a query answers with the SPARQL service description.
     g.add((s, DCAT.endpointDescription, n.endpoint))
     g.add((s, DCAT.servesDataset, n.dataset))
     g.add((s, DCTERMS.conformsTo, SPARQL_PROTOCOL))
     g.add((s, DCAT.landingPage, n.endpoint))
-    g.add((s, DCTERMS.license, URIRef(DATA_LICENSE)))
+    g.add((s, DCTERMS.license, URIRef(m.data_license)))
     g.add((s, DCTERMS.format, URIRef(f"{EU}file-type/{SERVICE_FILE_TYPE}")))
 
 
-def _referenced(g: Graph) -> None:
+def _referenced(g: Graph, m: Metadata) -> None:
     """Type the external resources the catalogue points to (RDFS-entailed by the ranges)."""
-    licences = {
-        DATA_LICENSE: ("Creative Commons Attribution 4.0 International", "Attribution"),
-        METADATA_LICENSE: ("CC0 1.0 Universal", "PublicDomain"),
-    }
-    for iri, (title, kind) in licences.items():
+    for iri, kind, title in m.licence_documents:
         if (None, DCTERMS.license, URIRef(iri)) in g:
             g.add((URIRef(iri), RDF.type, DCTERMS.LicenseDocument))
-            g.add((URIRef(iri), DCTERMS.title, Literal(title, lang="en")))
-            g.add((URIRef(iri), DCTERMS.type, URIRef(f"http://purl.org/adms/licencetype/{kind}")))
+            g.add((URIRef(iri), DCTERMS.title, title))
+            g.add((URIRef(iri), DCTERMS.type, URIRef(kind)))
     g.add((SPARQL_PROTOCOL, RDF.type, DCTERMS.Standard))
     g.add((SPARQL_PROTOCOL, DCTERMS.title, Literal("SPARQL 1.1 Protocol", lang="en")))
     for page in set(g.objects(None, FOAF.homepage)) | set(g.objects(None, DCAT.landingPage)):

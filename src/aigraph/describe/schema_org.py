@@ -7,14 +7,12 @@ from datetime import date
 from typing import Any
 
 from aigraph.describe.common import (
-    DATA_LICENSE,
     EU,
-    KEYWORDS,
-    PUBLISHER_NAME,
-    TEXT,
+    Metadata,
     Names,
     date_literal,
     distributions,
+    read_metadata,
 )
 from aigraph.statistics import WIKIDATA_ENTITY, DatasetFacts
 
@@ -26,13 +24,18 @@ def schema_dataset_jsonld(
     site: str,
     base: str,
     modified: str | date | None = None,
+    metadata: Metadata | None = None,
 ) -> dict[str, Any]:
-    """Return a schema.org ``Dataset`` (JSON-LD, ready for ``json.dumps``) for the HTML page."""
+    """Return a schema.org ``Dataset`` (JSON-LD, ready for ``json.dumps``) for the HTML page.
+
+    Names, keywords and licence come from ``metadata`` (default: ``dataset.ttl``).
+    """
+    m = metadata or read_metadata()
     n = Names(base, site)
     agent = {
         "@type": "Organization",
         "@id": str(n.publisher),
-        "name": PUBLISHER_NAME,
+        "name": m.publisher_name,
         "url": str(n.home),
     }
     doc: dict[str, Any] = {
@@ -41,11 +44,11 @@ def schema_dataset_jsonld(
         "@id": str(n.dataset),
         "identifier": str(n.dataset),
         "url": str(n.home),
-        "name": [{"@language": k, "@value": v} for k, v in TEXT["title"].items()],
-        "description": [{"@language": k, "@value": v} for k, v in TEXT["description"].items()],
+        "name": [{"@language": k, "@value": v} for k, v in m.title.items()],
+        "description": [{"@language": k, "@value": v} for k, v in m.description.items()],
         "inLanguage": ["sv", "en"],
-        "keywords": list(dict.fromkeys(w for words in KEYWORDS.values() for w in words)),
-        "license": DATA_LICENSE,
+        "keywords": list(dict.fromkeys(w for words in m.keywords.values() for w in words)),
+        "license": m.data_license,
         "isAccessibleForFree": True,
         "creator": agent,
         "publisher": agent,
@@ -57,7 +60,7 @@ def schema_dataset_jsonld(
         "includedInDataCatalog": {
             "@type": "DataCatalog",
             "@id": str(n.catalog),
-            "name": TEXT["catalog"]["en"],
+            "name": m.catalog_title.get("en") or next(iter(m.catalog_title.values())),
         },
         "distribution": [
             {

@@ -8,28 +8,40 @@ from rdflib import RDF, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, VOID
 
 from aigraph.describe.common import (
-    DATA_LICENSE,
     W3C_FORMATS,
+    Metadata,
     Names,
     add_counts,
     add_texts,
     bound_graph,
     distributions,
     format_of,
+    read_metadata,
     slug,
 )
 from aigraph.statistics import WIKIDATA_ENTITY, DatasetFacts
 
 
-def void(facts: DatasetFacts, dumps: Mapping[str, bytes], *, site: str, base: str) -> Graph:
-    """Return the VoID description: statistics, partitions, dumps, endpoint, Wikidata links."""
+def void(
+    facts: DatasetFacts,
+    dumps: Mapping[str, bytes],
+    *,
+    site: str,
+    base: str,
+    metadata: Metadata | None = None,
+) -> Graph:
+    """Return the VoID description: statistics, partitions, dumps, endpoint, Wikidata links.
+
+    Title, description and licence come from ``metadata`` (default: ``dataset.ttl``).
+    """
+    m = metadata or read_metadata()
     n = Names(base, site)
     g = bound_graph()
     d = n.dataset
     g.add((d, RDF.type, VOID.Dataset))
-    add_texts(g, d, DCTERMS.title, "title")
-    add_texts(g, d, DCTERMS.description, "description")
-    g.add((d, DCTERMS.license, URIRef(DATA_LICENSE)))
+    add_texts(g, d, DCTERMS.title, m.title)
+    add_texts(g, d, DCTERMS.description, m.description)
+    g.add((d, DCTERMS.license, URIRef(m.data_license)))
     g.add((d, DCTERMS.publisher, n.publisher))
     g.add((d, FOAF.homepage, n.home))
     add_counts(g, d, facts)

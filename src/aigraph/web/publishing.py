@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from aigraph import formats, results
 from aigraph.core import Aigraph
-from aigraph.describe.common import TEXT, Distribution, distributions
+from aigraph.describe.common import Distribution, distributions, read_metadata
 from aigraph.describe.dcat import catalog as catalog_graph
 from aigraph.describe.schema_org import schema_dataset_jsonld
 from aigraph.describe.void import void as void_graph
@@ -233,11 +233,12 @@ def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
     base = aigraph.settings.base
     schema = schema_dataset_jsonld(facts, dumps.raw(), site=site, base=base, modified=data_date())
     labels = dict(facts.labels)
+    metadata = read_metadata()
     return {
         "page": page,
         "lang": lang,
-        "title": TEXT["title"][lang],
-        "description": TEXT["description"][lang],
+        "title": metadata.title.get(lang) or next(iter(metadata.title.values())),
+        "description": metadata.description.get(lang) or next(iter(metadata.description.values())),
         "facts": facts,
         "named_graph_count": len(facts.named_graphs),
         "examples": [
