@@ -22,7 +22,7 @@ from rdflib import Dataset
 
 from aigraph import formats, results
 from aigraph.engine import IsolatedEngine, OxigraphEngine, QueryRequest, stream
-from aigraph.engine.isolated import Bounds
+from aigraph.engine.worker import Bounds
 from aigraph.errors import NotAcceptable, QueryTimeout, ResultTooLarge
 from aigraph.model import QueryResult
 from conftest import LiveServer

@@ -24,7 +24,7 @@ from aigraph.engine import (
     guard,
     sandbox,
 )
-from aigraph.engine.isolated import Bounds
+from aigraph.engine.worker import Bounds
 from aigraph.errors import AigraphError
 from aigraph.settings import Settings
 

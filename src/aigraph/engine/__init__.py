@@ -19,9 +19,10 @@ from aigraph.engine.base import (
     QueryResult,
 )
 from aigraph.engine.guard import CheckedQuery, check, query_form
-from aigraph.engine.isolated import Bounds, IsolatedEngine
+from aigraph.engine.isolated import IsolatedEngine
 from aigraph.engine.oxigraph_engine import OxigraphEngine
 from aigraph.engine.rdflib_engine import RdflibEngine
+from aigraph.engine.worker import Bounds
 from aigraph.errors import UsageError
 from aigraph.settings import ENGINES, Settings
 
