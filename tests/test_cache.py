@@ -267,3 +267,23 @@ def test_a_reload_serves_the_new_data_and_drops_the_old(backend, tmp_path: Path)
     finally:
         app.extensions["aigraph"].close()
         put(store, data("First"))
+
+
+def test_a_reload_empties_the_cache_at_once() -> None:
+    """The old generation's pages are freed by the reload itself, not by the next request."""
+    from aigraph.web.server import Lifecycle
+
+    settings = Settings(engine="rdflib", validate=False, executors=1, query_timeout=1)
+    app = create_app(core=Aigraph.open(settings))
+    old = app.extensions["aigraph"]
+    try:
+        for path in ("/id/organisation/vinnova", "/ontology", "/catalog"):
+            assert app.test_client().get(path).status_code == 200
+        assert len(app.extensions[EXTENSION]) >= 3
+        Lifecycle(app, None, settings)._reload()
+        assert app.extensions["aigraph"] is not old
+        assert len(app.extensions[EXTENSION]) == 0 and app.extensions[EXTENSION].size == 0
+        assert app.test_client().get("/id/organisation/vinnova").status_code == 200
+    finally:
+        app.extensions["aigraph"].close()
+        old.close()

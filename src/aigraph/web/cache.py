@@ -44,6 +44,13 @@ class VersionedCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def clear(self) -> None:
+        """Drop every entry now (a reload frees the old generation's pages at once)."""
+        with self._lock:
+            self._entries.clear()
+            self.size = 0
+            self.generation = None
+
     def get(self, generation: Hashable, key: Hashable) -> object | None:
         """Return the value kept for ``key`` in ``generation``, or None."""
         with self._lock:

@@ -27,7 +27,7 @@ from aigraph import logs
 from aigraph.core import Aigraph
 from aigraph.errors import AigraphError
 from aigraph.settings import Settings
-from aigraph.web import EXTENSION, create_app
+from aigraph.web import EXTENSION, cache, create_app
 from aigraph.web.frontdoor import FrontDoor, client_key, create_server, raise_open_files_limit
 
 log = logging.getLogger("aigraph.server")
@@ -217,6 +217,9 @@ class Lifecycle:
                 return
             old = self.app.extensions[EXTENSION]
             self.app.extensions[EXTENSION] = fresh
+            pages = self.app.extensions.get(cache.EXTENSION)
+            if pages is not None:
+                pages.clear()  # the old core's pages go now, not at the next request
             self.app.extensions["aigraph.metrics"].count("reloads")
             log.info("reloaded: %d triples", fresh.triple_count)
             # Requests already running on the old graph finish before it is closed.
