@@ -10,10 +10,15 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from aigraph import graph
+from aigraph.cli import cli
 
 OXIGRAPH = Path(sys.executable).with_name("oxigraph")
 if not OXIGRAPH.exists():
@@ -82,3 +87,26 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oxigra
     server = start(tmp_path_factory.mktemp("oxigraph"))
     yield server
     stop(server)
+
+
+def load_bundled(option: str, target: str | Path) -> None:
+    """Load the bundled ontology and data with ``aigraph load --store DIR`` or ``--to URL``."""
+    paths = [str(p) for p in graph.default_paths()]
+    result = CliRunner().invoke(cli, ["load", option, str(target), *paths])
+    assert result.exit_code == 0, result.output
+
+
+@contextmanager
+def bundled_server(location: Path) -> Iterator[str]:
+    """A server of its own with the bundled data loaded; yields its query endpoint.
+
+    Each module that needs one gets its own: loading the data twice would double blank nodes.
+    """
+    if not OXIGRAPH.exists():
+        pytest.fail(f"the oxigraph server is not installed at {OXIGRAPH} (pip install oxigraph)")
+    server = start(location)
+    try:
+        load_bundled("--to", server.store)
+        yield server.query
+    finally:
+        stop(server)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
@@ -34,41 +33,11 @@ from aigraph.errors import (
     QueryRefused,
     QueryTimeout,
 )
+from loopback import Listener
 
 EX = "http://example.org/"
 SECRET = "secret-value-7f3a9c"
 ENGINES = [RdflibEngine, OxigraphEngine]
-
-
-class Listener:
-    """A loopback TCP server that records every connection made to it."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.server.settimeout(0.2)
-        self.port = self.server.getsockname()[1]
-        self.connections: list[tuple[str, int]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, address = self.server.accept()
-            except (TimeoutError, OSError):
-                continue
-            self.connections.append(address)
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.server.close()
 
 
 @pytest.fixture
@@ -163,7 +132,7 @@ def test_queries_never_connect_anywhere(dataset, listener: Listener, engine_clas
         request = QueryRequest("SELECT * { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }", spec)
         outcomes[iri] = refused_or_empty(engine, request)
     time.sleep(0.3)
-    assert listener.connections == [], outcomes
+    assert listener.connections == 0, outcomes
     assert "query-refused" in outcomes.values() and "bad-request" in outcomes.values()
 
 

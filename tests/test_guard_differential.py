@@ -13,7 +13,6 @@ Two oracles from Oxigraph's own parser and evaluator:
 from __future__ import annotations
 
 import re
-import socket
 import threading
 from collections.abc import Iterator
 
@@ -24,35 +23,9 @@ from hypothesis import strategies as st
 
 from aigraph.engine import guard, lexer
 from aigraph.errors import AigraphError, QueryRefused
+from loopback import Listener
 
 NESTING = 200
-
-
-class Listener:
-    """A loopback server that counts connections and hangs up."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.server.settimeout(0.1)
-        self.port = self.server.getsockname()[1]
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.server.accept()
-            except (TimeoutError, OSError):
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.server.close()
 
 
 @pytest.fixture(scope="module")

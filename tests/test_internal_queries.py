@@ -10,13 +10,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from click.testing import CliRunner
 from rdflib import BNode, Dataset, Graph, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import VOID
 
 from aigraph import graph
-from aigraph.cli import cli
 from aigraph.core import Aigraph
 from aigraph.engine.oxigraph_engine import OxigraphEngine
 from aigraph.engine.rdflib_engine import RdflibEngine
@@ -25,9 +23,8 @@ from aigraph.errors import BadRequest, ResultTooLarge
 from aigraph.model import QueryRequest, QueryResult
 from aigraph.settings import Settings
 from aigraph.web import create_app
-from oxigraph_server import OXIGRAPH, start, stop
+from oxigraph_server import bundled_server, load_bundled
 
-DEFAULT = [str(p) for p in graph.default_paths()]
 VINNOVA = "/id/organisation/vinnova"
 PAGES = (
     VINNOVA,
@@ -42,23 +39,14 @@ SMALL = 10
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory) -> Path:
     directory = tmp_path_factory.mktemp("internal") / "store"
-    result = CliRunner().invoke(cli, ["load", "--store", str(directory), *DEFAULT])
-    assert result.exit_code == 0, result.output
+    load_bundled("--store", directory)
     return directory
 
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory) -> Iterator[str]:
-    """A real Oxigraph server of its own (loading the data twice would double blank nodes)."""
-    if not OXIGRAPH.exists():
-        pytest.fail(f"the oxigraph server is not installed at {OXIGRAPH} (pip install oxigraph)")
-    server = start(tmp_path_factory.mktemp("internal-oxigraph"))
-    try:
-        result = CliRunner().invoke(cli, ["load", "--to", server.store, *DEFAULT])
-        assert result.exit_code == 0, result.output
-        yield server.query
-    finally:
-        stop(server)
+    with bundled_server(tmp_path_factory.mktemp("internal-oxigraph")) as query:
+        yield query
 
 
 @pytest.fixture(scope="module", params=["memory", "store", "backend"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import threading
 import time
 from urllib.parse import urlencode, urlsplit
@@ -15,6 +14,7 @@ from SPARQLWrapper import CSV, JSON, JSONLD, N3, RDFXML, TSV, TURTLE, XML, SPARQ
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
 
 from conftest import LiveServer
+from loopback import Listener
 
 BASE = "https://w3id.org/aigraph"
 VINNOVA = f"{BASE}/id/organisation/vinnova"
@@ -163,35 +163,6 @@ def test_malformed_input_gets_a_clear_4xx(live_server, name, method, path, body,
         assert "Traceback" not in error["message"]
     # the server is still up
     assert raw(live_server, "GET", "/healthz")[0] == 200
-
-
-class Listener:
-    """A TCP listener on a loopback port that records every connection it gets."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self.running = True
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        while self.running:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self.running = False
-        self.thread.join(2)
-        self.sock.close()
 
 
 @pytest.fixture()

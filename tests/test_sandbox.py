@@ -8,7 +8,6 @@ import multiprocessing
 import os
 import platform
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,55 +26,17 @@ from aigraph.engine import (
 from aigraph.engine.worker import Bounds
 from aigraph.errors import AigraphError
 from aigraph.settings import Settings
+from loopback import Listener
 
 SECRET_BODY = "secret-body-5d81e2"
 
 
-class Listener:
-    """A loopback HTTP server that records connections and answers 500 with a secret body."""
-
-    def __init__(self) -> None:
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.server.settimeout(0.2)
-        self.port = self.server.getsockname()[1]
-        self.connections = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/sparql"
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self.server.accept()
-            except (TimeoutError, OSError):
-                continue
-            self.connections += 1
-            try:
-                conn.settimeout(2)
-                conn.recv(65536)
-                body = SECRET_BODY.encode()
-                conn.sendall(
-                    b"HTTP/1.1 500 Oops\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-                    b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
-                )
-            except OSError:
-                pass
-            finally:
-                conn.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.server.close()
-
-
 @pytest.fixture
 def listener() -> Iterator[Listener]:
-    server = Listener()
+    server = Listener(
+        b"HTTP/1.1 500 Oops\r\nContent-Type: text/plain\r\nConnection: close\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(SECRET_BODY), SECRET_BODY.encode())
+    )
     yield server
     server.close()
 
@@ -108,9 +69,9 @@ def test_this_machine_has_a_sandbox() -> None:
 
 @pytest.mark.parametrize("index", [0, 1], ids=["oxigraph", "rdflib"])
 def test_without_the_guard_the_kernel_stops_service(listener: Listener, index: int) -> None:
-    engine = engines(listener.url)[index]
+    engine = engines(f"{listener.url}/sparql")[index]
     with guard.unguarded(), IsolatedEngine(lambda: engine, workers=1) as pool:
-        error = run(pool, service_query(listener.url))
+        error = run(pool, service_query(f"{listener.url}/sparql"))
     time.sleep(0.3)
     assert listener.connections == 0
     assert error is not None and error.status in (400, 502), error
@@ -120,12 +81,12 @@ def test_without_the_guard_the_kernel_stops_service(listener: Listener, index: i
 @pytest.mark.parametrize("index", [0, 1], ids=["oxigraph", "rdflib"])
 def test_the_listener_sees_calls_from_a_worker_with_network(listener: Listener, index) -> None:
     """The control: the same worker with the network kept does call the listener."""
-    engine = engines(listener.url)[index]
+    engine = engines(f"{listener.url}/sparql")[index]
     with (
         guard.unguarded(),
         IsolatedEngine(lambda: engine, workers=1, bounds=Bounds(network=True)) as pool,
     ):
-        error = run(pool, service_query(listener.url))
+        error = run(pool, service_query(f"{listener.url}/sparql"))
     deadline = time.monotonic() + 5
     while not listener.connections and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -146,7 +107,7 @@ def test_failed_calls_look_alike_whatever_the_port(listener: Listener) -> None:
     closed = socket.create_server(("127.0.0.1", 0))
     closed_url = f"http://127.0.0.1:{closed.getsockname()[1]}/x"
     closed.close()
-    urls = (listener.url, closed_url, "http://no-such-host.invalid/x")
+    urls = (f"{listener.url}/sparql", closed_url, "http://no-such-host.invalid/x")
     said = set()
     with guard.unguarded():
         for url in urls:

@@ -10,18 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from click.testing import CliRunner
 from rdflib import BNode, Dataset, URIRef
 
 from aigraph import graph, source
-from aigraph.cli import cli
 from aigraph.core import Aigraph
 from aigraph.pages import resource as resources
 from aigraph.settings import Settings
 from aigraph.source import InMemorySource, RemoteSource, StoreSource
-from oxigraph_server import OXIGRAPH, start, stop
+from oxigraph_server import bundled_server, load_bundled
 
-DEFAULT = [str(p) for p in graph.default_paths()]
 IRIS = (
     "/id/organisation/vinnova",
     "/id/person/martin-svensson",
@@ -34,23 +31,14 @@ IRIS = (
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory) -> str:
     directory = tmp_path_factory.mktemp("source") / "store"
-    result = CliRunner().invoke(cli, ["load", "--store", str(directory), *DEFAULT])
-    assert result.exit_code == 0, result.output
+    load_bundled("--store", directory)
     return str(directory)
 
 
 @pytest.fixture(scope="module")
 def backend(tmp_path_factory) -> Iterator[str]:
-    """A real Oxigraph server of its own, loaded once."""
-    if not OXIGRAPH.exists():
-        pytest.fail(f"the oxigraph server is not installed at {OXIGRAPH} (pip install oxigraph)")
-    server = start(tmp_path_factory.mktemp("source-oxigraph"))
-    try:
-        result = CliRunner().invoke(cli, ["load", "--to", server.store, *DEFAULT])
-        assert result.exit_code == 0, result.output
-        yield server.query
-    finally:
-        stop(server)
+    with bundled_server(tmp_path_factory.mktemp("source-oxigraph")) as query:
+        yield query
 
 
 @pytest.fixture(scope="module")
