@@ -360,3 +360,43 @@ def running(*starters) -> Iterator[list[Server]]:
     finally:
         for server in servers:
             server.stop()
+
+
+def start_tree(name: str, source: Path, *args: str, **env: str) -> Server:
+    """Start ``aigraph serve`` from the ``src`` folder of ``source`` on a free loopback port."""
+    full = dict(os.environ, PYTHONPATH=str(source / "src"), PYTHONUNBUFFERED="1", **env)
+    process = subprocess.Popen(
+        [PYTHON, "-m", "aigraph", "serve", "--host", HOST, "--port", "0", "--no-validate", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=full,
+        cwd=source,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        found = re.search(r"SPARQL endpoint: (http://127\.0\.0\.1:\d+/sparql)", line)
+        if found:
+            threading.Thread(target=process.stdout.read, daemon=True).start()
+            return _wait_ready(Server(name, process, found.group(1)), 120)
+    raise RuntimeError(f"{name}: aigraph serve exited with {process.wait()}")
+
+
+@contextlib.contextmanager
+def old_tree(commit: str) -> Iterator[Path]:
+    """Check ``commit`` out with ``git worktree`` into a temporary folder, removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="aigraph-bench-old-"))
+    tree = folder / "tree"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield tree
+    finally:
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
+            capture_output=True,
+        )
+        shutil.rmtree(folder, ignore_errors=True)

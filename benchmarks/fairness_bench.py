@@ -21,18 +21,14 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
-import re
 import statistics
-import subprocess
 import threading
 import time
 from collections import Counter
 from pathlib import Path
 
 import psutil
-from common import HOST, PYTHON, ROOT, Server, _wait_ready, table
-from front_door_bench import old_tree
+from common import HOST, ROOT, Server, old_tree, start_tree, table
 
 SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 MB = 1_000_000
@@ -52,26 +48,6 @@ HUGE = [
     ("127.0.0.4", wide_query(4, 12)),
     ("127.0.0.5", wide_query(4, 8, "\\u0001" * 10)),
 ]
-
-
-def start(name: str, source: Path, *args: str, **env: str) -> Server:
-    """Start ``aigraph serve`` from the ``src`` folder of ``source`` on a free loopback port."""
-    full = dict(os.environ, PYTHONPATH=str(source / "src"), PYTHONUNBUFFERED="1", **env)
-    process = subprocess.Popen(
-        [PYTHON, "-m", "aigraph", "serve", "--host", HOST, "--port", "0", "--no-validate", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=full,
-        cwd=source,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        found = re.search(r"SPARQL endpoint: (http://127\.0\.0\.1:\d+/sparql)", line)
-        if found:
-            threading.Thread(target=process.stdout.read, daemon=True).start()
-            return _wait_ready(Server(name, process, found.group(1)), 120)
-    raise RuntimeError(f"{name}: aigraph serve exited with {process.wait()}")
 
 
 def call(
@@ -138,7 +114,7 @@ def outcome(results: list) -> str:
 
 
 def slow_queries(name: str, source: Path, cap: float) -> dict[str, str]:
-    server = start(name, source, "--timeout", "6")
+    server = start_tree(name, source, "--timeout", "6")
     try:
         threads, results = in_background([(server, "127.0.0.2", "/sparql", SLOW, 60)] * 8)
         time.sleep(0.5)
@@ -167,7 +143,7 @@ def slow_queries(name: str, source: Path, cap: float) -> dict[str, str]:
 
 
 def huge_answers(name: str, source: Path, cap: float) -> dict[str, str]:
-    server = start(
+    server = start_tree(
         name,
         source,
         "--timeout",

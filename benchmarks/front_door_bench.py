@@ -17,19 +17,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
-import os
-import re
 import resource
-import shutil
 import socket
-import subprocess
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from common import HOST, PYTHON, ROOT, Server, _wait_ready, fmt, median, table
+from common import HOST, ROOT, Server, fmt, median, old_tree, start_tree, table
 
 QUERY = "/sparql?query=ASK%7B%3Fs%20%3Fp%20%3Fo%7D"
 SLOW_HEADER = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
@@ -48,28 +43,8 @@ WARM_UP = 20
 
 
 def start(name: str, source: Path) -> Server:
-    """Start ``aigraph serve`` from the ``src`` folder of ``source`` on a free loopback port."""
-    env = dict(
-        os.environ,
-        PYTHONPATH=str(source / "src"),
-        PYTHONUNBUFFERED="1",
-        AIGRAPH_MAX_CLIENT_CONNECTIONS="5000",
-    )
-    process = subprocess.Popen(
-        [PYTHON, "-m", "aigraph", "serve", "--host", HOST, "--port", "0", "--no-validate"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=source,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        found = re.search(r"SPARQL endpoint: (http://127\.0\.0\.1:\d+/sparql)", line)
-        if found:
-            threading.Thread(target=process.stdout.read, daemon=True).start()
-            return _wait_ready(Server(name, process, found.group(1)), 120)
-    raise RuntimeError(f"{name}: aigraph serve exited with {process.wait()}")
+    """Start the server of ``source``; the whole crowd comes from 127.0.0.1, so lift its cap."""
+    return start_tree(name, source, AIGRAPH_MAX_CLIENT_CONNECTIONS="5000")
 
 
 def timed_query(server: Server, cap: float) -> float | None:
@@ -148,25 +123,6 @@ def settle(server: Server, cap: float) -> None:
     deadline = time.monotonic() + 3 * cap
     while time.monotonic() < deadline and timed_query(server, cap) is None:
         time.sleep(0.5)
-
-
-@contextlib.contextmanager
-def old_tree(commit: str) -> Iterator[Path]:
-    folder = Path(tempfile.mkdtemp(prefix="aigraph-bench-old-"))
-    tree = folder / "tree"
-    subprocess.run(
-        ["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), commit],
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield tree
-    finally:
-        subprocess.run(
-            ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)],
-            capture_output=True,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def cell(result: tuple[float | None, int], rounds: int, cap: float) -> str:
