@@ -44,21 +44,21 @@ def ensure_venv(extras: str) -> None:
     stamp.write_text(want)
 
 
-def ensure_chromium() -> None:
-    """Install Debian's chromium and its driver when missing (needs root and apt-get)."""
-    if shutil.which("chromium") and shutil.which("chromedriver"):
-        return
+def apt_install(why: str, *packages: str) -> None:
+    """Install Debian ``packages`` with apt-get (needs root), or exit saying how to."""
+    names = " ".join(packages)
     if not shutil.which("apt-get") or os.geteuid() != 0:
-        sys.exit(
-            "run.py: the browser tests need Debian's chromium and chromium-driver; install them "
-            "with: sudo apt-get install chromium chromium-driver"
-        )
-    print("run.py: installing chromium and chromium-driver with apt-get", flush=True)
+        sys.exit(f"run.py: {why} need {names}; install them with: sudo apt-get install {names}")
+    print(f"run.py: installing {names} with apt-get", flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-    subprocess.run(
-        ["apt-get", "install", "-y", "-qq", "chromium", "chromium-driver"], check=True, env=env
-    )
+    subprocess.run(["apt-get", "install", "-y", "-qq", *packages], check=True, env=env)
+
+
+def ensure_chromium() -> None:
+    """Install Debian's chromium and its driver when missing."""
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        apt_install("the browser tests", "chromium", "chromium-driver")
 
 
 def ensure_comunica() -> None:
@@ -73,15 +73,7 @@ def ensure_comunica() -> None:
     if stamp.is_file() and stamp.read_text() == want:
         return
     if not (shutil.which("node") and shutil.which("npm")):
-        if not shutil.which("apt-get") or os.geteuid() != 0:
-            sys.exit(
-                "run.py: the Linked Data client tests need Node.js and npm; install them with: "
-                "sudo apt-get install nodejs npm"
-            )
-        print("run.py: installing nodejs and npm with apt-get", flush=True)
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
-        subprocess.run(["apt-get", "install", "-y", "-qq", "nodejs", "npm"], check=True, env=env)
+        apt_install("the Linked Data client tests", "nodejs", "npm")
     print(f"run.py: installing the Comunica test client into {folder / 'node_modules'}", flush=True)
     npm = shutil.which("npm") or "npm"
     subprocess.run(
