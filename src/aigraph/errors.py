@@ -194,3 +194,19 @@ def _rebuild(cls: type[AigraphError], args: tuple[Any, ...], state: dict[str, An
     Exception.__init__(error, *args)
     error.__dict__.update(state)
     return error
+
+
+#: Kinds and messages of the HTTP errors raised outside aigraph's own classes (the WSGI
+#: server's and the web framework's): one table for the front door and the web layer.
+HTTP_KINDS: dict[int, tuple[str, str]] = {
+    400: ("bad-request", "the request is malformed"),
+    404: ("not-found", "there is nothing at this address"),
+    405: ("method-not-allowed", "this method is not allowed here"),
+    406: ("not-acceptable", "no acceptable representation"),
+    413: ("payload-too-large", "the request body is over the limit of {max_body} bytes"),
+    414: ("uri-too-long", "the request URL is too long; send the query with POST"),
+    415: ("unsupported-media-type", "unsupported Content-Type"),
+    431: ("headers-too-large", "the request headers are too large"),
+    500: ("internal-error", "the server hit an unexpected error; it has been logged"),
+    501: ("not-implemented", "this Transfer-Encoding is not supported; send chunked or none"),
+}

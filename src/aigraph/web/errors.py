@@ -16,23 +16,18 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from aigraph import formats
-from aigraph.errors import AigraphError, Forbidden, Overloaded, QueryTimeout, TooManyQueries
+from aigraph.errors import (
+    HTTP_KINDS,
+    AigraphError,
+    Forbidden,
+    Overloaded,
+    QueryTimeout,
+    TooManyQueries,
+)
 from aigraph.web.context import wants_html
 from aigraph.web.request_log import request_log
 
 log = logging.getLogger("aigraph.web")
-
-#: Werkzeug's own errors (routing, body size, ...) get our kinds and messages.
-_HTTP_KINDS = {
-    400: ("bad-request", "the request is malformed"),
-    404: ("not-found", "there is nothing at this address"),
-    405: ("method-not-allowed", "this method is not allowed here"),
-    406: ("not-acceptable", "no acceptable representation"),
-    413: ("payload-too-large", "the request body is over the limit of {max_body} bytes"),
-    414: ("uri-too-long", "the request URL is too long; send the query with POST"),
-    415: ("unsupported-media-type", "unsupported Content-Type"),
-    431: ("headers-too-large", "the request headers are too large"),
-}
 
 
 def register(app: Flask) -> None:
@@ -93,7 +88,7 @@ def _aigraph_error(exc: AigraphError) -> Response:
 
 def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
-    kind, message = _HTTP_KINDS.get(status, ("http-error", exc.description or "error"))
+    kind, message = HTTP_KINDS.get(status, ("http-error", exc.description or "error"))
     if status == 413:
         message = message.format(max_body=current_app.config.get("MAX_CONTENT_LENGTH"))
     elif status == 405:
@@ -108,6 +103,4 @@ def _http_error(exc: HTTPException) -> Response:
 
 def _unexpected(exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.path)
-    return error_response(
-        500, "internal-error", "the server hit an unexpected error; it has been logged"
-    )
+    return error_response(500, *HTTP_KINDS[500])

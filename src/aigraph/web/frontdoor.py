@@ -38,18 +38,9 @@ from waitress.task import ErrorTask, ThreadedTaskDispatcher
 from waitress.utilities import RequestEntityTooLarge
 
 from aigraph import formats, logs
-from aigraph.errors import UsageError
+from aigraph.errors import HTTP_KINDS, UsageError
 
 log = logging.getLogger("aigraph.frontdoor")
-
-#: Kinds and messages of the answers given before the app sees a request (as in web/errors.py).
-_KINDS = {
-    400: ("bad-request", "the request is malformed"),
-    413: ("payload-too-large", "the request body is over the limit of {max_body} bytes"),
-    431: ("headers-too-large", "the request headers are too large"),
-    500: ("internal-error", "the server hit an unexpected error; it has been logged"),
-    501: ("not-implemented", "this Transfer-Encoding is not supported; send chunked or none"),
-}
 
 #: Connections accepted per readiness event: a burst is taken in a few loop turns.
 _ACCEPT_BATCH = 64
@@ -166,7 +157,7 @@ class JsonErrorTask(ErrorTask):
     def execute(self) -> None:
         error = self.request.error
         front: FrontDoor = self.channel.server.front
-        kind, message = _KINDS.get(error.code, ("http-error", error.reason.lower()))
+        kind, message = HTTP_KINDS.get(error.code, ("http-error", error.reason.lower()))
         if error.code == 400 and error.body:
             message = f"{message}: {str(error.body)[:200]}"
         message = message.format(max_body=front.max_body)
