@@ -56,7 +56,7 @@ def main() -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "turtle", "json", "junit"]),
+    type=click.Choice(["text", "turtle", "json", "junit", "sarif", "github", "markdown"]),
     default="text",
     show_default=True,
     help="Report format.",

@@ -53,11 +53,16 @@ class SourceIndex:
         self._files = tuple(files)
         moved = (base or CANONICAL_BASE).rstrip("/")
         self._moved = moved if moved != CANONICAL_BASE else None
-        self._subjects: dict[str, tuple[int, int]] | None = None
+        self._subjects: dict[str, tuple[int, int, int]] | None = None
         self._texts: list[tuple[str, dict[str, str]]] = []
 
     def locate(self, iri: str) -> tuple[str, int] | None:
         """Return ``(file, line)`` where ``iri`` is described, or None."""
+        found = self.position(iri)
+        return (found[0], found[1]) if found else None
+
+    def position(self, iri: str) -> tuple[str, int, int] | None:
+        """Return ``(file, line, column)`` where ``iri`` is described (1-based, code points)."""
         if self._subjects is None:
             self._build()
         if self._subjects is None:
@@ -67,8 +72,8 @@ class SourceIndex:
             spellings.append(CANONICAL_BASE + iri[len(self._moved) :])
         for spelling in spellings:
             if spelling in self._subjects:
-                number, line = self._subjects[spelling]
-                return display_path(self._files[number]), line
+                number, line, column = self._subjects[spelling]
+                return display_path(self._files[number]), line, column
         for spelling in spellings:
             found = self._mention(spelling)
             if found:
@@ -93,11 +98,11 @@ class SourceIndex:
                     offsets.setdefault(match.group(1), match.start())
             else:
                 offsets = {}
-            for iri, line in _lines(text, offsets).items():
-                self._subjects.setdefault(iri, (number, line))
+            for iri, (line, column) in _lines(text, offsets).items():
+                self._subjects.setdefault(iri, (number, line, column))
             self._texts.append((text, prefixes))
 
-    def _mention(self, iri: str) -> tuple[str, int] | None:
+    def _mention(self, iri: str) -> tuple[str, int, int] | None:
         for number, (text, prefixes) in enumerate(self._texts):
             spelled = [re.escape(iri)]
             spelled += [
@@ -107,7 +112,9 @@ class SourceIndex:
             ]
             match = re.search(r"(?<![\w\-:])(?:" + "|".join(spelled) + ")", text)
             if match:
-                return display_path(self._files[number]), text.count("\n", 0, match.start()) + 1
+                start = match.start()
+                line = text.count("\n", 0, start) + 1
+                return display_path(self._files[number]), line, start - text.rfind("\n", 0, start)
         return None
 
 
@@ -176,12 +183,12 @@ def _term_iri(token: str, prefixes: dict[str, str], base: str) -> str | None:
     return None
 
 
-def _lines(text: str, offsets: dict[str, int]) -> dict[str, int]:
-    """Turn character offsets into 1-based line numbers, counting newlines once."""
-    lines: dict[str, int] = {}
+def _lines(text: str, offsets: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """Turn character offsets into 1-based (line, column) pairs, counting newlines once."""
+    lines: dict[str, tuple[int, int]] = {}
     line, position = 1, 0
     for iri, offset in sorted(offsets.items(), key=lambda item: item[1]):
         line += text.count("\n", position, offset)
         position = offset
-        lines[iri] = line
+        lines[iri] = (line, offset - text.rfind("\n", 0, offset))
     return lines

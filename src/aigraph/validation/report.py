@@ -1,4 +1,8 @@
-"""Render a ValidationReport for people (text) and for tools (turtle, json, junit).
+"""Render a ValidationReport for people (text, markdown) and tools (turtle, json, junit, sarif).
+
+``github`` writes workflow commands (``::error file=…,line=…,col=…,title=…::message``) that
+GitHub shows on the lines of a pull request; ``markdown`` a summary for
+``$GITHUB_STEP_SUMMARY`` or a merge-request comment; ``sarif`` is in ``sarif.py``.
 
 Every format is a function of the results alone: the same data and shapes give the same bytes
 on every run (results sorted, blank nodes renamed in that order, no timings).
@@ -6,6 +10,7 @@ on every run (results sorted, blank nodes renamed in that order, no timings).
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -17,6 +22,7 @@ from rdflib import RDF, SH, BNode, Graph, URIRef
 from rdflib.term import Node
 
 from aigraph.errors import UsageError
+from aigraph.validation.sarif import columns, render_sarif, rule_id
 from aigraph.validation.validate import ValidationReport, Violation
 
 #: The name of the file in reports for a result whose node is in no loaded file.
@@ -24,7 +30,7 @@ NO_FILE = "<no file>"
 
 
 def render(report: ValidationReport, fmt: str) -> str:
-    """Return ``report`` written in ``fmt``: one of ``text``, ``turtle``, ``json``, ``junit``."""
+    """Return ``report`` written in ``fmt``, one of RENDERERS (``text``, ``json``, ``sarif``...)."""
     try:
         renderer = RENDERERS[fmt]
     except KeyError:
@@ -244,9 +250,96 @@ def render_junit(report: ValidationReport) -> str:
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+# -- for reviewers: GitHub workflow annotations and a Markdown summary -------------------------
+
+#: Workflow command per severity (a custom severity counts as a violation).
+COMMANDS = {"Violation": "error", "Warning": "warning", "Info": "notice"}
+
+#: Results listed in a Markdown summary; GitHub keeps at most 1 MiB of a step summary.
+MARKDOWN_ROWS = 200
+
+
+def escape_data(text: str) -> str:
+    """Escape the message of a workflow command (``%``, CR and LF)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a property value of a workflow command (the data escapes, ``:`` and ``,``)."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(report: ValidationReport) -> str:
+    """Write one workflow command per result, then the summary line."""
+    where = columns(report)
+    lines = []
+    for number, v in enumerate(report.violations):
+        props = []
+        if v.file is not None:
+            props.append(f"file={escape_property(v.file)}")
+            if v.line is not None:
+                props.append(f"line={v.line}")
+                props.append(f"col={where.get(number, 1)}")
+        props.append(f"title={escape_property(f'{v.severity}: {rule_id(v)}')}")
+        details = [("focus", v.focus_display), ("path", v.path), ("value", v.value)]
+        extra = "".join(f"\n{name}: {text}" for name, text in details if text)
+        command = COMMANDS.get(v.severity, "error")
+        lines.append(f"::{command} {','.join(props)}::{escape_data(v.message + extra)}")
+    lines.append(f"aigraph validate: {summary(report)}")
+    return "\n".join(lines) + "\n"
+
+
+def md(text: str | None) -> str:
+    """Escape ``text`` for one cell of a Markdown table: HTML, pipes, backticks, emphasis."""
+    if not text:
+        return ""
+    out = html.escape(text, quote=False)
+    for char in "\\`*_[]|":
+        out = out.replace(char, "\\" + char if char != "`" else "&#96;")
+    return out.replace("\r\n", "<br>").replace("\n", "<br>").replace("\r", "<br>")
+
+
+def render_markdown(report: ValidationReport) -> str:
+    """Write the counts per severity and per shape, then a table of the results."""
+    mark = "✅" if report.conforms else "❌"
+    out = [f"### {mark} aigraph validate: {md(summary(report))}", ""]
+    counts = report.counts_by_severity()
+    out += ["| Severity | Results |", "|---|---:|"]
+    out += [f"| {md(sev)} | {n} |" for sev, n in counts.items()]
+    out.append("")
+    if report.violations:
+        severities = list(counts)
+        per_rule: Counter[tuple[str, str]] = Counter(
+            (rule_id(v), v.severity) for v in report.violations
+        )
+        rules = sorted({rule for rule, _ in per_rule})
+        out += ["| Shape / constraint | " + " | ".join(severities) + " |"]
+        out += ["|---|" + "---:|" * len(severities)]
+        for rule in rules:
+            cells = " | ".join(str(per_rule[(rule, sev)]) for sev in severities)
+            out.append(f"| {md(rule)} | {cells} |")
+        out.append("")
+        out += ["| | Where | Focus | Path | Message |", "|---|---|---|---|---|"]
+        for v in report.violations[:MARKDOWN_ROWS]:
+            icon = {"Violation": "❌", "Warning": "⚠️", "Info": "ℹ️"}.get(v.severity, "❌")
+            shown = [_where(v), v.focus_display, v.path, v.message]
+            out.append(f"| {icon} {md(v.severity)} | " + " | ".join(md(c) for c in shown) + " |")
+        if len(report.violations) > MARKDOWN_ROWS:
+            out += ["", f"… and {len(report.violations) - MARKDOWN_ROWS} more results."]
+        out.append("")
+    out.append(
+        f"Checked {_plural(len(report.files), 'file')}, {_plural(report.triples, 'triple')}; "
+        f"{md(report.threshold)} and worse fail."
+    )
+    return "\n".join(out) + "\n"
+
+
 RENDERERS: dict[str, Callable[[ValidationReport], str]] = {
     "text": render_text,
     "turtle": render_turtle,
     "json": render_json,
     "junit": render_junit,
+    "sarif": render_sarif,
+    "github": render_github,
+    "markdown": render_markdown,
 }
