@@ -27,7 +27,8 @@ LAYERS: dict[str, tuple[int, tuple[str, ...]]] = {
                 "aigraph.synth", "aigraph.synth_words")),
     "validation": (2, ("aigraph.validation",)),
     "engine": (2, ("aigraph.engine", "aigraph.queries")),
-    "data": (3, ("aigraph.store", "aigraph.neighbourhood", "aigraph.source", "aigraph.statistics")),
+    "data": (3, ("aigraph.store", "aigraph.neighbourhood", "aigraph.source", "aigraph.statistics",
+                 "aigraph.graphstore")),
     "publishing": (4, ("aigraph.describe", "aigraph.pages", "aigraph.site")),
     "facade": (5, ("aigraph.core",)),
     "web": (6, ("aigraph.web",)),
@@ -40,6 +41,7 @@ _CLI_COMMANDS = "each CLI command imports what it needs when it runs: `aigraph -
 LAZY: dict[tuple[str, str], str] = {
     ("aigraph.cli", "aigraph.graph"): _CLI_COMMANDS,
     ("aigraph.cli", "aigraph.store"): _CLI_COMMANDS,
+    ("aigraph.cli", "aigraph.graphstore"): _CLI_COMMANDS,
     ("aigraph.cli", "aigraph.validation.report"): _CLI_COMMANDS,
     ("aigraph.cli", "aigraph.validation.validate"): _CLI_COMMANDS,
     ("aigraph.cli", "aigraph.web.server"): _CLI_COMMANDS,

@@ -84,7 +84,8 @@ class QuerySyntaxError(BadRequest):
 
     def __init__(self, message: str, *, line: int | None = None, column: int | None = None) -> None:
         if line is not None:
-            message = f"line {line}, column {column}: {message}"
+            where = f"line {line}" if column is None else f"line {line}, column {column}"
+            message = f"{where}: {message}"
         super().__init__(message, line=line, column=column)
         self.line = line
         self.column = column

@@ -218,6 +218,26 @@ class Settings:
         60.0,
         "Seconds `aigraph load --to` waits for the remote store to take each file.",
     )
+    push_user: str = _setting(
+        "", "User `aigraph load --to` logs in to the Graph Store as (Basic or Digest)."
+    )
+    push_password: str = field(
+        default="",
+        repr=False,
+        metadata={"help": "Password of `push_user`: set it in the environment, never in argv."},
+    )
+    backend_default_graph: str = _setting(
+        "",
+        "Named graph that holds the union of the data graphs, for a backend whose Graph Store "
+        "has no default graph (Virtuoso): `load --to` writes the union there and `serve "
+        "--backend` reads it as the default graph. Empty: the store's default graph.",
+    )
+    backend_graphs: str = _setting(
+        "",
+        "IRI prefixes, separated by spaces, of the backend's named graphs that hold the data; "
+        "only they are listed and queried by name (Virtuoso also keeps system graphs). "
+        "Empty: every named graph.",
+    )
     endpoint_timeout: float = _setting(
         30.0, "Seconds `aigraph query --endpoint` waits for the endpoint's answer."
     )

@@ -250,6 +250,8 @@ class RemoteSource(_Queried):
             settings.backend,
             timeout=settings.query_timeout,
             max_nesting=settings.max_nesting,
+            default_graph=settings.backend_default_graph,
+            graphs=tuple(settings.backend_graphs.split()),
         )
         return _isolated(settings, functools.partial(_same, remote), remote.check, self.bounds())
 

@@ -1,7 +1,7 @@
 """A persistent on-disk store: bulk-load RDF files once, then serve them without re-parsing.
 
 Reading a store's metadata and the engine over it live in ``engine/store_engine.py``; this
-module writes stores (and pushes files to a Graph Store Protocol endpoint).
+module writes stores (``graphstore.py`` pushes files to a Graph Store Protocol endpoint).
 
 Layout of a store folder::
 
@@ -30,9 +30,6 @@ import os
 import re
 import shutil
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
@@ -50,8 +47,8 @@ from aigraph.engine.store_engine import StoreInfo as StoreInfo
 from aigraph.engine.store_engine import check_store as check_store
 from aigraph.engine.store_engine import open_read_only as open_read_only
 from aigraph.engine.store_engine import read_info as read_info
-from aigraph.errors import DataError, EngineUnavailable, UsageError
-from aigraph.formats import READ_SUFFIXES, graph_offer
+from aigraph.errors import DataError, UsageError
+from aigraph.formats import READ_SUFFIXES
 from aigraph.settings import CANONICAL_BASE
 
 #: File suffix -> pyoxigraph format, from the format table; TriG and N-Quads keep their graphs.
@@ -59,8 +56,6 @@ OX_FORMATS: dict[str, ox.RdfFormat] = {
     suffix: getattr(ox.RdfFormat, offer.oxigraph) for suffix, offer in READ_SUFFIXES.items()
 }
 _DATASET_FORMATS = {OX_FORMATS[suffix] for suffix, o in READ_SUFFIXES.items() if o.graphs}
-#: Media types of what is sent to a backend's Graph Store Protocol.
-_NT, _NQ = graph_offer("nt").media_type, graph_offer("nquads").media_type
 
 #: progress(bytes done, bytes total, quads done): called often; throttling is the caller's.
 Progress = Callable[[int, int, int], None]
@@ -313,87 +308,3 @@ def base_warning(base: str) -> str | None:
             f"already use {base.rstrip('/')}/ to serve them under it)"
         )
     return None
-
-
-# -- pushing to a remote store (SPARQL 1.1 Graph Store HTTP Protocol) ------------------------
-
-
-def push_files(url: str, paths: Iterable[str | Path], *, timeout: float) -> list[LoadedFile]:
-    """Send RDF files to a Graph Store Protocol endpoint (e.g. Oxigraph's ``/store``).
-
-    ``timeout`` bounds each request, in seconds (the ``push_timeout`` setting).
-
-    Every file is parsed here first, so a malformed file sends nothing at all. A triples file
-    replaces its own graph (PUT ``?graph=``); a TriG or N-Quads file is POSTed whole. Every
-    triple is also POSTed to the default graph (``?default``), which then is the union of all
-    graphs, as the embedded engines see it.
-    """
-    files = list(graph.expand(paths))
-    parsed = [(path, _parse_for_push(path)) for path in files]
-    sent = []
-    for path, (quads, digest) in parsed:
-        started = time.monotonic()
-        fmt = _format_of(path)
-        if fmt in _DATASET_FORMATS:
-            _send(url, "POST", None, ox.serialize(quads, format=ox.RdfFormat.N_QUADS), _NQ, timeout)
-            target = None
-        else:
-            target = str(graph.graph_iri_for(path))
-            triples = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
-            _send(
-                url,
-                "PUT",
-                f"graph={_quote(target)}",
-                ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES),
-                _NT,
-                timeout,
-            )
-        union = [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
-        _send(
-            url, "POST", "default", ox.serialize(union, format=ox.RdfFormat.N_TRIPLES), _NT, timeout
-        )
-        sent.append(
-            LoadedFile(
-                str(path.resolve()),
-                digest,
-                len(quads),
-                round(time.monotonic() - started, 3),
-                target,
-            )
-        )
-    return sent
-
-
-def _parse_for_push(path: Path) -> tuple[list[ox.Quad], str]:
-    fmt = _format_of(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"cannot read: {exc.strerror}", path=str(path)) from exc
-    try:
-        quads = list(ox.parse(data, format=fmt, base_iri=path.resolve().as_uri()))
-    except SyntaxError as exc:
-        raise DataError(_syntax_reason(exc), path=str(path), line=exc.lineno) from exc
-    return quads, hashlib.sha256(data).hexdigest()
-
-
-def _quote(iri: str) -> str:
-    return urllib.parse.quote(iri, safe="")
-
-
-def _send(
-    url: str, method: str, query: str | None, body: bytes | None, media_type: str, timeout: float
-) -> None:
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise EngineUnavailable(f"cannot reach {url}: only an http or https URL names a store")
-    target = url if query is None else f"{url}{'&' if '?' in url else '?'}{query}"
-    headers = {"Content-Type": media_type}
-    request = urllib.request.Request(target, data=body or b"", method=method, headers=headers)  # noqa: S310 - http(s) only, checked above
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s), checked above
-            response.read()
-    except urllib.error.HTTPError as exc:
-        detail = exc.read().decode("utf-8", "replace").strip()[:300]
-        raise EngineUnavailable(f"{target} answered {exc.code}: {detail}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise EngineUnavailable(f"cannot reach {url}: {getattr(exc, 'reason', exc)}") from None

@@ -141,6 +141,8 @@ def info(data: tuple[Path, ...], base: str | None) -> None:
 @click.option("--threads", type=int, help=_help("threads"))
 @click.option("--store", type=click.Path(file_okay=False), help=_help("store"))
 @click.option("--backend", metavar="URL", help=_help("backend"))
+@click.option("--backend-default-graph", metavar="IRI", help=_help("backend_default_graph"))
+@click.option("--backend-graphs", metavar="PREFIXES", help=_help("backend_graphs"))
 @click.option("--public-url", metavar="URL", help=_help("public_url"))
 @click.option("--allowed-hosts", metavar="NAMES", help=_help("allowed_hosts"))
 @click.option("--trusted-proxy", metavar="ADDRESS", help=_help("trusted_proxy"))
@@ -345,19 +347,35 @@ def publish(outdir: Path, site: str, data: tuple[Path, ...], base: str | None) -
     help="Graph Store Protocol endpoint of a SPARQL store to send the files to "
     "(e.g. http://127.0.0.1:7878/store); then `serve --backend`.",
 )
-def load(paths: tuple[Path, ...], store_dir: Path | None, url: str | None) -> None:
+@click.option("--user", metavar="NAME", help=_help("push_user"))
+@click.option("--default-graph", metavar="IRI", help=_help("backend_default_graph"))
+def load(
+    paths: tuple[Path, ...],
+    store_dir: Path | None,
+    url: str | None,
+    user: str | None,
+    default_graph: str | None,
+) -> None:
     """Load RDF files into an on-disk store (--store DIR) or a remote store (--to URL).
 
     A load into a store is all or nothing: a malformed file or an interruption leaves the
     store as it was. Exit 0 when loaded, 2 on unreadable input or an unusable store.
     """
-    from aigraph import store
+    from aigraph import graphstore, store
 
     if (store_dir is None) == (url is None):
         raise click.UsageError("give exactly one of --store DIR or --to URL")
     started = time.monotonic()
     if url is not None:
-        sent = store.push_files(url, paths, timeout=Settings.from_env().push_timeout)
+        settings = Settings.from_env(push_user=user, backend_default_graph=default_graph)
+        target = graphstore.Target(
+            url,
+            settings.push_timeout,
+            settings.push_user,
+            settings.push_password,
+            settings.backend_default_graph,
+        )
+        sent = graphstore.push_files(target, paths)
         click.echo(
             f"sent {sum(f.quads for f in sent)} quads from {len(sent)} files to {url}", err=True
         )

@@ -9,6 +9,16 @@ protocol's dataset becomes ``default-graph-uri``/``named-graph-uri`` parameters;
 own default graph is used when none is given (``aigraph load --to`` fills it with the union of
 all graphs, as the embedded engines see it).
 
+Stores differ in what a query without a dataset sees; ``default_graph`` and ``graphs`` make
+them agree. Virtuoso's default graph is the union of *every* graph, its system graphs too, and
+its Graph Store has no default graph to fill: there ``load --to`` writes the union into the
+named graph ``default_graph``, and a query without FROM is sent with that graph as its default
+graph and the data graphs (the named graphs under the ``graphs`` prefixes) as its named graphs.
+The store's own limits are read from its answer: a result the store cut at its row cap
+(Virtuoso's ``X-SPARQL-MaxRows``) is flagged as cut, and a partial answer the store returns at
+its time limit (``X-SQL-State: S1TAT``) is a timeout, never an answer. The query timeout is also
+sent as the ``timeout`` parameter (milliseconds), which Virtuoso honours and others ignore.
+
 Errors: the store's 400 becomes a ``QuerySyntaxError`` (with line and column when the message
 has them) or a ``BadRequest``, carrying the store's message; a timeout is a ``QueryTimeout``;
 anything else (5xx, refused connection, a wrong URL) is ``EngineUnavailable``.
@@ -21,6 +31,7 @@ import re
 import socket
 import urllib.error
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from http.client import HTTPException
 from io import BytesIO
 from itertools import islice
@@ -59,6 +70,13 @@ _NT, _TURTLE = graph_offer("nt"), graph_offer("turtle")
 
 _POSITION = re.compile(r"(?:error )?at (?:line )?(\d+)(?::| column )(\d+):? ?(.*)", re.DOTALL)
 _GRAPHS = "SELECT DISTINCT ?g WHERE { GRAPH ?g { } }"
+_GRAPHS_USED = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
+#: Virtuoso's syntax errors: "SP030: SPARQL compiler, line 1: syntax error at ...".
+_LINE = re.compile(r"SPARQL compiler, line (\d+): (.*?)(?:\n\s*SPARQL query:.*)?$", re.DOTALL)
+#: Virtuoso's refusal of a query it estimates would run past its own time limit.
+_ESTIMATE = re.compile(r"estimated execution time .* exceeds the limit", re.IGNORECASE)
+#: A graph that names nothing: the default graph of a restricted store that lists no graphs.
+_NO_GRAPH = "urn:aigraph:no-graph"
 _COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
 #: A SPARQL variable name (VARNAME: letters, digits and underscores).
 _VARIABLE = re.compile(r"\w+")
@@ -75,10 +93,16 @@ class RemoteEngine:
         *,
         max_nesting: int = 200,
         timeout: float = Settings.query_timeout,
+        default_graph: str = "",
+        graphs: Sequence[str] = (),
     ) -> None:
         self.endpoint = endpoint
         self.max_nesting = max_nesting
         self.timeout = timeout
+        #: The named graph read as the default graph of a query without a dataset.
+        self.default_graph = default_graph
+        #: IRI prefixes of the named graphs that hold the data (empty: every named graph).
+        self.graphs = tuple(graphs)
         self._names: tuple[URIRef, ...] | None = None
 
     def check(self, text: str) -> guard.CheckedQuery:
@@ -92,20 +116,29 @@ class RemoteEngine:
         """Run one query on the store; raise an ``AigraphError`` for every failure."""
         return self._run(request, request.max_rows)
 
-    def _run(self, request: QueryRequest, limit: int | None) -> QueryResult:
+    def _run(self, request: QueryRequest, limit: int | None, *, whole: bool = False) -> QueryResult:
         checked = checked_query(self, request)
-        wrapper = self._wrapper(checked.text + values_clause(_checked(request.bindings)), request)
+        # The text as written: the guard read it with the same lexer; the \uXXXX rewrite of
+        # risky IRI characters is for the embedded Oxigraph (Virtuoso reads no escapes in IRIs).
+        wrapper = self._wrapper(checked.source + values_clause(_checked(request.bindings)), request)
         # SPARQLWrapper guesses the form from keywords, comments included; the guard knows it.
         wrapper.queryType = checked.form.upper()
-        self._dataset(wrapper, request.dataset)
+        if not whole:
+            self._dataset(wrapper, request.dataset, checked)
         graph_form = checked.form in ("construct", "describe")
         if graph_form:
             wrapper.setReturnFormat(TURTLE)  # the Accept header below asks for N-Triples
             wrapper.addCustomHttpHeader("Accept", _NT.media_type)
         response = self._send(wrapper, checked)
+        if response.headers.get("X-SQL-State") == "S1TAT":  # Virtuoso's partial "anytime" answer
+            response.close()
+            raise QueryTimeout(f"{self.endpoint} stopped the query at its time limit")
+        cap = _backend_cap(response.headers.get("X-SPARQL-MaxRows"), limit)
+        if cap is not None:
+            limit = cap
         try:
             if graph_form:
-                return _graph_result(checked.form, response, limit)
+                return _flag_cap(_graph_result(checked.form, response, limit), cap)
             media_type = response.headers.get("Content-Type", RESULTS[0].media_type)
             result = parse_results(response.read(), media_type)
         except TimeoutError:
@@ -116,14 +149,22 @@ class RemoteEngine:
             raise EngineUnavailable(f"{self.endpoint} broke off the answer: {exc}") from None
         finally:
             response.close()
-        return _cut(result, limit)
+        return _flag_cap(_cut(result, limit), cap)
 
     def graph_names(self) -> Sequence[URIRef]:
         """Return the IRIs of the store's named graphs, sorted (asked once)."""
         if self._names is None:
-            result = self._run(QueryRequest(_GRAPHS), None)
-            self._names = tuple(sorted(URIRef(r["g"]) for r in result.rows if "g" in r))
+            result = self._run(QueryRequest(_GRAPHS), None, whole=True)
+            if not any("g" in row for row in result.rows):  # Virtuoso needs a pattern
+                result = self._run(QueryRequest(_GRAPHS_USED), None, whole=True)
+            names = sorted(URIRef(r["g"]) for r in result.rows if "g" in r)
+            self._names = tuple(n for n in names if self._holds_data(n))
         return self._names
+
+    def _holds_data(self, name: URIRef) -> bool:
+        if str(name) == self.default_graph:
+            return False
+        return not self.graphs or str(name).startswith(self.graphs)
 
     def triple_count(self) -> int:
         """Return the number of quads in the store's named graphs."""
@@ -141,16 +182,29 @@ class RemoteEngine:
         wrapper.setMethod(POST)
         wrapper.setQuery(text)
         wrapper.setReturnFormat(JSON)
+        wrapper.setOnlyConneg(True)  # no format= parameter: Virtuoso would prefer it to Accept
         wrapper.timeout = self._limit(request)  # type: ignore[assignment]  # setTimeout would round to whole seconds
+        wrapper.addParameter("timeout", str(int(self._limit(request) * 1000)))
         return wrapper
 
-    def _dataset(self, wrapper: SPARQLWrapper, spec: DatasetSpec) -> None:
-        """Pass the protocol dataset on; a missing half defaults to all graphs, as locally."""
-        if spec.default_graphs is None and spec.named_graphs is None:
+    def _dataset(
+        self, wrapper: SPARQLWrapper, spec: DatasetSpec, checked: guard.CheckedQuery
+    ) -> None:
+        """Pass the protocol dataset on; a missing half defaults to all graphs, as locally.
+
+        A store restricted by ``default_graph`` or ``graphs`` gets the dataset spelled out
+        whenever the query names none itself.
+        """
+        restricted = bool(self.default_graph or self.graphs)
+        given = spec.default_graphs is not None or spec.named_graphs is not None
+        if not given and (checked.has_dataset_clause or not restricted):
             return
         every = self.graph_names()
-        default = every if spec.default_graphs is None else spec.default_graphs
-        named = every if spec.named_graphs is None else spec.named_graphs
+        union = [URIRef(self.default_graph)] if self.default_graph else every
+        default = (
+            (union or [URIRef(_NO_GRAPH)]) if spec.default_graphs is None else spec.default_graphs
+        )
+        named = (every or [URIRef(_NO_GRAPH)]) if spec.named_graphs is None else spec.named_graphs
         for iri in default:
             wrapper.addParameter("default-graph-uri", str(iri))
         for iri in named:
@@ -199,10 +253,13 @@ def _http_error(endpoint: str, status: int, body: bytes, checked: guard.CheckedQ
     if status == 400:
         found = _POSITION.search(message)
         if found:
-            line, column = checked.original_position(int(found.group(1)), int(found.group(2)))
+            line, column = int(found.group(1)), int(found.group(2))
             return QuerySyntaxError(_short(found.group(3) or message), line=line, column=column)
+        found = _LINE.search(message)
+        if found:
+            return QuerySyntaxError(_short(found.group(2)), line=int(found.group(1)))
         return BadRequest(f"the backend refused the query: {_short(message)}")
-    if status in (408, 504):
+    if status in (408, 504) or _ESTIMATE.search(message):
         return QueryTimeout(f"{endpoint} timed out: {_short(message)}")
     if 400 < status < 500 and status not in (401, 403, 404, 405):
         return BadRequest(f"the backend refused the query ({status}): {_short(message)}")
@@ -241,6 +298,21 @@ def _checked(bindings: Mapping[str, Identifier]) -> Mapping[str, Identifier]:
         elif not isinstance(term, Literal):
             raise BadRequest(f"cannot bind ?{name}: only IRIs and literals can be sent")
     return bindings
+
+
+def _backend_cap(header: str | None, limit: int | None) -> int | None:
+    """Return the store's own row cap when it cut the answer at or below ours, else None."""
+    if not header or not header.strip().isdigit():
+        return None
+    cap = int(header)
+    return cap if limit is None or cap <= limit else None
+
+
+def _flag_cap(result: QueryResult, cap: int | None) -> QueryResult:
+    """Flag a result the store cut at its own row cap as cut, at that many rows."""
+    if cap is None or result.form == "ask" or result.count < cap:
+        return result
+    return replace(result, truncated=True, limit=cap)
 
 
 def _cut(result: QueryResult, limit: int | None) -> QueryResult:
