@@ -2,7 +2,8 @@
 
 In store and backend modes the page code (``pages.resource``, ``pages.vocabulary``) works on a small dataset
 built from one SPARQL query through the engine: the resource's quads, the quads pointing at it,
-the blank nodes it leads to, the labels of its neighbours, the provenance descriptions of the
+the blank nodes it leads to, the labels of its neighbours and of the properties linking
+them (a property the data labels or types gets a page of its own), the provenance descriptions of the
 graphs holding those facts (with the labels of what they name: the article, who asserts), the
 statements of a graph when the IRI names one, and the ontology.
 """
@@ -25,10 +26,16 @@ Run = Callable[[str, Mapping[str, Identifier]], QueryResult]
 
 log = logging.getLogger(__name__)
 
-_LABELS = (
-    "<http://www.w3.org/2000/01/rdf-schema#label>, "
-    "<http://www.w3.org/2004/02/skos/core#prefLabel>, <http://schema.org/name>"
+#: The properties that name a resource on a page, most specific first (``pages.labels``).
+LABEL_PROPERTIES = (
+    "http://www.w3.org/2004/02/skos/core#prefLabel",
+    "http://www.w3.org/2000/01/rdf-schema#label",
+    "http://schema.org/name",
+    "https://schema.org/name",
+    "http://purl.org/dc/terms/title",
+    "http://xmlns.com/foaf/0.1/name",
 )
+_LABELS = ", ".join(f"<{iri}>" for iri in LABEL_PROPERTIES)
 
 #: ``?iri`` is bound to the resource by the engine (it is selected so every engine accepts it).
 _AROUND = """SELECT ?s ?p ?o ?g ?iri WHERE {
@@ -44,10 +51,14 @@ _AROUND = """SELECT ?s ?p ?o ?g ?iri WHERE {
           GRAPH ?g { ?s ?p ?o FILTER(?p IN (LABELS)) } }
   UNION { GRAPH ?h { ?iri ?q ?b FILTER(isBlank(?b)) } GRAPH ?i { ?b ?r ?s FILTER(isIRI(?s)) }
           GRAPH ?g { ?s ?p ?o FILTER(?p IN (LABELS)) } }
+  UNION { { GRAPH ?h { ?iri ?s ?y } } UNION { GRAPH ?h { ?y ?s ?iri } }
+          GRAPH ?g { ?s ?p ?o FILTER(?p IN (LABELS, RDF_TYPE)) } }
   UNION { GRAPH ?iri { ?s ?p ?o } BIND(?iri AS ?g) }
   UNION { { GRAPH ?iri { ?s ?q ?y } } UNION { GRAPH ?iri { ?y ?q ?s FILTER(isIRI(?s)) } }
           GRAPH ?g { ?s ?p ?o FILTER(?p IN (LABELS)) } }
-}""".replace("LABELS", _LABELS)
+}""".replace("LABELS", _LABELS).replace(
+    "RDF_TYPE", "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+)
 
 #: ``?g`` is bound to the graph's name by the engine.
 _GRAPH = "SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }"

@@ -9,16 +9,16 @@ the base become local paths so that a copy served anywhere is browsable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from urllib.parse import quote
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SH, SKOS, XSD, Namespace
 from rdflib.term import Node
 
-from aigraph import content
 from aigraph.model import QueryResult
+from aigraph.pages import labels as naming
 from aigraph.settings import CANONICAL_BASE
 from aigraph.statistics import SAME_AS, WIKIDATA_ENTITY
 
@@ -26,8 +26,14 @@ SCHEMA = Namespace("http://schema.org/")
 PROV = Namespace("http://www.w3.org/ns/prov#")
 SHAPES_NS = f"{CANONICAL_BASE}/shapes#"
 LABELS = (RDFS.label, SKOS.prefLabel)
-_DISPLAY = (SKOS.prefLabel, RDFS.label, SCHEMA.name, DCTERMS.title, FOAF.name)
+#: What a page shows under its heading, most specific first.
+_DESCRIPTIONS = (
+    SCHEMA.description, URIRef("https://schema.org/description"), DCTERMS.description,
+    SKOS.definition, RDFS.comment,
+)  # fmt: skip
 _LANGS = ("sv", "en")
+#: The page of an IRI outside the base: ``/resource?iri=<the IRI, percent-encoded>``.
+RESOURCE_PAGE = "/resource"
 _MAX_DEPTH = 3
 
 #: Prefixes used to abbreviate IRIs on pages; ``aig`` is added per base.
@@ -91,7 +97,7 @@ def describe(dataset: Dataset, iri: URIRef, base: str) -> Dataset:
         out.bind(prefix, namespace, override=True)
     neighbours = {t for s, _, o, _ in facts for t in (s, o) if isinstance(t, URIRef) and t != iri}
     extra: list[tuple[Node, Node, Node, Node]] = [
-        (n, p, o, graph_id(g)) for n in neighbours for p in LABELS for _, _, o, g in
+        (n, p, o, graph_id(g)) for n in neighbours for p in naming.PROPERTIES for _, _, o, g in
         dataset.quads((n, p, None, None))
     ]  # fmt: skip
     graphs = {g for *_, g in facts if isinstance(g, URIRef) and g != provenance}
@@ -135,6 +141,13 @@ class Term:
     @property
     def long(self) -> bool:
         return self.kind == "literal" and len(self.text) > 90
+
+    def link(self, lang: str) -> str:
+        """Return the link to this term: a page here in ``lang`` (``?lang=``), else the IRI."""
+        href = self.href or self.iri
+        if not self.local or "#" in href:
+            return href
+        return f"{href}{'&' if '?' in href else '?'}lang={lang}"
 
 
 @dataclass(frozen=True)
@@ -186,13 +199,29 @@ class ResourcePage:
     provenance: Source | None = None
 
 
-class View:
-    """Render terms of one dataset for one base and language."""
+def resource_path(iri: str) -> str:
+    """Return the path of the page of an IRI outside the base: ``/resource?iri=...``."""
+    return f"{RESOURCE_PAGE}?iri={quote(iri, safe='')}"
 
-    def __init__(self, dataset: Dataset, base: str, lang: str) -> None:
+
+class View:
+    """Render terms of one dataset for one base and language.
+
+    A link to an IRI goes to its page here: the local path of an IRI under the base, else
+    ``/resource?iri=...`` for an IRI the data describes (a subject or object; a property
+    only where the data names or types it). Other IRIs (vocabulary terms the data only
+    uses) link out. ``prefixes`` are the data's own, used after the standard ones.
+    """
+
+    def __init__(
+        self, dataset: Dataset, base: str, lang: str, prefixes: Mapping[str, str] | None = None
+    ) -> None:
         self.dataset, self.base, self.lang = dataset, base.rstrip("/"), lang
-        self.prefixes = {**PREFIXES, "aig": f"{self.base}/ontology#"}
-        self.vocabulary = vocabulary()
+        standard = {**PREFIXES, "aig": f"{self.base}/ontology#"}
+        known = set(standard.values())
+        own = {p: n for p, n in (prefixes or {}).items() if p not in standard and n not in known}
+        self.prefixes = {**standard, **own}
+        self.vocabulary = naming.vocabulary()
 
     def local_path(self, iri: str) -> str | None:
         """Return the path on this server of an IRI minted under the base, else None."""
@@ -204,6 +233,29 @@ class View:
             return "/shapes#" + iri[len(SHAPES_NS) :]
         return None
 
+    def href(self, iri: str, predicate: bool = False) -> str | None:
+        """Return the path of the page of ``iri`` on this server, or None (a link out)."""
+        path = self.local_path(iri)
+        if path is not None:
+            return path
+        node = URIRef(iri)
+        if self._named(node) if predicate else self._occurs(node):
+            return resource_path(iri)
+        return None
+
+    def _occurs(self, node: URIRef) -> bool:
+        return any(
+            any(True for _ in self.dataset.quads(pattern))
+            for pattern in ((node, None, None, None), (None, None, node, None))
+        ) or is_graph_name(self.dataset, node)
+
+    def _named(self, node: URIRef) -> bool:
+        """Tell whether the data labels or types ``node`` (what a store fetches for properties)."""
+        return any(
+            any(True for _ in self.dataset.quads((node, p, None, None)))
+            for p in (*naming.PROPERTIES, RDF.type)
+        )
+
     def curie(self, iri: str) -> str | None:
         for prefix, namespace in self.prefixes.items():
             if iri.startswith(namespace) and len(iri) > len(namespace):
@@ -212,23 +264,22 @@ class View:
 
     def labels(self, node: Node) -> dict[str, str]:
         """Return one label per language (``''`` for plain literals) of ``node``."""
-        found: dict[str, str] = {}
-        for prop in _DISPLAY:
-            for graph in (self.dataset, self.vocabulary):
-                for value in graph.objects(node, prop):
-                    if isinstance(value, Literal):
-                        found.setdefault(value.language or "", str(value))
-        return found
+        return naming.collect(
+            value
+            for prop in naming.PROPERTIES
+            for graph in (self.dataset, self.vocabulary)
+            for value in graph.objects(node, prop)
+        )
 
     def label(self, node: Node, fallback: bool = True) -> str:
-        found = self.labels(node)
-        text = found.get(self.lang) or found.get("") or found.get("en")
+        """Return the label of ``node`` for this page's reader, else (``fallback``) a name."""
+        text = naming.choose(self.labels(node), self.lang)
         if text or not fallback:
             return text or ""
         path = self.local_path(str(node))
-        return self.curie(str(node)) or path or str(node)
+        return self.curie(str(node)) or path or naming.local_name(str(node))
 
-    def term(self, node: Node, depth: int = 0) -> Term:
+    def term(self, node: Node, depth: int = 0, predicate: bool = False) -> Term:
         if isinstance(node, Literal):
             datatype = None
             if node.datatype is not None and node.datatype != XSD.string:
@@ -238,8 +289,9 @@ class View:
             nested = self.properties(node, depth + 1) if depth < _MAX_DEPTH else ()
             return Term(self.label(node, False) or "[ ]", "bnode", nested=nested)
         iri = str(node)
-        path = self.local_path(iri)
-        text = self.label(node, fallback=False) or self.curie(iri) or path or iri
+        path = self.href(iri, predicate)
+        text = self.label(node, fallback=False) or self.curie(iri) or self.local_path(iri)
+        text = text or naming.local_name(iri)
         return Term(text, "iri", iri, path or iri, path is not None, self.curie(iri))
 
     def properties(
@@ -253,7 +305,7 @@ class View:
         out = []
         for p in sorted(grouped, key=str):
             values = sorted(set(grouped[p]), key=self._value_key)
-            out.append(Property(self.term(p), tuple(
+            out.append(Property(self.term(p, predicate=True), tuple(
                 Value(self.term(o, depth), sources.numbers(node, p, o) if sources else ())
                 for o in values
             )))  # fmt: skip
@@ -310,9 +362,15 @@ def _source_sentence(base: str) -> URIRef:
     return URIRef(f"{base.rstrip('/')}/ontology#sourceSentence")
 
 
-def page_model(dataset: Dataset, iri: URIRef, base: str, lang: str) -> ResourcePage:
+def page_model(
+    dataset: Dataset,
+    iri: URIRef,
+    base: str,
+    lang: str,
+    prefixes: Mapping[str, str] | None = None,
+) -> ResourcePage:
     """Build the page of one resource (or named graph) in ``lang`` ('sv' or 'en')."""
-    view = View(dataset, base, lang)
+    view = View(dataset, base, lang, prefixes)
     index = SourceIndex(view)
     properties = view.properties(iri, sources=index)
     incoming: dict[Node, list[Value]] = {}
@@ -328,24 +386,23 @@ def page_model(dataset: Dataset, iri: URIRef, base: str, lang: str) -> ResourceP
     if is_graph_name(dataset, iri):
         quads = sorted(_in_graph(dataset, None, None, iri), key=lambda q: tuple(map(str, q[:3])))
         statements = tuple(
-            Statement(view.term(s), view.term(p), view.term(o)) for s, p, o, _ in quads
+            Statement(view.term(s), view.term(p, predicate=True), view.term(o))
+            for s, p, o, _ in quads
         )
         provenance = index.source(iri)
     labels = view.labels(iri)
-    descriptions = {
-        o.language: str(o)
-        for o in dataset.objects(iri, SCHEMA.description)
-        if isinstance(o, Literal)
-    }
+    descriptions = naming.collect(o for p in _DESCRIPTIONS for o in dataset.objects(iri, p))
     return ResourcePage(
         iri=str(iri),
-        path=view.local_path(str(iri)) or "/",
+        path=view.local_path(str(iri)) or resource_path(str(iri)),
         label=view.label(iri),
         labels={k: labels[k] for k in _LANGS if k in labels},
-        description=descriptions.get(lang) or descriptions.get(None),
+        description=descriptions.get(lang) or descriptions.get(""),
         types=types,
         properties=properties,
-        incoming=tuple(Property(view.term(p), tuple(v)) for p, v in incoming.items()),
+        incoming=tuple(
+            Property(view.term(p, predicate=True), tuple(v)) for p, v in incoming.items()
+        ),
         same_as=same_as,
         sources=index.sources(),
         statements=statements,
@@ -386,16 +443,6 @@ def main_resources(
         ranked = sorted(found.items(), key=lambda item: (-item[1], item[0]))
         out += [iri for iri, _ in ranked[:per_kind] if iri not in out]
     return tuple(out)
-
-
-@lru_cache(maxsize=1)
-def vocabulary() -> Graph:
-    """Return the declarations of the reused vocabularies (for labels of their terms)."""
-    graph = Graph()
-    path = content.vocabularies_file()
-    if path.is_file():
-        graph.parse(path, format="turtle")
-    return graph
 
 
 def sorted_terms(terms: Iterable[Term]) -> tuple[Term, ...]:

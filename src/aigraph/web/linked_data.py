@@ -5,6 +5,10 @@ answers ``200`` in the negotiated format with ``Vary: Accept`` and a ``Content-L
 naming the format-specific document (``/id/organisation/vinnova.ttl``, ``.html``, ...), which
 answers the same bytes directly. Each request is a short pipeline: resolve the path to an IRI
 and a format, build the body from the core (``aigraph.pages.resource``), answer conditionally.
+
+An IRI outside the base (another namespace, a hash IRI such as ``brick:Equipment``) that the
+data holds has the same page and documents at ``/resource?iri=<IRI>`` and
+``/resource.<ext>?iri=<IRI>``.
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from rdflib.term import Node
 from werkzeug.wrappers import Response
 
 from aigraph import content, export, formats, results
-from aigraph.errors import NotAcceptable, NotFound, UsageError
+from aigraph.errors import BadRequest, NotAcceptable, NotFound, UsageError
 from aigraph.pages import resource as resources
 from aigraph.pages import vocabulary
+from aigraph.queries import ABSOLUTE_IRI
 from aigraph.web import cache
 from aigraph.web.context import core, lang, wants
 
@@ -34,6 +39,8 @@ HTML = formats.HTML
 #: What a resource IRI can be negotiated to; without an Accept preference, Turtle.
 OFFERS: tuple[formats.Offer, ...] = (*formats.GRAPH, HTML)
 _BY_EXTENSION = {offer.extension: offer for offer in OFFERS}
+#: The longest IRI ``/resource?iri=`` accepts (longer ones are refused with a 400).
+MAX_IRI_LENGTH = 2048
 
 
 @dataclass(frozen=True)
@@ -44,12 +51,26 @@ class Target:
     offer: formats.Offer
     negotiated: bool
     lang: str
+    #: The query string that names the resource (``?iri=...``) at ``/resource``, else ''.
+    query: str = ""
 
 
 @blueprint.get("/id/<path:rest>")
 def resource(rest: str) -> Response:
     """Describe a resource minted under ``<base>/id/``."""
     return _dereference(f"/id/{rest}")
+
+
+@blueprint.get("/resource")
+def any_resource() -> Response:
+    """Describe an IRI of the data, under the base or not: ``/resource?iri=<IRI>``."""
+    return _any_resource(None)
+
+
+@blueprint.get("/resource.<ext>")
+def any_resource_document(ext: str) -> Response:
+    """The description of ``?iri=`` in the format named by the extension."""
+    return _any_resource(_extension(ext))
 
 
 @blueprint.get("/graph/<path:rest>")
@@ -147,6 +168,35 @@ def _dereference(path: str) -> Response:
     return _answer(target, lambda: _resource_body(iri, target))
 
 
+def _iri_parameter() -> URIRef:
+    """Return the ``iri`` parameter of the request, or a 400 saying what to send."""
+    given = request.args.getlist("iri")
+    if len(given) != 1 or not given[0]:
+        raise BadRequest("give the IRI of one resource as ?iri=<absolute IRI, percent-encoded>")
+    iri = given[0]
+    if len(iri) > MAX_IRI_LENGTH:
+        raise BadRequest(f"the IRI is {len(iri)} characters long; at most {MAX_IRI_LENGTH}")
+    if not ABSOLUTE_IRI.match(iri):
+        raise BadRequest(
+            "the iri parameter must be an absolute IRI (a scheme such as https:, no spaces, "
+            'no <>"{}|^`\\)'
+        )
+    return URIRef(iri)
+
+
+def _any_resource(offer: formats.Offer | None) -> Response:
+    iri = _iri_parameter()
+    query = resources.resource_path(str(iri))[len(resources.RESOURCE_PAGE) :]
+    try:
+        target = _target(resources.RESOURCE_PAGE, offer)
+    except (NotAcceptable, UsageError):
+        if not _exists(iri):  # a missing resource is a 404 whatever the Accept header says
+            raise NotFound(f"there is no resource {iri} in this dataset") from None
+        raise
+    target = Target(target.path, target.offer, target.negotiated, target.lang, query)
+    return _answer(target, lambda: _resource_body(iri, target))
+
+
 def _readings(path: str) -> list[Target]:
     """Return what ``path`` may ask for: the IRI itself, or the stem in its extension's format."""
     readings = [(path, None), *filter(None, [_extension_of(path)])]
@@ -224,7 +274,7 @@ def _prefixes() -> dict[str, str]:
 
 
 def _render_resource(dataset: Dataset, iri: URIRef, target: Target) -> bytes:
-    model = resources.page_model(dataset, iri, _base(), target.lang)
+    model = resources.page_model(dataset, iri, _base(), target.lang, _prefixes())
     return _page("resource.html", target, page=model)
 
 
@@ -232,12 +282,14 @@ def _page(template: str, target: Target, **values: object) -> bytes:
     downloads = [
         {
             "label": offer.title,
-            "href": f"{target.path}.{offer.extension}",
+            "href": f"{target.path}.{offer.extension}{target.query}",
             "media_type": offer.media_type,
         }
         for offer in formats.GRAPH
     ]
-    html = render_template(template, lang=target.lang, downloads=downloads, **values)
+    html = render_template(
+        template, lang=target.lang, downloads=downloads, page_query=target.query, **values
+    )
     return html.encode("utf-8")
 
 
@@ -257,7 +309,7 @@ def _answer(target: Target, body: Callable[[], bytes]) -> Response:
     if unchanged is not None:
         return unchanged
     lang = target.lang if target.offer is HTML else ""
-    data = _cached(("body", target.path, target.offer.name, lang), body)
+    data = _cached(("body", target.path + target.query, target.offer.name, lang), body)
     return _with_validators(Response(data, content_type=target.offer.content_type), target)
 
 
@@ -276,7 +328,7 @@ def _not_modified(target: Target) -> Response | None:
 
 def _with_validators(response: Response, target: Target) -> Response:
     lang = target.lang if target.offer is HTML else ""
-    tag = f"{core().version}|{target.path}|{target.offer.name}|{lang}"
+    tag = f"{core().version}|{target.path}{target.query}|{target.offer.name}|{lang}"
     response.set_etag(hashlib.sha256(tag.encode()).hexdigest()[:32])
     if (last_modified := core().last_modified) is not None:  # None: the data states no date
         response.headers["Last-Modified"] = last_modified
@@ -288,7 +340,7 @@ def _with_validators(response: Response, target: Target) -> Response:
 
 def _document(target: Target) -> str:
     """Return the path of the format-specific document (the Content-Location)."""
-    document = f"{target.path}.{target.offer.extension}"
+    document = f"{target.path}.{target.offer.extension}{target.query}"
     if target.offer is HTML and request.args.get("lang") == target.lang:
-        document += f"?lang={target.lang}"
+        document += f"{'&' if target.query else '?'}lang={target.lang}"
     return document

@@ -45,6 +45,14 @@ _STATUSES = {
 }
 
 
+def _any_iri(summary: str) -> dict[str, Any]:
+    """Describe ``/resource``: a linked-data route whose resource is the ``iri`` parameter."""
+    route = _linked_data(summary)
+    iri = _param("iri", "query", "The absolute IRI of the resource, percent-encoded")
+    route["get"]["parameters"].insert(0, {**iri, "required": True})
+    return route
+
+
 def _linked_data(summary: str) -> dict[str, Any]:
     """Describe a linked-data route: negotiated (or suffixed) RDF or HTML, conditional GET."""
     return {
@@ -159,6 +167,8 @@ def openapi(server_url: str) -> dict[str, Any]:
             # Linked data (web/linked_data.py): content negotiation at the IRI, suffixed documents.
             "/id/{rest}": _linked_data("Describe a resource minted under <base>/id/"),
             "/graph/{rest}": _linked_data("Describe a named graph: its statements and provenance"),
+            "/resource": _any_iri("Describe any IRI of the data (other namespaces, hash IRIs)"),
+            "/resource.{ext}": _any_iri("The description of ?iri= as one document"),
             "/ontology": _linked_data("The ontology: HTML documentation or RDF"),
             "/ontology.{ext}": _linked_data(
                 "The ontology as one document (ttl, jsonld, nt, rdf, trig, nq, html)"
