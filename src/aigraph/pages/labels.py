@@ -1,4 +1,7 @@
-"""What a resource is called on a page: its label in the reader's language, else a local name.
+"""What a resource is called on a page and where its page is.
+
+A label in the reader's language, else a local name; the page of an IRI outside the base is
+``/resource?iri=...``, and only web IRIs (http, https) are ever links out.
 
 Labels come from the common naming properties (``neighbourhood.LABEL_PROPERTIES``:
 ``skos:prefLabel``, ``rdfs:label``, ``schema:name`` with http and https, ``dcterms:title``,
@@ -10,9 +13,10 @@ fragment of a hash IRI or the last segment of its path, percent-decoded.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
@@ -22,6 +26,31 @@ from aigraph.neighbourhood import LABEL_PROPERTIES
 
 #: The naming properties, most specific first (the first one found per language wins).
 PROPERTIES: tuple[URIRef, ...] = tuple(URIRef(iri) for iri in LABEL_PROPERTIES)
+#: What a page shows under its heading, most specific first.
+DESCRIPTIONS: tuple[URIRef, ...] = tuple(
+    URIRef(iri)
+    for iri in (
+        "http://schema.org/description",
+        "https://schema.org/description",
+        "http://purl.org/dc/terms/description",
+        "http://www.w3.org/2004/02/skos/core#definition",
+        "http://www.w3.org/2000/01/rdf-schema#comment",
+    )
+)
+#: The page of an IRI outside the base: ``/resource?iri=<the IRI, percent-encoded>``.
+RESOURCE_PAGE = "/resource"
+#: IRIs a page may link out to (an IRI of another scheme is shown, never linked).
+_WEB = re.compile(r"https?://[^\s<>\"'\\`]+\Z", re.IGNORECASE)
+
+
+def resource_path(iri: str) -> str:
+    """Return the path of the page of an IRI outside the base: ``/resource?iri=...``."""
+    return f"{RESOURCE_PAGE}?iri={quote(iri, safe='')}"
+
+
+def outbound(iri: str) -> str | None:
+    """Return ``iri`` when a page may link out to it (http or https), else None."""
+    return iri if _WEB.match(iri) else None
 
 
 def collect(values: Iterable[Node]) -> dict[str, str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SH, SKOS, XSD, Namespace
@@ -19,6 +18,7 @@ from rdflib.term import Node
 
 from aigraph.model import QueryResult
 from aigraph.pages import labels as naming
+from aigraph.queries import ABSOLUTE_IRI
 from aigraph.settings import CANONICAL_BASE
 from aigraph.statistics import SAME_AS, WIKIDATA_ENTITY
 
@@ -26,14 +26,9 @@ SCHEMA = Namespace("http://schema.org/")
 PROV = Namespace("http://www.w3.org/ns/prov#")
 SHAPES_NS = f"{CANONICAL_BASE}/shapes#"
 LABELS = (RDFS.label, SKOS.prefLabel)
-#: What a page shows under its heading, most specific first.
-_DESCRIPTIONS = (
-    SCHEMA.description, URIRef("https://schema.org/description"), DCTERMS.description,
-    SKOS.definition, RDFS.comment,
-)  # fmt: skip
 _LANGS = ("sv", "en")
-#: The page of an IRI outside the base: ``/resource?iri=<the IRI, percent-encoded>``.
-RESOURCE_PAGE = "/resource"
+RESOURCE_PAGE = naming.RESOURCE_PAGE
+resource_path = naming.resource_path
 _MAX_DEPTH = 3
 
 #: Prefixes used to abbreviate IRIs on pages; ``aig`` is added per base.
@@ -142,9 +137,14 @@ class Term:
     def long(self) -> bool:
         return self.kind == "literal" and len(self.text) > 90
 
+    @property
+    def outbound(self) -> str | None:
+        """Return the IRI itself as a link out, if it is a web address (http or https)."""
+        return naming.outbound(self.iri)
+
     def link(self, lang: str) -> str:
         """Return the link to this term: a page here in ``lang`` (``?lang=``), else the IRI."""
-        href = self.href or self.iri
+        href = self.href or ""
         if not self.local or "#" in href:
             return href
         return f"{href}{'&' if '?' in href else '?'}lang={lang}"
@@ -199,11 +199,6 @@ class ResourcePage:
     provenance: Source | None = None
 
 
-def resource_path(iri: str) -> str:
-    """Return the path of the page of an IRI outside the base: ``/resource?iri=...``."""
-    return f"{RESOURCE_PAGE}?iri={quote(iri, safe='')}"
-
-
 class View:
     """Render terms of one dataset for one base and language.
 
@@ -239,6 +234,8 @@ class View:
         if path is not None:
             return path
         node = URIRef(iri)
+        if not ABSOLUTE_IRI.match(iri):  # /resource would refuse it: no page to link to
+            return None
         if self._named(node) if predicate else self._occurs(node):
             return resource_path(iri)
         return None
@@ -292,7 +289,8 @@ class View:
         path = self.href(iri, predicate)
         text = self.label(node, fallback=False) or self.curie(iri) or self.local_path(iri)
         text = text or naming.local_name(iri)
-        return Term(text, "iri", iri, path or iri, path is not None, self.curie(iri))
+        out = naming.outbound(iri)  # never a javascript: or data: link
+        return Term(text, "iri", iri, path or out, path is not None, self.curie(iri))
 
     def properties(
         self, node: Node, depth: int = 0, sources: SourceIndex | None = None
@@ -391,7 +389,7 @@ def page_model(
         )
         provenance = index.source(iri)
     labels = view.labels(iri)
-    descriptions = naming.collect(o for p in _DESCRIPTIONS for o in dataset.objects(iri, p))
+    descriptions = naming.collect(o for p in naming.DESCRIPTIONS for o in dataset.objects(iri, p))
     return ResourcePage(
         iri=str(iri),
         path=view.local_path(str(iri)) or resource_path(str(iri)),
