@@ -22,6 +22,7 @@ from aigraph.errors import DataError, UsageError
 from aigraph.formats import READ_SUFFIXES
 from aigraph.graph import LoadedData, graph_iri_for, parse_file
 from aigraph.settings import CANONICAL_BASE
+from aigraph.validation.fast_sparql import RoutedDataset
 from aigraph.validation.locate import SourceIndex, display_path
 from aigraph.validation.messages import tag_messages
 from aigraph.validation.terms import Names, bnode_path
@@ -208,27 +209,48 @@ def validate(
     )
 
 
+#: The graph pySHACL puts the ontology's declarations in when it validates in place.
+INOCULATION = URIRef("urn:pyshacl:inoculation")
+
+
 def _run_pyshacl(
     data: Dataset, shapes: Graph, ontology: Graph | None, shapes_paths: Sequence[Path]
 ) -> Graph:
-    """Run pySHACL once; shapes it cannot use raise DataError naming the shapes file."""
+    """Run pySHACL once; shapes it cannot use raise DataError naming the shapes file.
+
+    Where it can, pySHACL validates a view of the loaded store in place (no copy of the data)
+    whose SPARQL queries Oxigraph answers (``fast_sparql``); the ontology's declarations it
+    adds go to a graph of their own that is removed afterwards, so ``data`` ends unchanged.
+    """
+    in_place = _may_validate_in_place(data, shapes)
+    target = RoutedDataset(data.store) if in_place else data
     try:
         _, results, _ = shacl_validate(
-            data,
+            target,
             shacl_graph=shapes,
             ont_graph=ontology,
             inference="none",
             advanced=True,
             allow_warnings=True,
             abort_on_first=False,
-            inplace=False,  # pySHACL mixes the ontology into a copy, not into our dataset
+            inplace=in_place,  # else pySHACL mixes the ontology into a copy of the data
         )
     except ReportableRuntimeError as exc:
         where = ", ".join(str(p) for p in shapes_paths)
         raise DataError(f"unusable shapes: {exc.message}", path=where) from exc
+    finally:
+        if in_place and ontology is not None:
+            data.remove_graph(INOCULATION)
     if not isinstance(results, Graph):  # pySHACL returns a ValidationFailure instead
         raise DataError(f"unusable shapes: {results}", path=", ".join(map(str, shapes_paths)))
     return results
+
+
+def _may_validate_in_place(data: Dataset, shapes: Graph) -> bool:
+    """Return whether pySHACL leaves ``data`` as it was (no SHACL rules, no graph of its own)."""
+    if any(True for _ in shapes.triples((None, SH.rule, None))):
+        return False  # SHACL-AF rules would add their triples to the data
+    return all(graph.identifier != INOCULATION for graph in data.graphs())
 
 
 def _read_graph(paths: Sequence[Path]) -> Graph:
