@@ -36,12 +36,16 @@ def quad_key(quad: Quad) -> tuple[tuple[int, str, str, str], ...]:
     return (term_key(g), term_key(s), term_key(p), term_key(o))
 
 
-def canonical_quads(quads: Iterable[Quad], *, union: bool = False) -> list[Quad]:
+def canonical_quads(
+    quads: Iterable[Quad], *, union: bool = False, short_labels: bool = True
+) -> list[Quad]:
     """Return distinct quads, sorted, with blank nodes relabelled b0, b1, ... canonically.
 
     Isomorphic inputs give equal outputs. Each connected group of blank nodes is labelled on
     its own (isomorphic groups attached to the same terms are interchangeable, so their order
     does not matter). With ``union`` every quad is put in the default graph (graph None).
+    Without ``short_labels`` a blank node keeps the digest of its group (``<digest>.<copy>.<n>``):
+    the same group gets the same labels whatever else the data holds (for diffs).
     """
     distinct = {(s, p, o, None if union else g) for s, p, o, g in quads}
     incidence: dict[BNode, list[Quad]] = defaultdict(list)
@@ -62,6 +66,8 @@ def canonical_quads(quads: Iterable[Quad], *, union: bool = False) -> list[Quad]
             for quad in labelled
         )
     canonical.sort(key=quad_key)
+    if not short_labels:
+        return canonical
     labels: dict[Node, BNode] = {}  # short labels in order of first use in the sorted output
 
     def short(term: Any) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 import click
 from rdflib import RDF
 
+from aigraph.cli.diff import diff_command
 from aigraph.errors import AigraphError, UsageError
 from aigraph.formats import GRAPH
 from aigraph.settings import CANONICAL_BASE, ENGINES, Settings
@@ -49,6 +50,9 @@ def cli() -> None:
 def main() -> None:
     """Run the command line."""
     cli()
+
+
+cli.add_command(diff_command)
 
 
 @cli.command()

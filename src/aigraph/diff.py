@@ -1,0 +1,389 @@
+"""What a change does to the graph: the statements added and removed per named graph.
+
+Each side is a file, a folder, or a git revision of the data (``HEAD~1``, or ``REV:path``),
+read with ``git archive`` (the working tree is never checked out). Blank nodes are matched by
+canonicalisation (``canonical.canonical_quads``), so a file re-serialised with other blank-node
+labels or in another order is no change. Statements are shown with the labels of their terms
+in the chosen language, and each affected graph with the source sentences its provenance
+records (``aig:sourceSentence``, as on the resource pages).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import tarfile
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import cast
+
+from rdflib import XSD, BNode, Dataset, Literal, URIRef
+from rdflib.term import IdentifiedNode, Node
+
+from aigraph import graph
+from aigraph.canonical import canonical_quads, quad_key, term_key
+from aigraph.errors import UsageError
+from aigraph.model import Quad
+from aigraph.pages.resource import View
+from aigraph.settings import CANONICAL_BASE, Settings
+from aigraph.validation.locate import LOCAL_NAME
+from aigraph.validation.report import md
+
+#: The data folder a bare git revision is read from, unless paths are given.
+DEFAULT_PATHS = ("data",)
+FORMATS = ("text", "markdown", "json")
+
+
+@dataclass(frozen=True)
+class GraphChange:
+    """The statements of one named graph that were added and removed."""
+
+    graph: Node | None
+    added: tuple[Quad, ...]
+    removed: tuple[Quad, ...]
+    renamed_from: Node | None = None
+
+
+@dataclass(frozen=True)
+class Diff:
+    """The difference of two versions of the data, graph by graph."""
+
+    old: str
+    new: str
+    changes: tuple[GraphChange, ...]
+    old_data: Dataset = field(repr=False, compare=False)
+    new_data: Dataset = field(repr=False, compare=False)
+
+    @property
+    def equal(self) -> bool:
+        return not self.changes
+
+    def counts(self) -> tuple[int, int]:
+        return sum(len(c.added) for c in self.changes), sum(len(c.removed) for c in self.changes)
+
+
+# -- reading each side ----------------------------------------------------------------------
+
+
+def _git(args: Sequence[str], cwd: Path) -> bytes:
+    try:
+        done = subprocess.run(
+            ["git", *args],  # noqa: S607 - the user's git, found on PATH
+            cwd=cwd,
+            capture_output=True,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise UsageError("git is not installed: give files or folders instead") from None
+    if done.returncode != 0:
+        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise UsageError(f"git {' '.join(args)}: {reason[-1] if reason else 'failed'}")
+    return done.stdout
+
+
+def _is_revision(spec: str, cwd: Path) -> bool:
+    try:
+        _git(["rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}"], cwd)
+    except UsageError:
+        return False
+    return True
+
+
+@contextmanager
+def checkout_free(spec: str, paths: Sequence[str], cwd: Path) -> Iterator[tuple[Path, list[Path]]]:
+    """Yield ``(root, files or folders)`` of one side: on disk, or exported from git."""
+    on_disk = Path(spec)
+    if on_disk.exists():
+        # Files are named from the working folder (as git names them), else from their folder.
+        here, chosen = cwd.resolve(), on_disk.resolve()
+        inside = chosen.is_relative_to(here)
+        yield (here if inside else chosen if chosen.is_dir() else chosen.parent), [chosen]
+        return
+    revision, colon, inner = spec.partition(":")
+    if colon and revision and _is_revision(revision, cwd):
+        wanted = [inner] if inner else list(paths)
+    elif _is_revision(spec, cwd):
+        revision, wanted = spec, list(paths)
+    else:
+        raise UsageError(
+            f"{spec!r} is neither a file, a folder nor a git revision "
+            "(give a path, a revision such as HEAD~1, or REV:path)"
+        )
+    # In a subfolder, git reads the paths from there and archives them relative to it.
+    archive = _git(["archive", "--format=tar", revision, "--", *wanted], cwd)
+    with tempfile.TemporaryDirectory(prefix="aigraph-diff-") as folder:
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(folder, filter="data")
+        root = Path(folder)
+        yield root, [root / w for w in wanted]
+
+
+def read_side(spec: str, paths: Sequence[str], cwd: Path) -> Dataset:
+    """Load one side; IRIs that name its files (graphs of Turtle files) lose their folder."""
+    with checkout_free(spec, paths, cwd) as (root, chosen):
+        loaded = graph.load(Settings(), chosen, rebased=False)
+        moved = root.as_uri().rstrip("/") + "/"
+        dataset = graph.new_dataset()
+        for prefix, namespace in loaded.dataset.namespaces():
+            dataset.bind(prefix, namespace, override=False)
+
+        def local(term: Node) -> Node:
+            if isinstance(term, URIRef) and str(term).startswith(moved):
+                return URIRef("file:///" + str(term)[len(moved) :])
+            return term
+
+        for s, p, o, g in loaded.dataset.quads((None, None, None, None)):
+            name = cast(IdentifiedNode, local(_graph_name(g)))
+            dataset.add((local(s), local(p), local(o), dataset.graph(name)))
+        return dataset
+
+
+# -- comparing ------------------------------------------------------------------------------
+
+
+def _quads(dataset: Dataset) -> set[Quad]:
+    raw = [
+        (s, p, _canonical_number(o), _graph_name(g))
+        for s, p, o, g in dataset.quads((None, None, None, None))
+    ]
+    return set(canonical_quads(raw, short_labels=False))
+
+
+def _graph_name(graph_or_name: object) -> Node:
+    """Return the name of a graph (rdflib gives a graph or its name, depending on the call)."""
+    return cast(Node, getattr(graph_or_name, "identifier", graph_or_name))
+
+
+def _canonical_number(term: Node) -> Node:
+    """Write a decimal or integer literal in its canonical form: ``1.0`` and ``1`` are one value.
+
+    Writers differ here (rdflib's Turtle writer turns ``"100"^^xsd:decimal`` into ``100.0``).
+    """
+    if not isinstance(term, Literal) or term.datatype is None:
+        return term
+    value = term.value
+    if term.datatype == XSD.decimal and isinstance(value, Decimal) and value.is_finite():
+        text = format(value.normalize(), "f")
+        return Literal(text if text != "-0" else "0", datatype=XSD.decimal)
+    if term.datatype == XSD.integer and isinstance(value, int):
+        return Literal(str(value), datatype=XSD.integer)
+    return term
+
+
+def compare(old: Dataset, new: Dataset, old_name: str = "old", new_name: str = "new") -> Diff:
+    """Return the statements added and removed per named graph, renamed graphs paired."""
+    before, after = _quads(old), _quads(new)
+    added: dict[Node | None, list[Quad]] = defaultdict(list)
+    removed: dict[Node | None, list[Quad]] = defaultdict(list)
+    for quad in after - before:
+        added[quad[3]].append(quad)
+    for quad in before - after:
+        removed[quad[3]].append(quad)
+    old_graphs = {q[3] for q in before}
+    new_graphs = {q[3] for q in after}
+    changes: list[GraphChange] = []
+    gone = {g: _triples(removed[g]) for g in removed if g not in new_graphs}
+    for name in sorted(set(added) | set(removed), key=term_key):
+        renamed = None
+        if name not in old_graphs:
+            match = [g for g, triples in gone.items() if triples == _triples(added[name])]
+            if len(match) == 1:
+                renamed = match[0]
+                del gone[renamed]
+        changes.append(
+            GraphChange(
+                name,
+                tuple(sorted(added.get(name, ()), key=quad_key)),
+                tuple(sorted(removed.get(name, ()), key=quad_key)),
+                renamed,
+            )
+        )
+    renamed_away = {c.renamed_from for c in changes if c.renamed_from is not None}
+    kept = tuple(c for c in changes if c.graph not in renamed_away)
+    return Diff(old_name, new_name, kept, old, new)
+
+
+def _triples(quads: Sequence[Quad]) -> frozenset[tuple[Node, Node, Node]]:
+    return frozenset((s, p, o) for s, p, o, _ in quads)
+
+
+def diff(old: str, new: str, *, paths: Sequence[str] = (), cwd: Path | None = None) -> Diff:
+    """Compare two sides, each a file, a folder, a git revision or ``REV:path``."""
+    where = cwd or Path.cwd()
+    chosen = list(paths) or list(DEFAULT_PATHS)
+    return compare(read_side(old, chosen, where), read_side(new, chosen, where), old, new)
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+
+class _Words:
+    """Terms for people: prefixed names, labels in one language, source sentences."""
+
+    def __init__(self, result: Diff, lang: str) -> None:
+        self.views = [
+            View(result.new_data, CANONICAL_BASE, lang),
+            View(result.old_data, CANONICAL_BASE, lang),
+        ]
+        self.sentence = URIRef(f"{CANONICAL_BASE}/ontology#sourceSentence")
+        names = {**dict(result.old_data.namespaces()), **dict(result.new_data.namespaces())}
+        # Longest namespace first, so that graph: wins over a shorter base prefix.
+        self.prefixes = sorted(
+            ((str(ns), prefix) for prefix, ns in names.items() if prefix),
+            key=lambda item: -len(item[0]),
+        )
+
+    def curie(self, iri: str) -> str | None:
+        known = self.views[0].curie(iri)  # the usual prefixes (schema:, org:, ...) first
+        if known:
+            return known
+        for namespace, prefix in self.prefixes:
+            local = iri[len(namespace) :]
+            if iri.startswith(namespace) and LOCAL_NAME.fullmatch(local) and local:
+                return f"{prefix}:{local}"
+        return None
+
+    def term(self, node: Node | None) -> str:
+        if node is None:
+            return "(default graph)"
+        if isinstance(node, BNode):
+            return "_:" + str(node).split(".")[0][:10]
+        if isinstance(node, Literal):
+            text = json.dumps(str(node), ensure_ascii=False)
+            if node.language:
+                return f"{text}@{node.language}"
+            if node.datatype is not None:
+                return f"{text}^^{self.curie(str(node.datatype)) or f'<{node.datatype}>'}"
+            return text
+        return self.curie(str(node)) or f"<{node}>"
+
+    def label(self, node: Node | None) -> str:
+        if not isinstance(node, URIRef):
+            return ""
+        for view in self.views:
+            text = view.label(node, fallback=False)
+            if text:
+                return text
+        return ""
+
+    def named(self, node: Node | None) -> str:
+        label = self.label(node)
+        return f"{self.term(node)} ({label})" if label else self.term(node)
+
+    def sources(self, name: Node | None) -> list[str]:
+        if name is None:
+            return []
+        for view in self.views:
+            found = sorted(str(o) for o in view.dataset.objects(name, self.sentence))
+            if found:
+                return found
+        return []
+
+    def statement(self, quad: Quad) -> str:
+        s, p, o, _ = quad
+        return f"{self.named(s)} {self.term(p)} {self.named(o)}"
+
+
+def _summary(result: Diff) -> str:
+    if result.equal:
+        return f"no change ({result.old} → {result.new})"
+    added, removed = result.counts()
+    return (
+        f"{added} statement(s) added, {removed} removed in {len(result.changes)} named "
+        f"graph(s) ({result.old} → {result.new})"
+    )
+
+
+def render_text(result: Diff, lang: str = "en") -> str:
+    words = _Words(result, lang)
+    lines = [f"aigraph diff: {_summary(result)}"]
+    for change in result.changes:
+        lines += ["", f"graph {words.named(change.graph)}"]
+        if change.renamed_from is not None:
+            lines.append(f"  renamed from {words.named(change.renamed_from)}")
+        lines += [f"  source: {sentence}" for sentence in words.sources(change.graph)]
+        lines += [f"  - {words.statement(q)}" for q in change.removed]
+        lines += [f"  + {words.statement(q)}" for q in change.added]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(result: Diff, lang: str = "en") -> str:
+    words = _Words(result, lang)
+    out = [f"### aigraph diff: {md(_summary(result))}", ""]
+    if result.equal:
+        return "\n".join(out)
+    out += ["| Named graph | Added | Removed |", "|---|---:|---:|"]
+    for change in result.changes:
+        renamed = (
+            f" (renamed from {md(words.term(change.renamed_from))})" if change.renamed_from else ""
+        )
+        out.append(
+            f"| {md(words.named(change.graph))}{renamed} | {len(change.added)} | {len(change.removed)} |"
+        )
+    for change in result.changes:
+        out += ["", f"#### {md(words.named(change.graph))}", ""]
+        out += [f"> {md(sentence)}" for sentence in words.sources(change.graph)]
+        body = [f"- {words.statement(q)}" for q in change.removed]
+        body += [f"+ {words.statement(q)}" for q in change.added]
+        fence = "`" * max(3, 1 + max((_backticks(line) for line in body), default=0))
+        out += ["", f"{fence}diff", *body, fence]
+    return "\n".join(out) + "\n"
+
+
+def _backticks(text: str) -> int:
+    longest = run = 0
+    for char in text:
+        run = run + 1 if char == "`" else 0
+        longest = max(longest, run)
+    return longest
+
+
+def render_json(result: Diff, lang: str = "en") -> str:
+    words = _Words(result, lang)
+
+    def statement(quad: Quad) -> dict[str, str]:
+        s, p, o, _ = quad
+        return {
+            "s": words.term(s),
+            "p": words.term(p),
+            "o": words.term(o),
+            "text": words.statement(quad),
+        }
+
+    added, removed = result.counts()
+    body = {
+        "equal": result.equal,
+        "old": result.old,
+        "new": result.new,
+        "added": added,
+        "removed": removed,
+        "graphs": [
+            {
+                "graph": words.term(c.graph),
+                "iri": str(c.graph) if c.graph is not None else None,
+                "label": words.label(c.graph),
+                "renamedFrom": str(c.renamed_from) if c.renamed_from is not None else None,
+                "sources": words.sources(c.graph),
+                "added": [statement(q) for q in c.added],
+                "removed": [statement(q) for q in c.removed],
+            }
+            for c in result.changes
+        ],
+    }
+    return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
+
+
+RENDERERS = {"text": render_text, "markdown": render_markdown, "json": render_json}
+
+
+def render(result: Diff, fmt: str, lang: str = "en") -> str:
+    """Return ``result`` written in ``fmt`` (text, markdown or json)."""
+    if fmt not in RENDERERS:
+        raise UsageError(f"unknown diff format {fmt!r}; use one of {', '.join(RENDERERS)}")
+    return RENDERERS[fmt](result, lang)
