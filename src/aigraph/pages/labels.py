@@ -39,6 +39,8 @@ DESCRIPTIONS: tuple[URIRef, ...] = tuple(
 )
 #: The page of an IRI outside the base: ``/resource?iri=<the IRI, percent-encoded>``.
 RESOURCE_PAGE = "/resource"
+#: The paths under the base that this server answers at (``pages.resource.View.local_path``).
+SERVED_PATH = re.compile(r"/(id/|graph/|ontology(/|#|\Z)|shapes(#|\Z))(?![/\\])")
 #: IRIs a page may link out to (an IRI of another scheme is shown, never linked).
 _WEB = re.compile(r"https?://[^\s<>\"'\\`]+\Z", re.IGNORECASE)
 

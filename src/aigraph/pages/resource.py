@@ -219,11 +219,14 @@ class View:
         self.vocabulary = naming.vocabulary()
 
     def local_path(self, iri: str) -> str | None:
-        """Return the path on this server of an IRI minted under the base, else None."""
-        # A path starting with "//" or "/\\" would be a link to another host.
-        off_site = (self.base + "//", self.base + "/\\")
-        if iri.startswith(self.base + "/") and not iri.startswith(off_site):
-            return iri[len(self.base) :]
+        """Return the path on this server of an IRI minted under the base, else None.
+
+        Only the paths this server answers at (``/id/``, ``/graph/``, ``/ontology``,
+        ``/shapes``); any other IRI under the base has its page at ``/resource``.
+        """
+        rest = iri[len(self.base) :] if iri.startswith(self.base + "/") else ""
+        if naming.SERVED_PATH.match(rest):  # never "//host" nor "/\\host": another host
+            return rest
         if iri.startswith(SHAPES_NS):
             return "/shapes#" + iri[len(SHAPES_NS) :]
         return None
