@@ -60,7 +60,9 @@ cli.add_command(diff_command)
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "turtle", "json", "junit", "sarif", "github", "markdown"]),
+    type=click.Choice(
+        ["text", "turtle", "json", "junit", "sarif", "github", "markdown", "codequality"]
+    ),
     default="text",
     show_default=True,
     help="Report format.",

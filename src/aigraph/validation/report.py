@@ -10,6 +10,7 @@ on every run (results sorted, blank nodes renamed in that order, no timings).
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -334,6 +335,29 @@ def render_markdown(report: ValidationReport) -> str:
     return "\n".join(out) + "\n"
 
 
+#: GitLab code-quality severity per SHACL severity.
+CODE_QUALITY = {"Violation": "major", "Warning": "minor", "Info": "info"}
+
+
+def render_codequality(report: ValidationReport) -> str:
+    """Write GitLab's code-quality report (a JSON array), shown on a merge request's diff."""
+    issues = []
+    for v in report.violations:
+        check = rule_id(v)
+        # Not the line: an issue keeps its fingerprint when lines above it move.
+        key = "\n".join((check, v.file or NO_FILE, v.focus_display, v.path or "", v.value or ""))
+        issues.append(
+            {
+                "description": v.message or f"{v.severity} of {v.shape}",
+                "check_name": check,
+                "fingerprint": hashlib.sha256(key.encode("utf-8")).hexdigest(),
+                "severity": CODE_QUALITY.get(v.severity, "major"),
+                "location": {"path": v.file or NO_FILE, "lines": {"begin": v.line or 1}},
+            }
+        )
+    return json.dumps(issues, ensure_ascii=False, indent=2) + "\n"
+
+
 RENDERERS: dict[str, Callable[[ValidationReport], str]] = {
     "text": render_text,
     "turtle": render_turtle,
@@ -342,4 +366,5 @@ RENDERERS: dict[str, Callable[[ValidationReport], str]] = {
     "sarif": render_sarif,
     "github": render_github,
     "markdown": render_markdown,
+    "codequality": render_codequality,
 }
