@@ -137,7 +137,7 @@ def test_action_annotates_summarises_and_diffs_a_pull_request(repo, tmp_path: Pa
     diff = steps["diff"]
     assert diff["code"] == 0, diff
     assert diff["outputs"]["changed"] == "true"
-    assert "+ _:" in diff["outputs"]["diff"] and '"-5"^^xsd:decimal' in diff["outputs"]["diff"]
+    assert 'schema:amount [ schema:value "-5"^^xsd:decimal ]' in diff["outputs"]["diff"]
     assert "### aigraph diff: " in summary and "graph:grant (The grant)" in summary
     final = steps["3"]
     assert final["code"] == 1 and "does not conform" in final["stdout"]
@@ -205,6 +205,6 @@ def test_gitlab_diff_job_without_token_writes_the_artifact_only(repo) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     markdown = (repo_path / "aigraph-diff.md").read_text("utf-8")
-    assert markdown.startswith("### aigraph diff: 5 statement(s) added, 5 removed")
+    assert markdown.startswith("### aigraph diff: 1 statement(s) added, 1 removed")
     assert '"-5"^^xsd:decimal' in markdown
     assert not (repo_path / "aigraph-note.json").exists()

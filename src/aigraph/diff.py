@@ -59,6 +59,8 @@ class Diff:
     changes: tuple[GraphChange, ...]
     old_data: Dataset = field(repr=False, compare=False)
     new_data: Dataset = field(repr=False, compare=False)
+    #: For each blank node, the subject and property it hangs from (to show it as a path).
+    anchors: dict[Node, tuple[Node, Node]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def equal(self) -> bool:
@@ -179,11 +181,12 @@ def _canonical_number(term: Node) -> Node:
 def compare(old: Dataset, new: Dataset, old_name: str = "old", new_name: str = "new") -> Diff:
     """Return the statements added and removed per named graph, renamed graphs paired."""
     before, after = _quads(old), _quads(new)
+    gained, lost = _pair_blank_nodes(after - before, before - after)
     added: dict[Node | None, list[Quad]] = defaultdict(list)
     removed: dict[Node | None, list[Quad]] = defaultdict(list)
-    for quad in after - before:
+    for quad in gained:
         added[quad[3]].append(quad)
-    for quad in before - after:
+    for quad in lost:
         removed[quad[3]].append(quad)
     old_graphs = {q[3] for q in before}
     new_graphs = {q[3] for q in after}
@@ -206,7 +209,45 @@ def compare(old: Dataset, new: Dataset, old_name: str = "old", new_name: str = "
         )
     renamed_away = {c.renamed_from for c in changes if c.renamed_from is not None}
     kept = tuple(c for c in changes if c.graph not in renamed_away)
-    return Diff(old_name, new_name, kept, old, new)
+    anchors: dict[Node, tuple[Node, Node]] = {}
+    for s, p, o, _ in sorted(before | after, key=quad_key):
+        if isinstance(o, BNode):
+            anchors.setdefault(o, (s, p))
+    return Diff(old_name, new_name, kept, old, new, anchors)
+
+
+def _pair_blank_nodes(added: set[Quad], removed: set[Quad]) -> tuple[set[Quad], set[Quad]]:
+    """Let a blank node changed in place keep its name, so that only what changed shows.
+
+    A blank node's label is the digest of its group, so a changed amount gives a new node with
+    all its statements. A removed and an added node, each alone in its group, that hang from the
+    same subjects by the same properties in the same graph are taken to be one node.
+    """
+
+    def singles(quads: set[Quad]) -> dict[frozenset[tuple[Node | None, ...]], list[Node]]:
+        shared: set[Node] = set()
+        anchors: dict[Node, set[tuple[Node | None, ...]]] = defaultdict(set)
+        for s, p, o, g in quads:
+            nodes = {t for t in (s, o, g) if isinstance(t, BNode)}
+            if len(nodes) > 1:
+                shared |= nodes
+            if isinstance(o, BNode) and not isinstance(s, BNode):
+                anchors[o].add((s, p, g))
+        by_anchor: dict[frozenset[tuple[Node | None, ...]], list[Node]] = defaultdict(list)
+        for node, found in anchors.items():
+            if node not in shared:
+                by_anchor[frozenset(found)].append(node)
+        return by_anchor
+
+    old_nodes = singles(removed)
+    rename: dict[Node | None, Node] = {}
+    for anchor, nodes in singles(added).items():
+        if len(nodes) == 1 and len(old_nodes.get(anchor, ())) == 1:
+            rename[nodes[0]] = old_nodes[anchor][0]
+    if not rename:
+        return added, removed
+    renamed = {cast(Quad, tuple(rename.get(t, t) for t in quad)) for quad in added}
+    return renamed - removed, removed - renamed
 
 
 def _triples(quads: Sequence[Quad]) -> frozenset[tuple[Node, Node, Node]]:
@@ -227,6 +268,7 @@ class _Words:
     """Terms for people: prefixed names, labels in one language, source sentences."""
 
     def __init__(self, result: Diff, lang: str) -> None:
+        self.anchors = result.anchors
         self.views = [
             View(result.new_data, CANONICAL_BASE, lang),
             View(result.old_data, CANONICAL_BASE, lang),
@@ -286,8 +328,15 @@ class _Words:
         return []
 
     def statement(self, quad: Quad) -> str:
+        """Write a statement; one about a blank node as a path from the nearest IRI."""
         s, p, o, _ = quad
-        return f"{self.named(s)} {self.term(p)} {self.named(o)}"
+        text = f"{self.term(p)} {self.named(o)}"
+        seen: set[Node] = set()
+        while isinstance(s, BNode) and s in self.anchors and s not in seen:
+            seen.add(s)
+            s, via = self.anchors[s]
+            text = f"{self.term(via)} [ {text} ]"
+        return f"{self.named(s)} {text}"
 
 
 def _summary(result: Diff) -> str:
