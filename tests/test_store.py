@@ -190,7 +190,8 @@ def test_kill_during_load_leaves_old_or_new(tmp_path) -> None:
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         _, recorded, real = state(directory)
-        # Every triple is stored twice: in its graph and in the default graph (the union).
+        # The bundled data has triples in two graphs, so the store writes its union: every
+        # triple is stored twice, in its graph and in the default graph.
         assert (recorded, real) in ((old, old_real), (old + 200_000, old_real + 400_000)), delay
         seen.add(recorded)
     assert seen <= {old, old + 200_000}

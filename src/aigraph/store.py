@@ -16,8 +16,13 @@ atomically replacing the metadata file so it names the new generation. An interr
 is either as it was or has every file of the load; the unfinished copy is removed by the next
 load. The previous generation is kept so that a server started before the load keeps working.
 
-Each triple is also written to the store's default graph, which is therefore the union of all
-graphs as a set, as the in-memory engines see it (oxigraph's own union is a bag).
+Queries see the union of all graphs, as a set, as their default graph (as the in-memory engines
+do). Oxigraph's own union is a bag: a triple in two graphs is seen twice. So after loading each
+file once, the load checks whether any triple is in more than one graph (the store's default
+graph included; ``_shares_triples``). If none is, the metadata says so (``union_written``
+false) and queries use Oxigraph's union, which is then the set union: nothing is written twice.
+Otherwise every triple is also written to the default graph, which then is the union as a set,
+and the store stays so for the loads that follow.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -113,15 +119,26 @@ def _load_into(
         source.backup(str(staging))  # a checkpoint: hard links to the immutable table files
         del source
     store = ox.Store(str(staging))
-    total = 2 * sum(p.stat().st_size for p in files)  # each file is read twice (see _load_file)
-    meter = _Meter(total, progress)
+    size = sum(p.stat().st_size for p in files)
+    written = old is not None and old.union_written
+    meter = _Meter(2 * size if written else size, progress)
     prefixes = dict(old.prefixes) if old else {}
     loaded = list(old.files) if old else []
+    quads = old.quads if old else 0  # counted as each file loads: no scan of the whole store
     for path in files:
         loaded.append(_load_file(store, path, meter))
+        quads += loaded[-1].quads
+        if written:
+            _copy_to_default(store, path, meter)
         prefixes.update(_prefixes(path))
+    if not written and _shares_triples(store):
+        written = True  # a triple in two graphs: write the union to the default graph
+        meter.total += size
+        for path in files:
+            _copy_to_default(store, path, meter)
+        if old is not None and old.quads:
+            _copy_named_to_default(open_read_only(old), store)
     store.flush()
-    quads = _count_named(store)
     del store
     return StoreInfo(
         directory=staging.parent,
@@ -130,33 +147,23 @@ def _load_into(
         files=tuple(loaded),
         prefixes=prefixes,
         updated=time.time(),
+        union_written=written,
     )
 
 
 def _load_file(store: ox.Store, path: Path, meter: _Meter) -> LoadedFile:
-    """Load one file into its graph(s), then into the default graph (the union)."""
+    """Load one file into its graph(s), reading it once (hashing it and counting its lines)."""
     fmt = _format_of(path)
     started = time.monotonic()
     before = len(store)
-    base = path.resolve().as_uri()
     target = None if fmt in _DATASET_FORMATS else ox.NamedNode(graph.graph_iri_for(path))
     digest = hashlib.sha256()
-    try:
+    with _reading(path):
         with path.open("rb") as raw:
             reader = cast(IO[bytes], _MeteredReader(raw, meter, digest))
-            store.bulk_load(input=reader, format=fmt, base_iri=base, to_graph=target)
-        added = len(store) - before
-        meter.add_quads(added)
-        with path.open("rb") as raw:
-            reader = cast(IO[bytes], _MeteredReader(raw, meter, None))
-            if target is not None:
-                store.bulk_load(input=reader, format=fmt, base_iri=base)
-            else:
-                store.bulk_extend(_to_default(ox.parse(reader, format=fmt, base_iri=base)))
-    except SyntaxError as exc:
-        raise DataError(_syntax_reason(exc), path=str(path), line=exc.lineno) from exc
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot load: {exc}", path=str(path)) from exc
+            store.bulk_load(input=reader, format=fmt, base_iri=_base(path), to_graph=target)
+    added = len(store) - before
+    meter.add_quads(added)
     return LoadedFile(
         path=str(path.resolve()),
         sha256=digest.hexdigest(),
@@ -166,17 +173,70 @@ def _load_file(store: ox.Store, path: Path, meter: _Meter) -> LoadedFile:
     )
 
 
+def _copy_to_default(store: ox.Store, path: Path, meter: _Meter) -> None:
+    """Load the triples of a file into the default graph too (a store whose union is written)."""
+    fmt = _format_of(path)
+    with _reading(path), path.open("rb") as raw:
+        reader = cast(IO[bytes], _MeteredReader(raw, meter, None))
+        if fmt in _DATASET_FORMATS:
+            store.bulk_extend(_to_default(ox.parse(reader, format=fmt, base_iri=_base(path))))
+        else:
+            store.bulk_load(input=reader, format=fmt, base_iri=_base(path))
+
+
+def _copy_named_to_default(source: ox.Store, store: ox.Store) -> None:
+    """Write the triples of the named graphs of ``source`` to the default graph of ``store``."""
+    every = source.quads_for_pattern(None, None, None, None)
+    named = (q for q in every if not isinstance(q.graph_name, ox.DefaultGraph))
+    store.bulk_extend(_to_default(named))
+
+
+def _shares_triples(store: ox.Store) -> bool:
+    """Whether a triple is in more than one graph of the store (its default graph included).
+
+    Trivially not with one graph. Else the distinct triples of each predicate are counted
+    (one index range each, so memory is bounded by the largest predicate, not the store) and
+    compared with the number of quads: equal means no triple is in two graphs.
+    """
+    named = sum(1 for _ in itertools.islice(store.named_graphs(), 2))
+    if named + bool(store.query("ASK { ?s ?p ?o }")) <= 1:
+        return False
+
+    def select(text: str) -> ox.QuerySolutions:
+        return _rows(store.query(text, use_default_graph_as_union=True))
+
+    distinct = 0
+    for row in select("SELECT DISTINCT ?p { ?s ?p ?o }"):
+        pairs = f"SELECT DISTINCT ?s ?o {{ ?s {row[0]} ?o }}"
+        distinct += int(next(select(f"SELECT (COUNT(*) AS ?n) {{ {pairs} }}"))[0].value)
+    return distinct != len(store)
+
+
+def _rows(answer: Any) -> ox.QuerySolutions:
+    if not isinstance(answer, ox.QuerySolutions):
+        raise TypeError("a SELECT query answers with solutions")
+    return answer
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Turn a parse or read error of ``path`` into a ``DataError`` with its file and line."""
+    try:
+        yield
+    except SyntaxError as exc:
+        raise DataError(_syntax_reason(exc), path=str(path), line=exc.lineno) from exc
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot load: {exc}", path=str(path)) from exc
+
+
+def _base(path: Path) -> str:
+    return path.resolve().as_uri()
+
+
 def _to_default(quads: Iterator[ox.Quad]) -> Iterator[ox.Quad]:
     default = ox.DefaultGraph()
     for quad in quads:
         yield ox.Quad(quad.subject, quad.predicate, quad.object, default)
-
-
-def _count_named(store: ox.Store) -> int:
-    answer = store.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
-    if not isinstance(answer, ox.QuerySolutions):
-        raise TypeError("a SELECT query answers with solutions")
-    return int(next(answer)[0].value)
 
 
 def _prefixes(path: Path) -> dict[str, str]:

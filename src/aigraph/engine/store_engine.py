@@ -20,7 +20,8 @@ from aigraph.engine.oxigraph_engine import OxigraphEngine
 from aigraph.errors import DataError
 
 FORMAT_NAME = "aigraph-store"
-FORMAT_VERSION = 1
+#: 2: the default graph holds the union only when ``union_written`` says so (1: always).
+FORMAT_VERSION = 2
 METADATA = "aigraph-store.json"
 _GENERATION = re.compile(r"data-(\d+)")
 
@@ -52,6 +53,10 @@ class StoreInfo:
     files: tuple[LoadedFile, ...] = ()
     prefixes: dict[str, str] = field(default_factory=dict)
     updated: float = 0.0
+    #: True: every triple is also in the default graph, which is then the union as a set (a
+    #: store with a triple in two graphs, or of format 1). False: no triple is in two graphs,
+    #: so Oxigraph's union of all graphs (a bag) is the set union, and is used instead.
+    union_written: bool = True
 
     @property
     def data_dir(self) -> Path:
@@ -73,6 +78,7 @@ class StoreInfo:
             "quads": self.quads,
             "updated": self.updated,
             "prefixes": self.prefixes,
+            "union_written": self.union_written,
             "files": [asdict(f) for f in self.files],
         }
 
@@ -108,6 +114,7 @@ def read_info(directory: str | Path) -> StoreInfo:
             files=tuple(LoadedFile(**f) for f in raw.get("files", [])),
             prefixes=dict(raw.get("prefixes", {})),
             updated=float(raw.get("updated", 0.0)),
+            union_written=version < 2 or bool(raw["union_written"]),
         )
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise StoreError(f"corrupted store metadata: {exc}", path=str(meta)) from exc
@@ -135,13 +142,17 @@ def check_store(directory: str | Path) -> StoreInfo:
 
 
 class StoreEngine(OxigraphEngine):
-    """The oxigraph engine over a loaded store, whose default graph already holds the union."""
+    """The oxigraph engine over a loaded store; its default graph is the union of all graphs.
+
+    Either the store's own default graph holds that union (``union_written``), or no triple is
+    in two graphs and queries use Oxigraph's union, which then has no duplicates.
+    """
 
     def __init__(self, info: StoreInfo, *, max_nesting: int = 200) -> None:
         # Not OxigraphEngine.__init__: it counts the quads (a scan, ~0.5 s per million), and
         # the metadata already knows the count.
         self._store = open_read_only(info)
-        self._union_in_default = True
+        self._union_in_default = info.union_written
         self._quads = info.quads
         self.max_nesting = max_nesting
         names = self._store.named_graphs()
