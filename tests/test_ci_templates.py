@@ -14,6 +14,8 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -207,4 +209,55 @@ def test_gitlab_diff_job_without_token_writes_the_artifact_only(repo) -> None:
     markdown = (repo_path / "aigraph-diff.md").read_text("utf-8")
     assert markdown.startswith("### aigraph diff: 1 statement(s) added, 1 removed")
     assert '"-5"^^xsd:decimal' in markdown
-    assert not (repo_path / "aigraph-note.json").exists()
+    assert "posted the diff" not in done.stdout
+
+
+class _GitLabApi(BaseHTTPRequestHandler):
+    """A stand-in for GitLab's notes API on loopback: records each request, answers 201."""
+
+    received: list[tuple[str, str, dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append(
+            (self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        )
+        self.send_response(201)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(b'{"id": 42}')
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_gitlab_diff_job_with_token_posts_a_merge_request_note(repo) -> None:
+    repo_path, base = repo
+    _GitLabApi.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _GitLabApi)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        done = run_job(
+            repo_path,
+            "aigraph-diff",
+            CI_MERGE_REQUEST_DIFF_BASE_SHA=base,
+            AIGRAPH_NOTE_TOKEN="test-token",  # noqa: S106 - for the loopback stand-in
+            CI_API_V4_URL=f"http://127.0.0.1:{server.server_port}/api/v4",
+            CI_PROJECT_ID="7",
+            CI_MERGE_REQUEST_IID="3",
+            NO_PROXY="127.0.0.1",
+            no_proxy="127.0.0.1",
+        )
+    finally:
+        server.shutdown()
+        thread.join()
+        server.server_close()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "posted the diff as note 42" in done.stdout
+    ((method, path, headers, body),) = _GitLabApi.received
+    assert (method, path) == ("POST", "/api/v4/projects/7/merge_requests/3/notes")
+    assert headers["private-token"] == "test-token"  # HTTP header names are case-blind
+    note = json.loads(body)["body"]
+    assert note == (repo_path / "aigraph-diff.md").read_text("utf-8")
+    assert note.startswith("### aigraph diff: 1 statement(s) added, 1 removed")
