@@ -184,6 +184,20 @@ def run_job(repo: Path, name: str, **variables: str) -> subprocess.CompletedProc
     )
 
 
+def test_gitlab_jobs_refuse_to_run_without_aigraph(repo) -> None:
+    repo_path, _ = repo
+    template = yaml.safe_load((ROOT / "ci/aigraph.gitlab-ci.yml").read_text("utf-8"))
+    assert template["variables"]["AIGRAPH_INSTALL"] == ""  # nothing is taken from an index
+    done = subprocess.run(
+        ["bash", "-eo", "pipefail", "-c", "\n".join(template[".aigraph"]["before_script"])],
+        cwd=repo_path,
+        env={**os.environ, "AIGRAPH_INSTALL": "", "AIGRAPH_COMMAND": "no-such-aigraph"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2 and "set AIGRAPH_INSTALL" in done.stderr
+
+
 def test_gitlab_validate_job_writes_code_quality_junit_and_markdown(repo) -> None:
     repo_path, _ = repo
     done = run_job(repo_path, "aigraph-validate", AIGRAPH_PATHS="data/ ontology/")
