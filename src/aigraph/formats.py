@@ -10,6 +10,7 @@ from these tables, and a test fails on a media-type table anywhere else.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -44,6 +45,11 @@ class Offer:
     file_type: str = ""
     #: Local name under http://www.w3.org/ns/formats/ (``Turtle``), for VoID and SD.
     w3c: str = ""
+
+    def __hash__(self) -> int:
+        # By name (unique among offers): negotiation results are cached per offer table, and
+        # hashing every field of every offer on each request would cost more than it saves.
+        return hash(self.name)
 
     @property
     def title(self) -> str:
@@ -196,6 +202,17 @@ def negotiate(
     default = default or offers[0]
     if explicit_format is not None and explicit_format.strip():
         return _by_format(explicit_format, offers)
+    if accept is not None and len(accept) <= _CACHED_ACCEPT:
+        # Clients send a handful of distinct headers: each is parsed once per offer table.
+        return _negotiate_cached(accept, offers, default)
+    return _negotiate(accept, offers, default)
+
+
+#: Longest Accept header whose negotiation result is cached (a longer one is parsed each time).
+_CACHED_ACCEPT = 512
+
+
+def _negotiate(accept: str | None, offers: tuple[Offer, ...], default: Offer) -> Offer:
     ranges = _parse_accept(accept)
     if not ranges:
         return default
@@ -215,6 +232,10 @@ def negotiate(
             available=[offer.media_type for offer in offers],
         )
     return best
+
+
+#: ``_negotiate`` for Accept headers up to ``_CACHED_ACCEPT`` long (NotAcceptable is not cached).
+_negotiate_cached = functools.lru_cache(maxsize=1024)(_negotiate)
 
 
 def _by_format(name: str, offers: tuple[Offer, ...]) -> Offer:
