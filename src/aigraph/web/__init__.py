@@ -78,12 +78,30 @@ PAGE_POLICY = CONTENT_SECURITY_POLICY.replace("; frame-ancestors 'none'", "")
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 
 
+#: Headers every answer carries; no view sets them, so they are added in one step.
+_EVERY_ANSWER = (
+    ("Access-Control-Allow-Origin", "*"),
+    (
+        "Access-Control-Expose-Headers",
+        "X-Request-Id, X-Aigraph-Truncated, X-Aigraph-Row-Limit, Content-Location, ETag",
+    ),
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("Referrer-Policy", REFERRER_POLICY),
+    ("X-Frame-Options", "DENY"),
+)
+#: Request headers WSGI keeps outside ``HTTP_*`` (their ``HTTP_*`` copies are not headers).
+_UNPREFIXED = frozenset({"CONTENT_TYPE", "CONTENT_LENGTH"})
+_COPIES = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
+
+
 def _start_request() -> Response | None:
     g.started = time.perf_counter()
-    current_app.extensions["aigraph.metrics"].begin()
-    incoming = request.headers.get("X-Request-Id", "")
-    g.request_id = incoming if 0 < len(incoming) <= 64 and incoming.isprintable() else None
-    g.request_id = g.request_id or logs.new_request_id()
+    extensions = current_app.extensions
+    extensions["aigraph.metrics"].begin()
+    environ = request.environ
+    incoming = environ.get("HTTP_X_REQUEST_ID", "")
+    valid = 0 < len(incoming) <= 64 and incoming.isprintable()
+    g.request_id = incoming if valid else logs.new_request_id()
     if not urls.host_allowed():
         return errors.error_response(
             400,
@@ -91,11 +109,24 @@ def _start_request() -> Response | None:
             "this server does not answer to the host name in the Host header "
             "(see the allowed_hosts and public_url settings)",
         )
-    size = sum(len(k) + len(str(v)) for k, v in request.headers.items())
-    limit = current_app.extensions[EXTENSION].settings.max_header_bytes
+    size = header_bytes(environ)
+    limit = extensions[EXTENSION].settings.max_header_bytes
     if size > limit:
         raise HeadersTooLarge(f"the request headers are {size} bytes, over the limit of {limit}")
     return None
+
+
+def header_bytes(environ: dict[str, object]) -> int:
+    """Return the size of the request's headers: names and values, as ``request.headers``
+    lists them (read from the environ, without building the header names)."""
+    size = 0
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            if key not in _COPIES:
+                size += len(key) - 5 + len(str(value))
+        elif key in _UNPREFIXED and value:
+            size += len(key) + len(str(value))
+    return size
 
 
 def _finish_request(response: Response) -> Response:
@@ -104,11 +135,12 @@ def _finish_request(response: Response) -> Response:
     current_app.extensions["aigraph.metrics"].observe(
         response.status_code, noted.form or "none", seconds
     )
+    request_id = g.get("request_id", "")
     if access_log.isEnabledFor(logging.INFO):
         access_log.info(
             json.dumps(
                 {
-                    "request_id": g.get("request_id", ""),
+                    "request_id": request_id,
                     "method": request.method,
                     "path": request.path,
                     "status": response.status_code,
@@ -119,14 +151,9 @@ def _finish_request(response: Response) -> Response:
                 ensure_ascii=False,
             )
         )
-    response.headers["X-Request-Id"] = g.get("request_id", "")
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Access-Control-Expose-Headers"] = (
-        "X-Request-Id, X-Aigraph-Truncated, X-Aigraph-Row-Limit, Content-Location, ETag"
-    )
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["Referrer-Policy"] = REFERRER_POLICY
-    response.headers["X-Frame-Options"] = "DENY"
+    headers = response.headers
+    headers["X-Request-Id"] = request_id
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.extend(_EVERY_ANSWER)
     urls.uncache_host_answers(response)
     return response
