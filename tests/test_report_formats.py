@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import jsonschema
@@ -110,8 +111,8 @@ def test_sarif_message_in_the_chosen_language(runner) -> None:
     args = ["validate", "--shapes", str(FIXTURES / "shapes.ttl"), str(FIXTURES / "invalid.ttl")]
     result = runner.invoke(cli, [*args, "--format", "sarif", "--lang", "sv"])
     assert result.exit_code == 1, result.output
-    assert sarif_errors(result.output) == []
-    run_ = json.loads(result.output)["runs"][0]
+    assert sarif_errors(result.stdout) == []
+    run_ = json.loads(result.stdout)["runs"][0]
     assert run_["language"] == "sv"
     name = next(
         r
@@ -123,15 +124,15 @@ def test_sarif_message_in_the_chosen_language(runner) -> None:
     where = name["locations"][0]["physicalLocation"]
     assert where["artifactLocation"]["uri"] == "tests/validation_fixtures/invalid.ttl"
     english = runner.invoke(cli, [*args, "--format", "sarif"])
-    texts = {r["message"]["text"] for r in json.loads(english.output)["runs"][0]["results"]}
+    texts = {r["message"]["text"] for r in json.loads(english.stdout)["runs"][0]["results"]}
     assert "A person needs a name" in texts and "En person behöver ett namn" not in texts
 
 
 def test_sarif_of_conforming_data_has_no_results(runner) -> None:
     result = runner.invoke(cli, ["validate", "--format", "sarif"])
     assert result.exit_code == 0, result.output
-    assert sarif_errors(result.output) == []
-    assert json.loads(result.output)["runs"][0]["results"] == []
+    assert sarif_errors(result.stdout) == []
+    assert json.loads(result.stdout)["runs"][0]["results"] == []
 
 
 COMMAND = re.compile(r"^::(error|warning|notice) ([^:]*)::(.*)$")
@@ -217,5 +218,30 @@ def test_markdown_escapes_pipes_backticks_and_html() -> None:
 def test_markdown_of_conforming_data(runner) -> None:
     result = runner.invoke(cli, ["validate", "--format", "markdown"])
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("### ✅ aigraph validate: Conforms")
-    assert "| Violation | 0 |" in result.output
+    assert result.stdout.startswith("### ✅ aigraph validate: Conforms")
+    assert "| Violation | 0 |" in result.stdout
+
+
+def test_gitlab_code_quality_report() -> None:
+    report = run("invalid.ttl", "warnings.ttl", "named.trig")
+    issues = json.loads(render(report, "codequality"))
+    assert len(issues) == len(report.violations)
+    severities = {v.severity: i["severity"] for v, i in zip(report.violations, issues, strict=True)}
+    assert severities == {"Violation": "major", "Warning": "minor", "Info": "info"}
+    fingerprints = [i["fingerprint"] for i in issues]
+    assert len(set(fingerprints)) == len(fingerprints)
+    bob = next(
+        i for i in issues if i["check_name"] == "ex:PersonEmailShape/sh:PatternConstraintComponent"
+    )
+    assert bob["location"] == {
+        "path": "tests/validation_fixtures/invalid.ttl",
+        "lines": {"begin": 8},
+    }
+    assert bob["description"] == "An e-mail address has an @"
+    # A fingerprint names the issue, not its line: moving it down keeps it.
+    moved = ValidationReport(
+        False,
+        tuple(replace(v, line=(v.line or 0) + 3) for v in report.violations),
+        results_graph=None,
+    )  # type: ignore[arg-type]
+    assert [i["fingerprint"] for i in json.loads(render(moved, "codequality"))] == fingerprints
