@@ -120,11 +120,16 @@ def run_action(repo: Path, tmp: Path, **given: str) -> dict[str, object]:
 
 def test_action_annotates_summarises_and_diffs_a_pull_request(repo, tmp_path: Path) -> None:
     repo_path, base = repo
-    result = run_action(repo_path, tmp_path, paths="data/ ontology/", base=base)
+    sarif = tmp_path / "aigraph.sarif"
+    result = run_action(repo_path, tmp_path, paths="data/ ontology/", base=base, sarif=str(sarif))
     steps = result["steps"]
     validate = steps["validate"]
     assert validate["code"] == 0, validate
-    assert validate["outputs"] == {"conforms": "false"}
+    assert validate["outputs"] == {"conforms": "false", "sarif": str(sarif)}
+    (finding,) = json.loads(sarif.read_text("utf-8"))["runs"][0]["results"]
+    assert finding["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+        "data/announcement.trig"
+    )
     line = line_of(
         repo_path / "data/announcement.trig", "grant:vinnova-ai-innovation-of-sweden-2020"
     )
