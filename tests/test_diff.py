@@ -185,6 +185,7 @@ def test_markdown_fence_outlasts_backticks_in_literals(runner, scratch: Path) ->
     [
         ("old/data", "no-such-thing"),
         ("old/data", "new/data", "--format", "yaml"),
+        ("old/data", "--", "--remote=ext::sh -c touch% /tmp/aigraph-pwned"),
     ],
 )
 def test_usage_errors_exit_2(runner, scratch: Path, args: tuple[str, ...]) -> None:

@@ -28,7 +28,7 @@ from rdflib.term import IdentifiedNode, Node
 
 from aigraph import graph
 from aigraph.canonical import canonical_quads, quad_key, term_key
-from aigraph.errors import UsageError
+from aigraph.errors import DataError, UsageError
 from aigraph.model import Quad
 from aigraph.pages.resource import View
 from aigraph.settings import CANONICAL_BASE, Settings
@@ -90,6 +90,8 @@ def _git(args: Sequence[str], cwd: Path) -> bytes:
 
 
 def _is_revision(spec: str, cwd: Path) -> bool:
+    if spec.startswith("-"):  # never an option of git's (--remote=...)
+        return False
     try:
         _git(["rev-parse", "--verify", "--quiet", f"{spec}^{{commit}}"], cwd)
     except UsageError:
@@ -120,8 +122,11 @@ def checkout_free(spec: str, paths: Sequence[str], cwd: Path) -> Iterator[tuple[
     # In a subfolder, git reads the paths from there and archives them relative to it.
     archive = _git(["archive", "--format=tar", revision, "--", *wanted], cwd)
     with tempfile.TemporaryDirectory(prefix="aigraph-diff-") as folder:
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(folder, filter="data")
+        try:
+            with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+                tar.extractall(folder, filter="data")
+        except tarfile.TarError as exc:  # e.g. a link that points out of the revision
+            raise DataError(f"cannot read {spec} from git: {exc}") from None
         root = Path(folder)
         yield root, [root / w for w in wanted]
 
