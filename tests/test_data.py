@@ -51,7 +51,7 @@ def ontology() -> Graph:
 
 @pytest.fixture(scope="module")
 def vocabularies() -> Graph:
-    return Graph().parse(ROOT / "ontology" / "vocabularies.ttl", format="turtle")
+    return Graph().parse(ROOT / "shapes" / "vocabularies.ttl", format="turtle")
 
 
 def data_graphs(dataset: Dataset) -> list[Graph]:
@@ -71,9 +71,11 @@ def ours(term: object) -> bool:
 # -- parsing --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["aigraph.ttl", "vocabularies.ttl", "shapes.ttl"])
+@pytest.mark.parametrize(
+    "name", ["ontology/aigraph.ttl", "shapes/vocabularies.ttl", "shapes/shapes.ttl"]
+)
 def test_ontology_files_parse(name: str) -> None:
-    assert len(Graph().parse(ROOT / "ontology" / name, format="turtle")) > 0
+    assert len(Graph().parse(ROOT / name, format="turtle")) > 0
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "data").rglob("*.trig")), ids=lambda p: p.name)

@@ -22,7 +22,7 @@ PACKAGE = ROOT / "src" / "aigraph"
 #: layer -> (rank, module prefixes), lowest first.
 LAYERS: dict[str, tuple[int, tuple[str, ...]]] = {
     "foundation": (0, ("aigraph.errors", "aigraph.settings", "aigraph.content", "aigraph.logs",
-                       "aigraph.model", "aigraph.formats", "aigraph.protocol")),
+                       "aigraph.model", "aigraph.formats", "aigraph.protocol", "aigraph.project")),
     "rdf": (1, ("aigraph.graph", "aigraph.canonical", "aigraph.export", "aigraph.results",
                 "aigraph.synth", "aigraph.synth_words")),
     "validation": (2, ("aigraph.validation",)),
@@ -48,9 +48,10 @@ LAZY: dict[tuple[str, str], str] = {
     ("aigraph.cli", "aigraph.web.static_export"): _CLI_COMMANDS,
     ("aigraph.cli", "aigraph.cli.query"): _CLI_COMMANDS,
     ("aigraph.cli.diff", "aigraph.diff"): _CLI_COMMANDS,
-    ("aigraph.cli", "aigraph.export"): _CLI_COMMANDS,
     ("aigraph.cli", "aigraph.synth"): _CLI_COMMANDS,
     ("aigraph.cli", "aigraph.core"): _CLI_COMMANDS,
+    ("aigraph.cli.project", "aigraph.graph"): _CLI_COMMANDS,
+    ("aigraph.cli.project", "aigraph.export"): _CLI_COMMANDS,
     ("aigraph.core", "aigraph.validation.report"): "pySHACL is imported only when data is validated",
     ("aigraph.core", "aigraph.validation.validate"): "pySHACL is imported only when data is validated",
 }  # fmt: skip

@@ -38,8 +38,9 @@ def test_wheel_ships_the_content(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for path in (
         "ontology/aigraph.ttl",
-        "ontology/shapes.ttl",
-        "ontology/vocabularies.ttl",
+        "shapes/shapes.ttl",
+        "shapes/vocabularies.ttl",
+        "aigraph.toml",
         "data/announcement.trig",
         "data/provenance.trig",
         "queries/funding.rq",
@@ -51,6 +52,7 @@ def test_wheel_ships_the_content(wheel):
     assert {"aigraph/web/strings/en.json", "aigraph/web/strings/sv.json"} <= names
     assert {"aigraph/site/configs/htaccess", "aigraph/site/configs/nginx.conf"} <= names
     assert "aigraph/py.typed" in names
+    assert "aigraph/validation/closed_world.ttl" in names
 
 
 def test_installed_wheel_works_from_any_directory(wheel, tmp_path):

@@ -18,6 +18,7 @@ import pytest
 from rdflib import Dataset, Graph, Namespace, URIRef
 
 from aigraph.graph import load
+from aigraph.project import CLOSED_WORLD_SHAPES
 
 ROOT = Path(__file__).resolve().parents[1]
 ONTOLOGY = ROOT / "ontology"
@@ -27,12 +28,14 @@ PROVENANCE = URIRef("https://w3id.org/aigraph/graph/provenance")
 
 
 def shapes_graph() -> Graph:
-    return Graph().parse(ONTOLOGY / "shapes.ttl", format="turtle")
+    """The bundled project's shapes, with the closed-world shape its aigraph.toml turns on."""
+    graph = Graph().parse(ROOT / "shapes" / "shapes.ttl", format="turtle")
+    return graph.parse(CLOSED_WORLD_SHAPES, format="turtle")
 
 
 def ontology_graph() -> Graph:
     graph = Graph().parse(ONTOLOGY / "aigraph.ttl", format="turtle")
-    return graph.parse(ONTOLOGY / "vocabularies.ttl", format="turtle")
+    return graph.parse(ROOT / "shapes" / "vocabularies.ttl", format="turtle")
 
 
 def validate(data: Dataset) -> tuple[bool, Graph, str]:

@@ -24,9 +24,11 @@ FIXTURES = ROOT / "tests" / "validation_fixtures"
 
 
 def test_data_and_ontology_folders_conform(runner) -> None:
-    """The shapes file in ontology/ is used as the shapes, not validated as data."""
+    """The shapes file among the paths is used as the shapes, not validated as data."""
+    shapes = ROOT / "shapes" / "shapes.ttl"
     result = runner.invoke(
-        cli, ["validate", str(ROOT / "data"), str(ROOT / "ontology"), "--format", "json"]
+        cli,
+        ["validate", str(ROOT / "data"), str(ROOT / "ontology"), str(shapes), "--format", "json"],
     )
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
@@ -39,12 +41,14 @@ def test_data_and_ontology_folders_conform(runner) -> None:
 
 
 def test_files_are_taken_for_what_they_declare() -> None:
-    loaded = graph.load(Settings(), [ROOT / "data", ROOT / "ontology"])
+    loaded = graph.load(
+        Settings(), [ROOT / "data", ROOT / "ontology", ROOT / "shapes" / "shapes.ttl"]
+    )
     inputs = sort_inputs(loaded)
     assert [p.name for p in inputs.shapes] == ["shapes.ttl"]
     assert [p.name for p in inputs.ontology] == ["aigraph.ttl"]
     assert "shapes.ttl" not in {p.name for p in inputs.data.files}
-    shapes_graph = graph.graph_iri_for(ROOT / "ontology" / "shapes.ttl")
+    shapes_graph = graph.graph_iri_for(ROOT / "shapes" / "shapes.ttl")
     assert len(inputs.data.dataset.graph(shapes_graph)) == 0  # its triples are not data
     declarations = inputs.declarations()
     assert declarations is not None and {p.name for p in declarations} == {
@@ -73,7 +77,7 @@ def test_own_shapes_file_among_the_paths_is_used(runner) -> None:
 
 
 def test_shapes_without_data_is_a_usage_error(runner) -> None:
-    result = runner.invoke(cli, ["validate", str(ROOT / "ontology" / "shapes.ttl")])
+    result = runner.invoke(cli, ["validate", str(ROOT / "shapes" / "shapes.ttl")])
     assert result.exit_code == 2, result.output
     assert "nothing to validate" in result.output and "shapes.ttl" in result.output
 

@@ -15,14 +15,17 @@ from functools import cached_property
 from rdflib import Dataset, URIRef
 from rdflib.term import Identifier
 
-from aigraph import content, graph, queries, source
+from aigraph import graph, queries, source
+from aigraph.describe.common import Metadata, read_metadata
 from aigraph.describe.dates import DatasetDates, dataset_dates
+from aigraph.describe.required import Gap, gaps
 from aigraph.engine import guard, sandbox, stream
 from aigraph.engine.base import CheckedQuery, Engine
 from aigraph.engine.isolated import IsolatedEngine
 from aigraph.errors import NotConforming
 from aigraph.formats import Offer
 from aigraph.model import Answer, DatasetSpec, QueryRequest, QueryResult
+from aigraph.project import Project
 from aigraph.settings import CANONICAL_BASE, Settings
 from aigraph.source import InMemorySource, RemoteSource, Source, StoreSource
 from aigraph.statistics import DatasetFacts
@@ -47,7 +50,8 @@ class Aigraph:
         (validate files with ``aigraph validate`` before loading them).
         """
         settings = settings or Settings()
-        named = queries.load_all(content.queries_dir())
+        project = Project.of(settings)
+        named = queries.load_all(project.queries_dir)
         data: Source
         if settings.backend:
             data = RemoteSource(settings)
@@ -58,7 +62,7 @@ class Aigraph:
             # files: validate before the data moves under another base, and move the queries.
             loaded = graph.load(settings, rebased=False)
             if settings.validate:
-                check(loaded, CANONICAL_BASE, settings.lang)
+                check(loaded, CANONICAL_BASE, settings.lang, project)
             data = InMemorySource(settings, graph.rebase_loaded(loaded, settings.base))
             named = queries.rebase_all(named, settings.base)
         guard.configure(settings.guard_cache_bytes, settings.guard_cache_max_text)
@@ -150,6 +154,30 @@ class Aigraph:
         return self.query(named.text, bindings=named.bind(params or {}))
 
     @cached_property
+    def project(self) -> Project:
+        """Return the project served: its shapes, queries and dataset description."""
+        return Project.of(self.settings)
+
+    @cached_property
+    def metadata(self) -> Metadata:
+        """Return the project's editorial description (``dataset.ttl``), read once."""
+        return read_metadata(self.project.dataset_file)
+
+    @cached_property
+    def metadata_gaps(self) -> list[Gap]:
+        """Return what the description lacks that DCAT-AP requires or recommends."""
+        # The file's name only: the list is shown on the public landing page.
+        where = self.project.dataset_file.name
+        return gaps(self.metadata, where, email=self.settings.contact_email)
+
+    @cached_property
+    def validated(self) -> bool:
+        """Tell whether the data was checked against shapes (the project has some, and the
+        data was parsed here with validation on; a store or a backend was checked at load)."""
+        parsed = not (self.settings.backend or self.settings.store)
+        return bool(self.project.validation_shapes()) and self.settings.validate and parsed
+
+    @cached_property
     def version(self) -> str:
         """Return a short fingerprint of the data, used for ETags."""
         return source.version(self.source)
@@ -211,12 +239,21 @@ class Aigraph:
         self.engine.close()
 
 
-def check(loaded: graph.LoadedData, base: str, lang: str = "en") -> None:
-    """Validate ``loaded`` and raise NotConforming with the summary if it fails."""
+def check(
+    loaded: graph.LoadedData, base: str, lang: str = "en", project: Project | None = None
+) -> None:
+    """Validate ``loaded`` against the shapes of ``project`` (default: the bundled one).
+
+    Raise NotConforming with the summary if it fails; a project without shapes is not validated.
+    """
     from aigraph.validation.report import render
     from aigraph.validation.validate import validate
 
-    report = validate(loaded, base=base, lang=lang)
+    project = project or Project.bundled()
+    shapes = project.validation_shapes()
+    if not shapes:
+        return
+    report = validate(loaded, shapes=shapes, ontology=project.declarations(), base=base, lang=lang)
     if not report.conforms:
         raise NotConforming(
             "the data does not conform to the shapes (use --no-validate for data without "

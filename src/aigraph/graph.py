@@ -14,16 +14,13 @@ from rdflib.namespace import NamespaceManager
 from rdflib.plugins.parsers.notation3 import BadSyntax
 from rdflib.term import Node
 
-from aigraph import content
 from aigraph.errors import DataError
 from aigraph.formats import READ_SUFFIXES
+from aigraph.project import Project
 from aigraph.settings import CANONICAL_BASE, Settings
 
 #: File suffix -> rdflib parser name, from the format table.
 FORMATS: dict[str, str] = {suffix: offer.rdflib for suffix, offer in READ_SUFFIXES.items()}
-
-#: Files of the bundled ontology folder that are data, not shapes or vocabulary declarations.
-_ONTOLOGY_DATA = ("aigraph.ttl",)
 
 
 @dataclass(frozen=True)
@@ -48,10 +45,12 @@ def new_dataset() -> Dataset:
     return dataset
 
 
-def default_paths() -> tuple[Path, ...]:
-    """Return the bundled ontology and announcement data files."""
-    ontology = tuple(content.ontology_dir() / name for name in _ONTOLOGY_DATA)
-    return ontology + tuple(expand([content.data_dir()]))
+def default_paths(settings: Settings | None = None) -> tuple[Path, ...]:
+    """Return the files of the project ``settings`` name: its ``ontology/``, then its ``data/``.
+
+    Without settings, the bundled project's (the announcement).
+    """
+    return Project.of(settings or Settings()).data_files()
 
 
 def expand(paths: Iterable[str | Path]) -> Iterator[Path]:
@@ -67,8 +66,13 @@ def expand(paths: Iterable[str | Path]) -> Iterator[Path]:
 
 
 def graph_iri_for(path: Path, base: str = CANONICAL_BASE) -> URIRef:
-    """Return the named graph a triples-only file (Turtle, N-Triples, ...) is loaded into."""
-    if path.resolve() == content.ontology_file().resolve():
+    """Return the named graph a triples-only file (Turtle, N-Triples, ...) is loaded into.
+
+    The files directly in a project's ``ontology/`` (a folder beside ``data/``) make up the
+    ontology graph; every other file is a graph named by its ``file:`` IRI.
+    """
+    folder = path.resolve().parent
+    if folder.name == "ontology" and (folder.parent / "data").is_dir():
         return URIRef(f"{base}/graph/ontology")
     return URIRef(path.resolve().as_uri())
 
@@ -87,7 +91,7 @@ def load(
     """
     settings = settings or Settings()
     chosen = list(paths) if paths is not None else list(settings.data)
-    files = tuple(expand(chosen)) if chosen else default_paths()
+    files = tuple(expand(chosen)) if chosen else default_paths(settings)
     dataset = new_dataset()
     for path in files:
         parse_file(dataset, path, settings.base)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from aigraph import content
 from aigraph.errors import UsageError
 
 #: The IRI under which the announcement data is minted in the files of ``data/``.
@@ -31,10 +32,16 @@ class Settings:
 
     host: str = _setting("127.0.0.1", "Interface `aigraph serve` listens on.")
     port: int = _setting(8000, "TCP port `aigraph serve` listens on (0 picks a free one).")
+    project: str = _setting(
+        "",
+        "Project folder to serve: `data/`, optional `ontology/`, `shapes/`, `queries/`, the "
+        "dataset description `dataset.ttl` and settings in `aigraph.toml` (empty: the bundled "
+        "announcement project).",
+    )
     data: tuple[str, ...] = _setting(
         (),
-        "RDF files or folders to serve (Turtle, TriG, N-Triples, N-Quads, JSON-LD, RDF/XML); "
-        "empty means the bundled ontology and announcement data. In the environment: paths "
+        "RDF files or folders to serve (Turtle, TriG, N-Triples, N-Quads, JSON-LD, RDF/XML) "
+        "instead of the project's `ontology/` and `data/`. In the environment: paths "
         "separated by the OS path separator.",
     )
     base: str = _setting(
@@ -43,7 +50,9 @@ class Settings:
         "load, and it is the base against which relative IRIs in queries are resolved.",
     )
     validate: bool = _setting(
-        True, "Validate the data against the SHACL shapes at start; refuse to serve if it fails."
+        True,
+        "Validate the data against the project's SHACL shapes (`shapes/`) at start; refuse to "
+        "serve if it fails. A project without shapes is served unvalidated, and says so.",
     )
     lang: str = _setting(
         "en",
@@ -187,9 +196,9 @@ class Settings:
         "pages left are reported as not rendered.",
     )
     contact_email: str = _setting(
-        "aigraph@example.org",
-        "Contact e-mail of the DCAT-AP catalogue (`vcard:hasEmail` of the contact point); the "
-        "default is a placeholder under a domain reserved for documentation.",
+        "",
+        "Contact e-mail of the DCAT-AP catalogue (`vcard:hasEmail` of the contact point); "
+        "empty: the one `dataset.ttl` states, if any.",
     )
     issued: str = _setting(
         "",
@@ -289,7 +298,9 @@ class Settings:
             for f in fields(cls)
             if f"AIGRAPH_{f.name.upper()}" in environ
         }
-        return cls().with_values(**from_env).with_values(**explicit)
+        project = explicit.get("project") or from_env.get("project") or ""
+        from_file = project_settings(str(project))
+        return cls().with_values(**from_file).with_values(**from_env).with_values(**explicit)
 
     @classmethod
     def help(cls) -> dict[str, tuple[Any, str]]:
@@ -298,6 +309,29 @@ class Settings:
 
 
 _TYPES = {f.name: f.type for f in fields(Settings)}
+
+#: Settings a project's ``aigraph.toml`` may not state: where the project is, and where it runs.
+_NOT_IN_PROJECT = frozenset({"project", "host", "port"})
+
+
+def project_settings(project: str) -> dict[str, Any]:
+    """Return the settings the ``aigraph.toml`` of ``project`` states (empty: the bundled one).
+
+    Its top-level keys are settings; they sit between the defaults and the environment. An
+    unknown name is an error that names the file, and so is a setting that belongs to the
+    machine rather than the project. Its tables (``[validation]``) describe the project itself
+    and are read by ``aigraph.project``.
+    """
+    root = content.project_root(project)
+    values = {k: v for k, v in content.read_settings_file(root).items() if not isinstance(v, dict)}
+    where = root / content.SETTINGS_FILE
+    unknown = sorted(set(values) - set(_TYPES))
+    if unknown:
+        raise UsageError(f"{where}: unknown setting(s) {', '.join(unknown)}; see the README")
+    refused = sorted(set(values) & _NOT_IN_PROJECT)
+    if refused:
+        raise UsageError(f"{where}: {', '.join(refused)} cannot be set by a project")
+    return values
 
 
 def _coerce(name: str, value: Any) -> Any:

@@ -10,24 +10,17 @@ import errno
 import socket
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import click
-from rdflib import RDF
 
+from aigraph.cli import project as projects
 from aigraph.cli.diff import diff_command
 from aigraph.errors import AigraphError, UsageError
-from aigraph.formats import GRAPH
 from aigraph.settings import CANONICAL_BASE, ENGINES, Settings
 
-_SETTING_HELP = Settings.help()
-
-
-def _help(name: str) -> str:
-    default, text = _SETTING_HELP[name]
-    return f"{text} [default: {default!r}; env AIGRAPH_{name.upper()}]"
+_help = projects.setting_help
 
 
 class AigraphGroup(click.Group):
@@ -53,6 +46,9 @@ def main() -> None:
 
 
 cli.add_command(diff_command)
+cli.add_command(projects.init)
+cli.add_command(projects.info)
+cli.add_command(projects.export)
 
 
 @cli.command()
@@ -77,6 +73,12 @@ cli.add_command(diff_command)
 @click.option("--shapes", type=click.Path(exists=True, path_type=Path), help="Another shapes file.")
 @click.option("--lang", type=click.Choice(["en", "sv"]), help=_help("lang"))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report here.")
+@projects.project_option
+@click.option(
+    "--require-metadata",
+    is_flag=True,
+    help="Also exit 1 when the dataset description lacks what DCAT-AP makes mandatory.",
+)
 def validate(
     paths: tuple[Path, ...],
     fmt: str,
@@ -84,25 +86,36 @@ def validate(
     shapes: Path | None,
     lang: str | None,
     output: Path | None,
+    project_dir: Path | None,
+    require_metadata: bool,
 ) -> None:
-    """Validate RDF files and folders against the shapes (default: the bundled ontology and data).
+    """Validate a project (PATHS: one project folder; default: the bundled one) or RDF files.
 
-    Files that declare SHACL shapes are the shapes (not data); ontology files are data and
-    declarations. Exit 0 when the data conforms, 1 when it does not, 2 when input cannot be read.
+    A project is validated against its shapes/; among files, those that declare SHACL shapes
+    are the shapes (not data), and ontology files are data and declarations. What the project's
+    dataset description lacks (DCAT-AP) is listed on stderr. Exit 0 when the data conforms (or
+    the project has no shapes), 1 when it does not, 2 when input cannot be read.
     """
     from aigraph import graph
     from aigraph.validation.report import render
     from aigraph.validation.validate import sort_inputs
     from aigraph.validation.validate import validate as run_validation
 
-    settings = Settings.from_env(data=paths or None, lang=lang)
+    project, paths = projects.split_paths(project_dir, paths)
+    settings = Settings.from_env(project=project, data=paths or None, lang=lang)
     # Shapes are written against the IRIs in the files: validate them before any rebase.
     inputs = sort_inputs(graph.load(settings, rebased=False), CANONICAL_BASE)
-    shapes_files = ([shapes] if shapes else []) + list(inputs.shapes)
+    shapes_files, declarations = projects.validation_files(settings, inputs, shapes)
+    gaps = [] if paths else projects.metadata_gaps(settings)
+    projects.echo_gaps(gaps)
+    metadata_fails = require_metadata and projects.fails_on_metadata(gaps)
+    if not shapes_files:
+        click.echo(projects.not_validated(settings, inputs.data), err=True, nl=False)
+        click.get_current_context().exit(1 if metadata_fails else 0)
     report = run_validation(
         inputs.data,
-        shapes=shapes_files or None,
-        ontology=inputs.declarations(),
+        shapes=shapes_files,
+        ontology=declarations,
         severity=severity.capitalize(),
         base=CANONICAL_BASE,
         lang=settings.lang,
@@ -112,30 +125,12 @@ def validate(
         output.write_text(text, encoding="utf-8")
     else:
         click.echo(text, nl=False)
-    click.get_current_context().exit(0 if report.conforms else 1)
+    click.get_current_context().exit(0 if report.conforms and not metadata_fails else 1)
 
 
 @cli.command()
-@click.option("--data", "data", multiple=True, type=click.Path(path_type=Path), help=_help("data"))
-@click.option("--base", help=_help("base"))
-def info(data: tuple[Path, ...], base: str | None) -> None:
-    """Print a summary of the graph: triples, named graphs, resources per class."""
-    from aigraph import graph
-
-    settings = Settings.from_env(data=data or None, base=base)
-    loaded = graph.load(settings)
-    dataset = loaded.dataset
-    graphs = [g for g in dataset.graphs() if len(g)]
-    click.echo(f"files:        {len(loaded.files)}")
-    click.echo(f"triples:      {len(dataset)}")
-    click.echo(f"named graphs: {len(graphs)}")
-    classes = Counter(o for _, _, o, _ in dataset.quads((None, RDF.type, None, None)))
-    click.echo("resources per class:")
-    for cls, count in sorted(classes.items(), key=lambda kv: (-kv[1], str(kv[0]))):
-        click.echo(f"  {count:5d}  {dataset.namespace_manager.normalizeUri(str(cls))}")
-
-
-@cli.command()
+@click.argument("project_path", required=False, type=click.Path(file_okay=False, path_type=Path))
+@projects.project_option
 @click.option("--host", help=_help("host"))
 @click.option("--port", type=int, help=_help("port"))
 @click.option("--data", multiple=True, type=click.Path(path_type=Path), help=_help("data"))
@@ -153,6 +148,8 @@ def info(data: tuple[Path, ...], base: str | None) -> None:
 @click.option("--allowed-hosts", metavar="NAMES", help=_help("allowed_hosts"))
 @click.option("--trusted-proxy", metavar="ADDRESS", help=_help("trusted_proxy"))
 def serve(
+    project_path: Path | None,
+    project_dir: Path | None,
     host: str | None,
     port: int | None,
     data: tuple[Path, ...],
@@ -164,11 +161,18 @@ def serve(
     threads: int | None,
     **stored: str | None,
 ) -> None:
-    """Serve the graph over HTTP (SPARQL endpoint, query page, named queries)."""
+    """Serve a project (PROJECT_PATH or --project; default: the bundled one) over HTTP.
+
+    The SPARQL endpoint, the query page, the named queries, the pages and the catalogue.
+    """
     from aigraph.web.server import serve as run_server
 
+    if project_path and project_dir:
+        raise UsageError("give the project once: as PROJECT_PATH or as --project, not both")
+    chosen = project_path or project_dir
     settings = Settings.from_env(
         None,
+        project=str(chosen) if chosen else None,
         host=host,
         port=port,
         data=tuple(str(p) for p in data) or None,
@@ -233,6 +237,7 @@ def _check_listen_address(host: str, port: int) -> None:
 )
 @click.option("--data", multiple=True, type=click.Path(path_type=Path), help=_help("data"))
 @click.option("--engine", type=click.Choice(ENGINES), help=_help("engine"))
+@projects.project_option
 def query(
     target: str,
     endpoint: str | None,
@@ -240,32 +245,12 @@ def query(
     params: tuple[str, ...],
     data: tuple[Path, ...],
     engine: str | None,
+    project_dir: Path | None,
 ) -> None:
-    """Run a named query (NAME), a query file (FILE) or standard input (-)."""
+    """Run a named query of the project (NAME), a query file (FILE) or standard input (-)."""
     from aigraph.cli.query import run_query
 
-    click.echo(run_query(target, endpoint, fmt, params, data, engine), nl=False)
-
-
-@cli.command()
-@click.option("--format", "fmt", required=True, type=click.Choice([offer.name for offer in GRAPH]))
-@click.option(
-    "-o", "--output", type=click.Path(path_type=Path), help="File to write (default: stdout)."
-)
-@click.option("--data", multiple=True, type=click.Path(path_type=Path), help=_help("data"))
-@click.option("--base", help=_help("base"))
-def export(fmt: str, output: Path | None, data: tuple[Path, ...], base: str | None) -> None:
-    """Write the whole graph in one format, deterministically (byte-identical for the same data)."""
-    from aigraph import graph
-    from aigraph.export import export as run_export
-
-    settings = Settings.from_env(data=tuple(str(p) for p in data) or None, base=base)
-    body = run_export(graph.load(settings).dataset, fmt)
-    if output:
-        output.write_bytes(body)
-    else:
-        sys.stdout.buffer.write(body)
-        sys.stdout.buffer.flush()
+    click.echo(run_query(target, endpoint, fmt, params, data, engine, project_dir), nl=False)
 
 
 @cli.command()
@@ -319,12 +304,20 @@ def synth(triples: int, seed: int, output: Path, base: str | None) -> None:
 )
 @click.option("--data", multiple=True, type=click.Path(path_type=Path), help=_help("data"))
 @click.option("--base", help=_help("base"))
-def publish(outdir: Path, site: str, data: tuple[Path, ...], base: str | None) -> None:
+@projects.project_option
+def publish(
+    outdir: Path, site: str, data: tuple[Path, ...], base: str | None, project_dir: Path | None
+) -> None:
     """Write the whole site as static files: pages, dumps, catalogue, VoID, server configs."""
     from aigraph.core import Aigraph
     from aigraph.web.static_export import publish_site
 
-    settings = Settings.from_env(data=tuple(str(p) for p in data) or None, base=base, executors=1)
+    settings = Settings.from_env(
+        project=str(project_dir) if project_dir else None,
+        data=tuple(str(p) for p in data) or None,
+        base=base,
+        executors=1,
+    )
     aigraph = Aigraph.open(settings)
     try:
         report = publish_site(aigraph, outdir, site)
@@ -339,7 +332,8 @@ def publish(outdir: Path, site: str, data: tuple[Path, ...], base: str | None) -
 
 # -- persistent store and remote backend (store.py) --
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@projects.project_option
 @click.option(
     "--store",
     "store_dir",
@@ -357,20 +351,27 @@ def publish(outdir: Path, site: str, data: tuple[Path, ...], base: str | None) -
 @click.option("--default-graph", metavar="IRI", help=_help("backend_default_graph"))
 def load(
     paths: tuple[Path, ...],
+    project_dir: Path | None,
     store_dir: Path | None,
     url: str | None,
     user: str | None,
     default_graph: str | None,
 ) -> None:
-    """Load RDF files into an on-disk store (--store DIR) or a remote store (--to URL).
+    """Load RDF files (PATHS; none: the project's ontology/ and data/) into an on-disk store
+    (--store DIR) or a remote store (--to URL).
 
     A load into a store is all or nothing: a malformed file or an interruption leaves the
     store as it was. Exit 0 when loaded, 2 on unreadable input or an unusable store.
     """
-    from aigraph import graphstore, store
+    from aigraph import graph, graphstore, store
 
     if (store_dir is None) == (url is None):
         raise click.UsageError("give exactly one of --store DIR or --to URL")
+    if not paths:
+        project = str(project_dir) if project_dir else None
+        paths = graph.default_paths(Settings.from_env(project=project))
+        if not paths:
+            raise UsageError("nothing to load: the project has no RDF files in ontology/ or data/")
     started = time.monotonic()
     if url is not None:
         settings = Settings.from_env(push_user=user, backend_default_graph=default_graph)

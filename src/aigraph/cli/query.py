@@ -9,16 +9,18 @@ from pathlib import Path
 from rdflib import Literal
 from rdflib.term import Node
 
-from aigraph import content, formats, queries, results
+from aigraph import formats, queries, results
 from aigraph.core import Aigraph
 from aigraph.engine.remote import remote_query
 from aigraph.errors import UsageError
 from aigraph.model import QueryResult
+from aigraph.project import project
 from aigraph.settings import Settings
 
 
-def resolve(target: str) -> queries.NamedQuery:
-    """Return the named query ``target``, or the query of a file, or standard input (-)."""
+def resolve(target: str, settings: Settings | None = None) -> queries.NamedQuery:
+    """Return the named query ``target`` (of the project of ``settings``), or the query of a
+    file, or standard input (-)."""
     if target == "-":
         text = sys.stdin.read()
         return queries.NamedQuery("stdin", "stdin", "", (), text, Path("-"))
@@ -27,7 +29,7 @@ def resolve(target: str) -> queries.NamedQuery:
         if not path.is_file():
             raise UsageError(f"no such query file: {target}")
         return queries.parse_file(path)
-    return queries.lookup(queries.load_all(content.queries_dir()), target)
+    return queries.lookup(queries.load_all(project(settings).queries_dir), target)
 
 
 def parse_params(params: Sequence[str]) -> dict[str, str]:
@@ -47,17 +49,25 @@ def run_query(
     params: Sequence[str],
     data: Sequence[Path] = (),
     engine: str | None = None,
+    project_dir: Path | None = None,
 ) -> str:
-    """Run a query locally or on ``endpoint`` and return it rendered as table, CSV or JSON."""
-    named = resolve(target)
+    """Run a query locally or on ``endpoint`` and return it rendered as table, CSV or JSON.
+
+    Named queries are those of the project ``project_dir`` (default: the bundled project).
+    """
+    settings = Settings.from_env(
+        project=str(project_dir) if project_dir else None,
+        data=tuple(str(p) for p in data) or None,
+        engine=engine,
+        validate=False,
+        executors=1,
+    )
+    named = resolve(target, settings)
     bindings = named.bind(parse_params(params))
     if endpoint:
-        timeout = Settings.from_env().endpoint_timeout
+        timeout = settings.endpoint_timeout
         result = remote_query(endpoint, named.text, bindings=bindings, timeout=timeout)
     else:
-        settings = Settings.from_env(
-            data=tuple(str(p) for p in data) or None, engine=engine, validate=False, executors=1
-        )
         aigraph = Aigraph.open(settings)
         try:
             result = aigraph.query(named.text, bindings=bindings)

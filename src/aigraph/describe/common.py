@@ -1,7 +1,7 @@
 """What every description of the dataset shares: names, words, distributions and IRIs.
 
 The words (titles, descriptions, keywords, themes, publisher, contact, licences) are data:
-``dataset.ttl`` beside ``data/`` states them in DCAT, read once by ``read_metadata``. Every
+the project's ``dataset.ttl`` states them in DCAT, read once by ``read_metadata``. Every
 description is computed from the statistics of the data (``statistics.facts``) and the
 dump bytes (``distributions``), so counts, checksums and coverage cannot drift from what is
 served. Pure functions over rdflib; no web framework.
@@ -18,15 +18,16 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
 from rdflib import RDF, XSD, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, VOID
+from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, SKOS, VOID
 
 from aigraph import content, formats
+from aigraph.errors import DataError
 from aigraph.statistics import DatasetFacts
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
@@ -47,111 +48,172 @@ Texts = Mapping[str, str]
 
 
 @dataclass(frozen=True)
-class Metadata:
-    """The editorial metadata of the dataset, as read from ``dataset.ttl``.
+class Place:
+    """A place of the spatial coverage: its IRI, names and the IRIs it is the same as."""
 
-    Texts map a language tag to the text; IRIs are strings. Every description takes its words
-    from here and adds what is computed from the data.
+    iri: str
+    names: Texts
+    same_as: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """The editorial metadata of the dataset, as read from its ``dataset.ttl``.
+
+    Texts map a language tag to the text; IRIs are strings. What the file does not state is
+    empty (``""``, ``{}``, ``()``) and left out of every description; ``aigraph.describe.required``
+    lists what DCAT-AP needs of it. Every description takes its words from here and adds what is
+    computed from the data.
     """
 
-    title: Texts
-    description: Texts
-    keywords: Mapping[str, tuple[str, ...]]
-    themes: tuple[str, ...]
-    languages: tuple[str, ...]
-    spatial: tuple[str, ...]
-    data_license: str
-    sparql_title: Texts
-    catalog_title: Texts
-    catalog_description: Texts
-    catalog_license: str
-    catalog_languages: tuple[str, ...]
-    catalog_spatial: tuple[str, ...]
-    theme_taxonomy: tuple[str, ...]
-    service_title: Texts
-    service_description: Texts
-    publisher_names: Texts
-    publisher_type: str
-    contact_name: str
-    contact_email: str
+    title: Texts = field(default_factory=dict)
+    description: Texts = field(default_factory=dict)
+    keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    themes: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+    spatial: tuple[str, ...] = ()
+    data_license: str = ""
+    sparql_title: Texts = field(default_factory=dict)
+    catalog_title: Texts = field(default_factory=dict)
+    catalog_description: Texts = field(default_factory=dict)
+    catalog_license: str = ""
+    catalog_languages: tuple[str, ...] = ()
+    catalog_spatial: tuple[str, ...] = ()
+    theme_taxonomy: tuple[str, ...] = ()
+    service_title: Texts = field(default_factory=dict)
+    service_description: Texts = field(default_factory=dict)
+    publisher_names: Texts = field(default_factory=dict)
+    publisher_type: str = ""
+    contact_name: str = ""
+    contact_email: str = ""
+    contact_url: str = ""
     #: What the file says about the licence documents it refers to (title, ADMS type).
-    licence_documents: tuple[tuple[str, str, Literal], ...]
+    licence_documents: tuple[tuple[str, str, Literal], ...] = ()
+    #: What the file says about the places of ``spatial``.
+    places: tuple[Place, ...] = ()
+    #: Where the metadata was read from (None: no file).
+    path: Path | None = None
+    #: Which parts of the description the file types (dataset, catalog, service, ...).
+    parts: frozenset[str] = frozenset()
 
     @property
     def publisher_name(self) -> str:
-        """The publisher's name (English if it has one)."""
-        return self.publisher_names.get("en") or next(iter(self.publisher_names.values()))
+        """The publisher's name (English if it has one; empty when none is stated)."""
+        return self.publisher_names.get("en") or next(iter(self.publisher_names.values()), "")
+
+    @property
+    def has_contact(self) -> bool:
+        return bool(self.contact_name or self.contact_email or self.contact_url)
+
+
+def text_in(texts: Texts, lang: str) -> str:
+    """Return the text in ``lang``, else English, else any; empty when there is none."""
+    return texts.get(lang) or texts.get("en") or next(iter(texts.values()), "")
 
 
 def read_metadata(path: Path | None = None) -> Metadata:
-    """Read the editorial metadata from ``path`` (default: the bundled ``dataset.ttl``)."""
+    """Read the editorial metadata from ``path`` (default: the bundled ``dataset.ttl``).
+
+    A missing file is no metadata (every description leaves the words out, and the check
+    says what to add); a file that cannot be parsed raises DataError with its line.
+    """
     return _read(Path(path or content.dataset_file()).resolve())
 
 
 @lru_cache(maxsize=8)
 def _read(path: Path) -> Metadata:
-    g = Graph().parse(path, format="turtle", publicID=_FILE_BASE)
+    if not path.is_file():
+        return Metadata()
+    g = Graph()
+    try:
+        g.parse(path, format="turtle", publicID=_FILE_BASE)
+    except Exception as exc:  # rdflib raises many kinds; each means "fix the file"
+        raise DataError(f"cannot read the dataset description: {exc}", path=str(path)) from exc
 
-    def one(type_: URIRef) -> URIRef:
+    def one(type_: URIRef) -> URIRef | None:
         found = sorted(s for s in g.subjects(RDF.type, type_) if isinstance(s, URIRef))
-        if len(found) != 1:
-            raise ValueError(f"{path}: expected one {type_}, found {len(found)}")
-        return found[0]
+        if len(found) > 1:
+            raise DataError(f"expected at most one {type_}, found {len(found)}", path=str(path))
+        return found[0] if found else None
 
-    def ref(subject: URIRef, predicate: URIRef) -> URIRef:
-        value = g.value(subject, predicate)
-        if not isinstance(value, URIRef):
-            raise ValueError(f"{path}: {subject} has no IRI for {predicate}")
-        return value
+    def ref(subject: URIRef | None, predicate: URIRef) -> URIRef | None:
+        value = g.value(subject, predicate) if subject is not None else None
+        return value if isinstance(value, URIRef) else None
 
-    def literals(subject: URIRef, predicate: URIRef) -> list[Literal]:
+    def literals(subject: URIRef | None, predicate: URIRef) -> list[Literal]:
+        if subject is None:
+            return []
         found = [o for o in g.objects(subject, predicate) if isinstance(o, Literal)]
         return sorted(found, key=lambda o: (o.language or "", str(o)))
 
-    def texts(subject: URIRef, predicate: URIRef) -> dict[str, str]:
+    def texts(subject: URIRef | None, predicate: URIRef) -> dict[str, str]:
         found = literals(subject, predicate)
         values = {o.language or "": str(o) for o in found}
-        if not values or len(values) != len(found):
-            raise ValueError(f"{path}: {subject} needs one {predicate} per language")
+        if len(values) != len(found):
+            raise DataError(f"{subject} needs one {predicate} per language", path=str(path))
         return values
 
-    def iris(subject: URIRef, predicate: URIRef) -> tuple[str, ...]:
+    def iris(subject: URIRef | None, predicate: URIRef) -> tuple[str, ...]:
+        if subject is None:
+            return ()
         return tuple(sorted(str(o) for o in g.objects(subject, predicate)))
 
     dataset, cat, service = one(DCAT.Dataset), one(DCAT.Catalog), one(DCAT.DataService)
-    publisher, contact = ref(dataset, DCTERMS.publisher), ref(dataset, DCAT.contactPoint)
+    publisher = ref(dataset, DCTERMS.publisher) or ref(cat, DCTERMS.publisher)
+    contact = ref(dataset, DCAT.contactPoint)
     sparql = ref(dataset, DCAT.distribution)
     keywords: dict[str, list[str]] = {}
     for word in literals(dataset, DCAT.keyword):
         keywords.setdefault(word.language or "", []).append(str(word))
     licences = (ref(dataset, DCTERMS.license), ref(cat, DCTERMS.license))
     documents = tuple(
-        (str(iri), str(ref(iri, DCTERMS.type)), title)
-        for iri in dict.fromkeys(licences)
+        (str(iri), str(ref(iri, DCTERMS.type) or ""), title)
+        for iri in dict.fromkeys(i for i in licences if i is not None)
         for title in literals(iri, DCTERMS.title)
     )
+    spatial = iris(dataset, DCTERMS.spatial)
+    places = tuple(
+        Place(iri, texts(URIRef(iri), SKOS.prefLabel), iris(URIRef(iri), OWL.sameAs))
+        for iri in spatial
+    )
+    email = ref(contact, VCARD.hasEmail)
+    parts = {
+        name
+        for name, node in (
+            ("dataset", dataset),
+            ("catalog", cat),
+            ("service", service),
+            ("publisher", publisher),
+            ("contact", contact),
+        )
+        if node is not None
+    }
     return Metadata(
         title=texts(dataset, DCTERMS.title),
         description=texts(dataset, DCTERMS.description),
         keywords={lang: tuple(words) for lang, words in sorted(keywords.items())},
         themes=iris(dataset, DCAT.theme),
         languages=iris(dataset, DCTERMS.language),
-        spatial=iris(dataset, DCTERMS.spatial),
-        data_license=str(licences[0]),
+        spatial=spatial,
+        data_license=str(licences[0] or ""),
         sparql_title=texts(sparql, DCTERMS.title),
         catalog_title=texts(cat, DCTERMS.title),
         catalog_description=texts(cat, DCTERMS.description),
-        catalog_license=str(licences[1]),
+        catalog_license=str(licences[1] or ""),
         catalog_languages=iris(cat, DCTERMS.language),
         catalog_spatial=iris(cat, DCTERMS.spatial),
         theme_taxonomy=iris(cat, DCAT.themeTaxonomy),
         service_title=texts(service, DCTERMS.title),
         service_description=texts(service, DCTERMS.description),
         publisher_names=texts(publisher, FOAF.name),
-        publisher_type=str(ref(publisher, DCTERMS.type)),
-        contact_name=str(g.value(contact, VCARD.fn)),
-        contact_email=str(ref(contact, VCARD.hasEmail)).removeprefix("mailto:"),
+        publisher_type=str(ref(publisher, DCTERMS.type) or ""),
+        contact_name=str(g.value(contact, VCARD.fn) or "") if contact is not None else "",
+        contact_email=str(email).removeprefix("mailto:") if email is not None else "",
+        contact_url=str(ref(contact, VCARD.hasURL) or ""),
         licence_documents=documents,
+        places=places,
+        path=path,
+        parts=frozenset(parts),
     )
 
 

@@ -48,8 +48,9 @@ def catalog(
     """Return the DCAT-AP (3.0.1, 2.1.1, DCAT-AP-SE) catalogue of the dataset and its endpoint.
 
     ``modified`` and ``issued`` are left out when None (the data states no such date). The
-    words come from ``metadata`` (default: ``dataset.ttl``); ``contact_email``, when given,
-    replaces the e-mail it states.
+    words come from ``metadata`` (default: the bundled ``dataset.ttl``); ``contact_email``, when
+    given, replaces the e-mail it states. What the metadata does not state is left out, never
+    made up (``aigraph.describe.required`` lists it).
     """
     m = metadata or read_metadata()
     n = Names(base, site)
@@ -76,8 +77,10 @@ def _catalog_node(g: Graph, n: Names, m: Metadata, dates: list[tuple[URIRef, Lit
     g.add((c, RDF.type, DCAT.Catalog))
     add_texts(g, c, DCTERMS.title, m.catalog_title)
     add_texts(g, c, DCTERMS.description, m.catalog_description)
-    g.add((c, DCTERMS.publisher, n.publisher))
-    g.add((c, DCTERMS.license, URIRef(m.catalog_license)))
+    if m.publisher_names:
+        g.add((c, DCTERMS.publisher, n.publisher))
+    if m.catalog_license:
+        g.add((c, DCTERMS.license, URIRef(m.catalog_license)))
     for predicate, value in dates:
         g.add((c, predicate, value))
     g.add((c, FOAF.homepage, n.home))
@@ -93,21 +96,30 @@ def _catalog_node(g: Graph, n: Names, m: Metadata, dates: list[tuple[URIRef, Lit
 
 
 def _agent(g: Graph, n: Names, m: Metadata, email: str) -> None:
-    g.add((n.publisher, RDF.type, FOAF.Agent))
-    g.add((n.publisher, RDF.type, FOAF.Organization))
-    add_texts(g, n.publisher, FOAF.name, m.publisher_names)
-    g.add((n.publisher, DCTERMS.type, URIRef(m.publisher_type)))
-    g.add((n.publisher, FOAF.homepage, n.home))
+    if m.publisher_names:
+        g.add((n.publisher, RDF.type, FOAF.Agent))
+        g.add((n.publisher, RDF.type, FOAF.Organization))
+        add_texts(g, n.publisher, FOAF.name, m.publisher_names)
+        if m.publisher_type:
+            g.add((n.publisher, DCTERMS.type, URIRef(m.publisher_type)))
+        g.add((n.publisher, FOAF.homepage, n.home))
+    if not (m.has_contact or email):
+        return
     g.add((n.contact, RDF.type, VCARD.Organization))
-    g.add((n.contact, VCARD.fn, Literal(m.contact_name)))
-    g.add((n.contact, VCARD.hasEmail, URIRef(f"mailto:{email}")))
-    g.add((n.contact, VCARD.hasURL, n.home))
+    if m.contact_name:
+        g.add((n.contact, VCARD.fn, Literal(m.contact_name)))
+    if email:
+        g.add((n.contact, VCARD.hasEmail, URIRef(f"mailto:{email}")))
+    # The contact's own page, or else the site: questions about the data reach it there.
+    g.add((n.contact, VCARD.hasURL, URIRef(m.contact_url) if m.contact_url else n.home))
 
 
 def _shared(g: Graph, n: Names, m: Metadata, subject: URIRef) -> None:
     """Add what the dataset and the service share: agents, keywords, themes, rights."""
-    g.add((subject, DCTERMS.publisher, n.publisher))
-    g.add((subject, DCAT.contactPoint, n.contact))
+    if m.publisher_names:
+        g.add((subject, DCTERMS.publisher, n.publisher))
+    if (n.contact, RDF.type, VCARD.Organization) in g:
+        g.add((subject, DCAT.contactPoint, n.contact))
     for lang, words in m.keywords.items():
         for word in words:
             g.add((subject, DCAT.keyword, Literal(word, lang=lang or None)))
@@ -124,7 +136,8 @@ def _dataset_node(
     add_texts(g, d, DCTERMS.title, m.title)
     add_texts(g, d, DCTERMS.description, m.description)
     _shared(g, n, m, d)
-    g.add((d, DCTERMS.creator, n.publisher))
+    if m.publisher_names:
+        g.add((d, DCTERMS.creator, n.publisher))
     g.add((d, DCTERMS.identifier, Literal(str(d))))
     for predicate, value in dates:
         g.add((d, predicate, value))
@@ -152,7 +165,8 @@ def _dataset_node(
 
 
 def _distribution_rights(g: Graph, m: Metadata, dist: URIRef) -> None:
-    g.add((dist, DCTERMS.license, URIRef(m.data_license)))
+    if m.data_license:
+        g.add((dist, DCTERMS.license, URIRef(m.data_license)))
     g.add((dist, DCATAP.availability, URIRef(f"{EU}planned-availability/AVAILABLE")))
 
 
@@ -190,7 +204,8 @@ def _service_node(g: Graph, n: Names, m: Metadata) -> None:
     g.add((s, DCAT.servesDataset, n.dataset))
     g.add((s, DCTERMS.conformsTo, SPARQL_PROTOCOL))
     g.add((s, DCAT.landingPage, n.endpoint))
-    g.add((s, DCTERMS.license, URIRef(m.data_license)))
+    if m.data_license:
+        g.add((s, DCTERMS.license, URIRef(m.data_license)))
     g.add((s, DCTERMS.format, URIRef(f"{EU}file-type/{SERVICE_FILE_TYPE}")))
 
 
@@ -200,7 +215,8 @@ def _referenced(g: Graph, m: Metadata) -> None:
         if (None, DCTERMS.license, URIRef(iri)) in g:
             g.add((URIRef(iri), RDF.type, DCTERMS.LicenseDocument))
             g.add((URIRef(iri), DCTERMS.title, title))
-            g.add((URIRef(iri), DCTERMS.type, URIRef(kind)))
+            if kind:
+                g.add((URIRef(iri), DCTERMS.type, URIRef(kind)))
     g.add((SPARQL_PROTOCOL, RDF.type, DCTERMS.Standard))
     g.add((SPARQL_PROTOCOL, DCTERMS.title, Literal("SPARQL 1.1 Protocol", lang="en")))
     for page in set(g.objects(None, FOAF.homepage)) | set(g.objects(None, DCAT.landingPage)):

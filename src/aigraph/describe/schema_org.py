@@ -7,14 +7,14 @@ from datetime import date
 from typing import Any
 
 from aigraph.describe.common import (
-    EU,
     Metadata,
     Names,
     date_literal,
     distributions,
     read_metadata,
+    text_in,
 )
-from aigraph.statistics import WIKIDATA_ENTITY, DatasetFacts
+from aigraph.statistics import DatasetFacts
 
 
 def schema_dataset_jsonld(
@@ -46,21 +46,17 @@ def schema_dataset_jsonld(
         "url": str(n.home),
         "name": [{"@language": k, "@value": v} for k, v in m.title.items()],
         "description": [{"@language": k, "@value": v} for k, v in m.description.items()],
-        "inLanguage": ["sv", "en"],
+        # The languages the dataset is described in (the tags of its titles).
+        "inLanguage": sorted({k for k in m.title if k}),
         "keywords": list(dict.fromkeys(w for words in m.keywords.values() for w in words)),
-        "license": m.data_license,
+        **({"license": m.data_license} if m.data_license else {}),
         "isAccessibleForFree": True,
-        "creator": agent,
-        "publisher": agent,
-        "spatialCoverage": {
-            "@type": "Place",
-            "name": "Sweden",
-            "sameAs": [f"{WIKIDATA_ENTITY}Q34", f"{EU}country/SWE"],
-        },
+        **({"creator": agent, "publisher": agent} if m.publisher_names else {}),
+        **_spatial(m),
         "includedInDataCatalog": {
             "@type": "DataCatalog",
             "@id": str(n.catalog),
-            "name": m.catalog_title.get("en") or next(iter(m.catalog_title.values())),
+            **({"name": text_in(m.catalog_title, "en")} if m.catalog_title else {}),
         },
         "distribution": [
             {
@@ -84,3 +80,18 @@ def schema_dataset_jsonld(
     if modified is not None:
         doc["dateModified"] = str(date_literal(modified))
     return doc
+
+
+def _spatial(m: Metadata) -> dict[str, Any]:
+    """The spatial coverage: each place with its English name and the IRIs it is the same as."""
+    places = [
+        {
+            "@type": "Place",
+            **({"name": text_in(place.names, "en")} if place.names else {}),
+            "sameAs": [*place.same_as, place.iri],
+        }
+        for place in m.places
+    ]
+    if not places:
+        return {}
+    return {"spatialCoverage": places[0] if len(places) == 1 else places}

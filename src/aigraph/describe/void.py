@@ -41,8 +41,10 @@ def void(
     g.add((d, RDF.type, VOID.Dataset))
     add_texts(g, d, DCTERMS.title, m.title)
     add_texts(g, d, DCTERMS.description, m.description)
-    g.add((d, DCTERMS.license, URIRef(m.data_license)))
-    g.add((d, DCTERMS.publisher, n.publisher))
+    if m.data_license:
+        g.add((d, DCTERMS.license, URIRef(m.data_license)))
+    if m.publisher_names:
+        g.add((d, DCTERMS.publisher, n.publisher))
     g.add((d, FOAF.homepage, n.home))
     add_counts(g, d, facts)
     g.add((d, VOID.uriSpace, Literal(facts.uri_space)))

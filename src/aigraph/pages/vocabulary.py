@@ -8,14 +8,16 @@ the messages in both languages.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, SKOS
 from rdflib.term import Node
 
-from aigraph import content
+from aigraph.formats import READ_SUFFIXES
 from aigraph.pages.resource import Term, View, graph_id, graph_iri, ontology_document, sorted_terms
 
 # -- the ontology -------------------------------------------------------------------------------
@@ -189,8 +191,26 @@ _PARAMETERS = (
 _TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
 
 
-def load_shapes() -> Graph:
-    return Graph().parse(content.shapes_file(), format="turtle")
+def shapes_turtle(paths: Sequence[Path]) -> bytes | None:
+    """Return the Turtle shapes files ``paths`` one after the other, with their comments.
+
+    Turtle may declare a prefix again, so the files read as one document; None when that could
+    change their meaning (another format, or blank-node labels that two files could share).
+    """
+    if not paths or any(p.suffix.lower() != ".ttl" for p in paths):
+        return None
+    texts = [p.read_bytes() for p in paths]
+    if len(texts) > 1 and any(b"_:" in text for text in texts):
+        return None
+    return b"\n".join(texts)
+
+
+def load_shapes(paths: Sequence[Path]) -> Graph:
+    """Return the shapes of the files ``paths`` (a project's ``validation_shapes``) as one graph."""
+    graph = Graph()
+    for path in paths:
+        graph.parse(path, format=READ_SUFFIXES[path.suffix.lower()].rdflib)
+    return graph
 
 
 def shapes_model(shapes: Graph, dataset: Dataset, base: str, lang: str) -> ShapesPage:

@@ -17,10 +17,10 @@ from pyshacl.errors import ReportableRuntimeError
 from rdflib import OWL, RDF, SH, BNode, Dataset, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from aigraph import content
 from aigraph.errors import DataError, UsageError
 from aigraph.formats import READ_SUFFIXES
 from aigraph.graph import LoadedData, graph_iri_for, parse_file
+from aigraph.project import Project
 from aigraph.settings import CANONICAL_BASE
 from aigraph.validation.fast_sparql import RoutedDataset
 from aigraph.validation.locate import SourceIndex, display_path
@@ -125,7 +125,7 @@ class Inputs:
 
 
 def _bundled_declarations() -> tuple[Path, ...]:
-    return content.ontology_file(), content.vocabularies_file()
+    return Project.bundled().declarations()
 
 
 #: Triples-only formats: each file is one graph of its own, so its kind can be told apart.
@@ -167,7 +167,7 @@ def validate(
     base: str | None = None,
     lang: str = "en",
 ) -> ValidationReport:
-    """Validate ``loaded`` against ``shapes`` (default: the bundled shapes).
+    """Validate ``loaded`` against ``shapes`` (default: the bundled project's shapes).
 
     ``ontology`` defaults to the bundled ontology and vocabulary declarations; ``severity`` is
     the lowest severity that fails the run; ``base`` is the base the data were loaded with
@@ -178,7 +178,7 @@ def validate(
     started = time.perf_counter()
     if isinstance(shapes, Path):
         shapes = [shapes]
-    shapes = list(shapes or [content.shapes_file()])
+    shapes = list(shapes or Project.bundled().validation_shapes())
     shapes_graph = _read_graph(shapes)
     if ontology is None:
         ontology = [p for p in _bundled_declarations() if p.is_file()]

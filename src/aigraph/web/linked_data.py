@@ -24,7 +24,7 @@ from rdflib.namespace import OWL
 from rdflib.term import Node
 from werkzeug.wrappers import Response
 
-from aigraph import content, export, formats, results
+from aigraph import export, formats, results
 from aigraph.errors import BadRequest, NotAcceptable, NotFound, UsageError
 from aigraph.pages import resource as resources
 from aigraph.pages import vocabulary
@@ -240,13 +240,18 @@ def _ontology_model(target: Target) -> object:
 def _shapes(target: Target) -> Response:
     if target.offer is HTML:
         return _answer(target, lambda: _page("shapes.html", target, model=_shapes_model(target)))
-    if target.offer.name == "turtle":  # the file itself, with its comments
-        return _answer(target, lambda: content.shapes_file().read_bytes())
+    turtle = vocabulary.shapes_turtle(core().project.validation_shapes())
+    if target.offer.name == "turtle" and turtle is not None:  # the files, with their comments
+        return _answer(target, lambda: turtle)
     return _answer(target, lambda: _rdf(_shapes_graph(), target.offer))
 
 
 def _shapes_graph() -> Graph:
-    return _cached(("shapes-graph",), vocabulary.load_shapes, lambda graph: len(graph) * 200)
+    """The shapes the project's data is validated against (none: an empty graph)."""
+    files = core().project.validation_shapes()
+    return _cached(
+        ("shapes-graph",), lambda: vocabulary.load_shapes(files), lambda graph: len(graph) * 200
+    )
 
 
 def _shapes_model(target: Target) -> object:

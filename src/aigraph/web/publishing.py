@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from aigraph import formats, results
 from aigraph.core import Aigraph
-from aigraph.describe.common import Distribution, distributions, read_metadata
+from aigraph.describe.common import Distribution, Metadata, distributions, text_in
 from aigraph.describe.dcat import catalog as catalog_graph
 from aigraph.describe.schema_org import schema_dataset_jsonld
 from aigraph.describe.void import void as void_graph
@@ -153,6 +153,7 @@ def _catalog_bytes(offer: formats.Offer) -> bytes:
             modified=data_date(),
             issued=issued_date(),
             contact_email=aigraph.settings.contact_email,
+            metadata=aigraph.metadata,
         )
         return results.serialize_graph(graph, offer)
 
@@ -164,7 +165,11 @@ def _void_bytes(offer: formats.Offer) -> bytes:
 
     def build() -> bytes:
         graph = void_graph(
-            aigraph.facts, publication().dumps().raw(), site=site, base=aigraph.settings.base
+            aigraph.facts,
+            publication().dumps().raw(),
+            site=site,
+            base=aigraph.settings.base,
+            metadata=aigraph.metadata,
         )
         return results.serialize_graph(graph, offer)
 
@@ -231,14 +236,19 @@ def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
     aigraph = core()
     facts, dumps = aigraph.facts, publication().dumps()
     base = aigraph.settings.base
-    schema = schema_dataset_jsonld(facts, dumps.raw(), site=site, base=base, modified=data_date())
+    metadata = aigraph.metadata
+    schema = schema_dataset_jsonld(
+        facts, dumps.raw(), site=site, base=base, modified=data_date(), metadata=metadata
+    )
     labels = dict(facts.labels)
-    metadata = read_metadata()
     return {
         "page": page,
         "lang": lang,
-        "title": metadata.title.get(lang) or next(iter(metadata.title.values())),
-        "description": metadata.description.get(lang) or next(iter(metadata.description.values())),
+        "title": text_in(metadata.title, lang),
+        "description": text_in(metadata.description, lang),
+        "validated": aigraph.validated,
+        "metadata_gaps": [str(gap) for gap in aigraph.metadata_gaps],
+        "licence": _licence(metadata, lang),
         "facts": facts,
         "named_graph_count": len(facts.named_graphs),
         "examples": [
@@ -255,6 +265,18 @@ def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
         "modified": modified.isoformat() if (modified := data_date()) else "",
         "schema_json": Markup(_script_json(schema)),  # noqa: S704 - _script_json escapes < > &
     }
+
+
+def _licence(metadata: Metadata, lang: str) -> dict[str, str] | None:
+    """The data licence and its title as ``dataset.ttl`` states them (None: it states none)."""
+    if not metadata.data_license:
+        return None
+    titles = {
+        str(title.language or ""): str(title)
+        for iri, _, title in metadata.licence_documents
+        if iri == metadata.data_license
+    }
+    return {"iri": metadata.data_license, "title": text_in(titles, lang) or metadata.data_license}
 
 
 def _main_resources(aigraph: Aigraph) -> list[str]:

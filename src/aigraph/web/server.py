@@ -38,6 +38,10 @@ def serve(settings: Settings) -> None:
     core = Aigraph.open(settings)
     for warning in core.source.warnings:
         log.warning("%s", warning)
+    if not core.project.validation_shapes():
+        log.warning("not validated: the project %s has no shapes/", core.project.root)
+    for gap in core.metadata_gaps:  # the dataset description, per DCAT-AP
+        log.warning("metadata %s", gap)
     app = create_app(core=core)
     server = create_server(
         app,
