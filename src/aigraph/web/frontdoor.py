@@ -22,6 +22,7 @@ import ipaddress
 import json
 import logging
 import resource
+import select
 import socket
 import struct
 import threading
@@ -34,7 +35,7 @@ from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
 from waitress.parser import HTTPRequestParser, ParsingError, TransferEncodingNotImplemented
 from waitress.server import TcpWSGIServer
-from waitress.task import ErrorTask, ThreadedTaskDispatcher
+from waitress.task import ErrorTask, ThreadedTaskDispatcher, WSGITask
 from waitress.utilities import RequestEntityTooLarge
 
 from aigraph import formats, logs
@@ -44,6 +45,11 @@ log = logging.getLogger("aigraph.frontdoor")
 
 #: Connections accepted per readiness event: a burst is taken in a few loop turns.
 _ACCEPT_BATCH = 64
+#: A first body piece up to this size leaves in one send with the response head.
+_JOIN_HEAD_UP_TO = 64 * 1024
+#: After an answer the request thread waits this long (ms) for the client's next request on
+#: the connection, and answers a complete one itself: no event-loop turn, no thread hand-off.
+_NEXT_REQUEST_WAIT_MS = 2
 
 
 @dataclass
@@ -180,10 +186,37 @@ class JsonErrorTask(ErrorTask):
         self.write(body)
 
 
+class FrontDoorTask(WSGITask):
+    """Waitress's WSGI task, sending a small answer's head and body in one write (waitress
+    sends them apart: two system calls and TCP segments, two wake-ups of the client)."""
+
+    wrote_header: bool
+
+    def write(self, data: bytes) -> None:
+        if self.wrote_header or not data or not self.complete:
+            super().write(data)
+            return
+        head = self.build_response_header()
+        self.wrote_header = True
+        cl = self.content_length
+        if (
+            not self.has_body
+            or self.chunked_response
+            or len(data) > _JOIN_HEAD_UP_TO
+            or (cl is not None and len(data) > cl)
+        ):
+            self.channel.write_soon(head)
+            super().write(data)  # waitress's rules for what is left (head already sent)
+            return
+        self.content_bytes_written += len(data)
+        self.channel.write_soon(head + data)
+
+
 class FrontDoorChannel(HTTPChannel):
     """One client connection, with header and body deadlines and a per-address count."""
 
     error_task_class = JsonErrorTask
+    task_class = FrontDoorTask
     counted = False
     #: A refused request's body may still be coming: read and drop it before closing, so that
     #: the client, still sending, is not reset before it reads the answer.
@@ -209,12 +242,57 @@ class FrontDoorChannel(HTTPChannel):
             server.per_client[self.client] += 1
         self.counted = True
 
+    #: This request thread reads the connection itself (the event loop leaves it alone).
+    inline = False
+    inline_thread = 0
+    inline_ready = False
+
     def service(self) -> None:
-        super().service()
-        # The next request's header deadline counts from the end of this one.
-        self.waiting_since = time.monotonic()
+        self.inline, self.inline_thread = True, threading.get_ident()
+        try:
+            while True:
+                self.inline_ready = False
+                super().service()  # a pipelined request queued next sets inline_ready
+                # The next request's header deadline counts from the end of this one.
+                self.waiting_since = time.monotonic()
+                if not (self.inline_ready or self._take_next()):
+                    break
+        finally:
+            self.inline = False
+        self.server.pull_trigger()  # the event loop watches the connection again
+
+    def _take_next(self) -> bool:
+        """Wait ``_NEXT_REQUEST_WAIT_MS`` for the client's next request and read it here; return
+        whether a whole one is queued for this thread. Anything else is the event loop's again
+        (no data, part of a request, an error, the end of the stream), with its deadlines."""
+        if (
+            self.requests
+            or self.request is not None
+            or self.will_close
+            or self.close_when_flushed
+            or self.total_outbufs_len
+            or not self.connected
+            or self.socket is None
+        ):
+            return False
+        poller = select.poll()
+        poller.register(self.socket.fileno(), select.POLLIN)
+        if not poller.poll(_NEXT_REQUEST_WAIT_MS):
+            return False
+        try:
+            data = self.socket.recv(self.adj.recv_bytes)
+        except OSError:
+            return False
+        if not data:
+            return False  # the end of the stream: the loop reads it again and closes
+        self.last_activity = time.time()
+        self.inline_ready = False
+        self.received(data)  # a complete request sets inline_ready (FrontDoorServer.add_task)
+        return self.inline_ready
 
     def readable(self) -> bool:
+        if self.inline:
+            return False
         return self.lingering_until is not None or bool(super().readable())
 
     def writable(self) -> bool:
@@ -299,6 +377,16 @@ class FrontDoorServer(TcpWSGIServer):
                 conn.close()
             if len(self._map) >= self.adj.connection_limit:
                 return
+
+    def add_task(self, task: Any) -> None:
+        if (
+            isinstance(task, FrontDoorChannel)
+            and task.inline
+            and task.inline_thread == threading.get_ident()
+        ):
+            task.inline_ready = True  # its own request thread answers it next
+            return
+        super().add_task(task)
 
     def _over_cap(self, client: str) -> bool:
         front = self.front
