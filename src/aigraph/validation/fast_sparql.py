@@ -85,12 +85,13 @@ def unsupported(query: str, bound: Mapping[str, Node]) -> str | None:
         elif kind == "var" and text[1:] == "this":
             if previous == "AS":
                 return "BIND(... AS $this)"
-            inner_this = inner_this or bool(subselect_depths)
+            # rdflib and SEP-0007 differ on $this in nested groups (W3C pre-binding-003..006)
+            inner_this = inner_this or bool(subselect_depths) or depth > 1
         previous = text.upper()
     if selects == 0:
         return "not a SELECT query"
     if bound and inner_this:
-        return "$this in a sub-select"
+        return "$this in a sub-select or nested group"
     return None
 
 
