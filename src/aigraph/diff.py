@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import cast
 
 from rdflib import XSD, BNode, Dataset, Literal, URIRef
-from rdflib.term import IdentifiedNode, Node
+from rdflib.term import Node
 
 from aigraph import graph
 from aigraph.canonical import canonical_quads, quad_key, term_key
@@ -131,35 +131,35 @@ def checkout_free(spec: str, paths: Sequence[str], cwd: Path) -> Iterator[tuple[
         yield root, [root / w for w in wanted]
 
 
-def read_side(spec: str, paths: Sequence[str], cwd: Path) -> Dataset:
+@dataclass(frozen=True)
+class Side:
+    """One side of a diff: its data, and the ``file:`` URI of its folder (dropped from IRIs)."""
+
+    dataset: Dataset
+    root: str = ""
+
+    def quads(self) -> set[Quad]:
+        """Return the side's quads with canonical blank nodes, decimals and file names."""
+        root = self.root
+
+        def local(term: Node) -> Node:
+            if root and isinstance(term, URIRef) and str(term).startswith(root):
+                return URIRef("file:///" + str(term)[len(root) :])
+            return term
+
+        raw = [
+            (local(s), local(p), _canonical_number(local(o)), local(_graph_name(context)))
+            for context in self.dataset.graphs()
+            for s, p, o in context
+        ]
+        return set(canonical_quads(raw, short_labels=False))
+
+
+def read_side(spec: str, paths: Sequence[str], cwd: Path) -> Side:
     """Load one side; IRIs that name its files (graphs of Turtle files) lose their folder."""
     with checkout_free(spec, paths, cwd) as (root, chosen):
         loaded = graph.load(Settings(), chosen, rebased=False)
-        moved = root.as_uri().rstrip("/") + "/"
-        dataset = graph.new_dataset()
-        for prefix, namespace in loaded.dataset.namespaces():
-            dataset.bind(prefix, namespace, override=False)
-
-        def local(term: Node) -> Node:
-            if isinstance(term, URIRef) and str(term).startswith(moved):
-                return URIRef("file:///" + str(term)[len(moved) :])
-            return term
-
-        for s, p, o, g in loaded.dataset.quads((None, None, None, None)):
-            name = cast(IdentifiedNode, local(_graph_name(g)))
-            dataset.add((local(s), local(p), local(o), dataset.graph(name)))
-        return dataset
-
-
-# -- comparing ------------------------------------------------------------------------------
-
-
-def _quads(dataset: Dataset) -> set[Quad]:
-    raw = [
-        (s, p, _canonical_number(o), _graph_name(g))
-        for s, p, o, g in dataset.quads((None, None, None, None))
-    ]
-    return set(canonical_quads(raw, short_labels=False))
+        return Side(loaded.dataset, root.as_uri().rstrip("/") + "/")
 
 
 def _graph_name(graph_or_name: object) -> Node:
@@ -183,9 +183,9 @@ def _canonical_number(term: Node) -> Node:
     return term
 
 
-def compare(old: Dataset, new: Dataset, old_name: str = "old", new_name: str = "new") -> Diff:
+def compare(old: Side, new: Side, old_name: str = "old", new_name: str = "new") -> Diff:
     """Return the statements added and removed per named graph, renamed graphs paired."""
-    before, after = _quads(old), _quads(new)
+    before, after = old.quads(), new.quads()
     gained, lost = _pair_blank_nodes(after - before, before - after)
     added: dict[Node | None, list[Quad]] = defaultdict(list)
     removed: dict[Node | None, list[Quad]] = defaultdict(list)
@@ -214,11 +214,26 @@ def compare(old: Dataset, new: Dataset, old_name: str = "old", new_name: str = "
         )
     renamed_away = {c.renamed_from for c in changes if c.renamed_from is not None}
     kept = tuple(c for c in changes if c.graph not in renamed_away)
+    shown = [q for c in kept for q in (*c.added, *c.removed)]
+    return Diff(old_name, new_name, kept, old.dataset, new.dataset, _anchors(shown, before | after))
+
+
+def _anchors(shown: Sequence[Quad], quads: set[Quad]) -> dict[Node, tuple[Node, Node]]:
+    """Return, for each blank node of ``shown`` (and those above it), what it hangs from."""
+    pointing: dict[Node, list[Quad]] = defaultdict(list)
+    for quad in quads:
+        if isinstance(quad[2], BNode):
+            pointing[quad[2]].append(quad)
     anchors: dict[Node, tuple[Node, Node]] = {}
-    for s, p, o, _ in sorted(before | after, key=quad_key):
-        if isinstance(o, BNode):
-            anchors.setdefault(o, (s, p))
-    return Diff(old_name, new_name, kept, old, new, anchors)
+    todo: list[Node] = [t for q in shown for t in (q[0], q[2]) if isinstance(t, BNode)]
+    while todo:
+        node = todo.pop()
+        if node in anchors or not pointing.get(node):
+            continue
+        s, p, _, _ = min(pointing[node], key=quad_key)
+        anchors[node] = (s, p)
+        todo.append(s)
+    return anchors
 
 
 def _pair_blank_nodes(added: set[Quad], removed: set[Quad]) -> tuple[set[Quad], set[Quad]]:
