@@ -61,6 +61,12 @@ def ensure_chromium() -> None:
         apt_install("the browser tests", "chromium", "chromium-driver")
 
 
+def ensure_virtuoso() -> None:
+    """Install Debian's Virtuoso Open Source 7 (the second backend of the backend tests)."""
+    if not (shutil.which("virtuoso-t") and shutil.which("isql-vt")):
+        apt_install("the Virtuoso backend tests", "virtuoso-opensource")
+
+
 def ensure_comunica() -> None:
     """Install the Comunica test client (``npm ci`` in tests/comunica) when missing or stale.
 
@@ -92,6 +98,7 @@ def main(argv: list[str]) -> int:
         os.execv(str(BIN / "aigraph"), [str(BIN / "aigraph"), "serve", *rest])
     ensure_venv("[test]")
     ensure_chromium()
+    ensure_virtuoso()
     ensure_comunica()
     os.chdir(ROOT)
     return subprocess.call([str(BIN / "python"), "-m", "pytest", *rest])

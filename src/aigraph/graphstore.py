@@ -15,6 +15,7 @@ environment, never from the URL.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -31,6 +32,8 @@ from aigraph.errors import DataError, EngineUnavailable, UsageError
 from aigraph.formats import graph_offer
 from aigraph.store import _DATASET_FORMATS, _format_of, _syntax_reason
 
+#: Markup of an HTML error page (Virtuoso's), dropped from the message.
+_TAG = re.compile(r"<[^>]*>|<!DOCTYPE[^>]*>|&[a-z]+;", re.IGNORECASE)
 #: Media type of what is sent: N-Triples, one graph per request.
 _NT = graph_offer("nt").media_type
 
@@ -142,10 +145,15 @@ def _send(
         with opener.open(request, timeout=target.timeout) as response:
             response.read()
     except urllib.error.HTTPError as exc:
-        detail = exc.read().decode("utf-8", "replace").strip()[:300]
+        detail = " ".join(_TAG.sub(" ", exc.read().decode("utf-8", "replace")).split())[:300]
         if exc.code == 401:
             detail = "the store wants a user and password: set AIGRAPH_PUSH_USER and "
             detail += "AIGRAPH_PUSH_PASSWORD" + (" (these were refused)" if target.user else "")
+        if query == "default":
+            detail += (
+                " (if the store has no default graph to write to, as Virtuoso's Graph Store, "
+                "name a graph for the union: --default-graph IRI, AIGRAPH_BACKEND_DEFAULT_GRAPH)"
+            )
         raise EngineUnavailable(f"{where} answered {exc.code}: {detail}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise EngineUnavailable(f"cannot reach {url}: {getattr(exc, 'reason', exc)}") from None

@@ -75,6 +75,8 @@ _GRAPHS_USED = "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"
 _LINE = re.compile(r"SPARQL compiler, line (\d+): (.*?)(?:\n\s*SPARQL query:.*)?$", re.DOTALL)
 #: Virtuoso's refusal of a query it estimates would run past its own time limit.
 _ESTIMATE = re.compile(r"estimated execution time .* exceeds the limit", re.IGNORECASE)
+#: Virtuoso's pragma for a DESCRIBE as Oxigraph answers it: the concise bounded description.
+_CBD = 'define sql:describe-mode "CBD" '
 #: A graph that names nothing: the default graph of a restricted store that lists no graphs.
 _NO_GRAPH = "urn:aigraph:no-graph"
 _COUNT = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }"
@@ -104,6 +106,7 @@ class RemoteEngine:
         #: IRI prefixes of the named graphs that hold the data (empty: every named graph).
         self.graphs = tuple(graphs)
         self._names: tuple[URIRef, ...] | None = None
+        self._server: str | None = None
 
     def check(self, text: str) -> guard.CheckedQuery:
         """Run the lexical guard; the remote store never runs SERVICE or updates for us."""
@@ -120,7 +123,10 @@ class RemoteEngine:
         checked = checked_query(self, request)
         # The text as written: the guard read it with the same lexer; the \uXXXX rewrite of
         # risky IRI characters is for the embedded Oxigraph (Virtuoso reads no escapes in IRIs).
-        wrapper = self._wrapper(checked.source + values_clause(_checked(request.bindings)), request)
+        text = checked.source
+        if checked.form == "describe" and self._virtuoso():
+            text = _CBD + text  # Virtuoso's DESCRIBE adds incoming triples; Oxigraph's is a CBD
+        wrapper = self._wrapper(text + values_clause(_checked(request.bindings)), request)
         # SPARQLWrapper guesses the form from keywords, comments included; the guard knows it.
         wrapper.queryType = checked.form.upper()
         if not whole:
@@ -160,6 +166,16 @@ class RemoteEngine:
             names = sorted(URIRef(r["g"]) for r in result.rows if "g" in r)
             self._names = tuple(n for n in names if self._holds_data(n))
         return self._names
+
+    def _virtuoso(self) -> bool:
+        """Whether the store is Virtuoso (its Server header, asked once)."""
+        if self._server is None:
+            wrapper = self._wrapper("ASK {}", QueryRequest("ASK {}"))
+            wrapper.queryType = "ASK"
+            response = self._send(wrapper, guard.check("ASK {}"))
+            self._server = response.headers.get("Server", "")
+            response.close()
+        return self._server.startswith("Virtuoso")
 
     def _holds_data(self, name: URIRef) -> bool:
         if str(name) == self.default_graph:
