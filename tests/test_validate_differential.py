@@ -183,7 +183,11 @@ THIS = URIRef("http://example.org/this")
         ("SELECT $this WHERE { VALUES ?x { 1 } }", {"this": THIS}, "VALUES"),
         ("SELECT $this WHERE { ?a ?b ?c MINUS { ?a a ?x } }", {"this": THIS}, "MINUS"),
         ("SELECT $this ?x WHERE { BIND(RAND() AS ?x) }", {"this": THIS}, "RAND"),
-        ("SELECT $this WHERE { BIND(<urn:x> AS $this) }", {"this": THIS}, "AS $this"),
+        ("SELECT $this WHERE { BIND(<urn:x> AS $this) }", {"this": THIS}, "bound by AS"),
+        ("SELECT $this ?t WHERE { BIND($this AS ?t) }", {"this": THIS}, "in BIND"),
+        ("SELECT $this WHERE { ?s ?p ?o FILTER(bound($this)) }", {"this": THIS}, "in BOUND"),
+        ("SELECT $this (STR($this) AS ?s) WHERE { ?s ?p ?o }", {"this": THIS}, "projection"),
+        ("SELECT $this WHERE { ?s ?p ?o } ORDER BY STR($this)", {"this": THIS}, "ORDER BY"),
         ("SELECT $this WHERE { { SELECT $this WHERE { $this ?p ?o } } }", {"this": THIS}, "sub"),
         ("PREFIX f: <urn:f#> SELECT $this WHERE { FILTER(f:x(1)) }", {"this": THIS}, "f:x"),
         ("SELECT $this WHERE { FILTER(<urn:f>(1)) }", {"this": THIS}, "urn:f"),
@@ -204,6 +208,8 @@ def test_unsafe_queries_stay_with_rdflib(query: str, bound: dict, reason: str) -
         "PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>\n"
         "SELECT $this ?v WHERE { ?v ?p ?o FILTER(xsd:integer(?o) > 1) }",
         "SELECT $this ?v WHERE { { SELECT ?v WHERE { ?v ?p ?o } } }",
+        "SELECT $this ?v WHERE { { ?v ?p ?o FILTER(?v = $this || isIRI($this)) } }",
+        "SELECT $this ?v WHERE { ?s ?p ?v FILTER NOT EXISTS { $this ?p ?v } } ORDER BY ?v",
     ],
 )
 def test_safe_queries_go_to_oxigraph(query: str) -> None:
