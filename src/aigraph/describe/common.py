@@ -117,13 +117,16 @@ def read_metadata(path: Path | None = None) -> Metadata:
     A missing file is no metadata (every description leaves the words out, and the check
     says what to add); a file that cannot be parsed raises DataError with its line.
     """
-    return _read(Path(path or content.dataset_file()).resolve())
+    resolved = Path(path or content.dataset_file()).resolve()
+    try:
+        stat = resolved.stat()
+    except OSError:
+        return Metadata()
+    return _read(resolved, stat.st_mtime_ns, stat.st_size)  # an edited file is read again
 
 
 @lru_cache(maxsize=8)
-def _read(path: Path) -> Metadata:
-    if not path.is_file():
-        return Metadata()
+def _read(path: Path, _mtime: int, _size: int) -> Metadata:
     g = Graph()
     try:
         g.parse(path, format="turtle", publicID=_FILE_BASE)
