@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import secrets
 import shutil
+import signal
 import subprocess
 import time
 import urllib.error
@@ -144,7 +145,11 @@ def start(folder: Path, timeout: float = 60.0) -> VirtuosoServer:
         _stop(process)
         raise RuntimeError("virtuoso-t did not answer in time")
     password = "p" + secrets.token_hex(16)  # a bare SQL word: a letter, then letters and digits
-    _isql(sql_port, "dba", f"set password dba {password};")
+    try:
+        _isql(sql_port, "dba", f"set password dba {password};")
+    except BaseException:
+        _stop(process)
+        raise
     return VirtuosoServer(url, password, process)
 
 
@@ -162,7 +167,7 @@ def _isql(port: int, password: str, statement: str) -> None:
 
 
 def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
+    process.send_signal(signal.SIGINT)  # virtuoso-t +foreground shuts down on SIGINT, not SIGTERM
     try:
         process.wait(30)
     except subprocess.TimeoutExpired:
