@@ -216,3 +216,16 @@ def test_graph_names_are_those_of_the_data(engines, kind) -> None:
     assert len(names) == 3
     for engine in engines[kind].values():
         assert list(engine.graph_names()) == names
+
+
+def test_the_load_says_when_it_writes_the_union(tmp_path) -> None:
+    from click.testing import CliRunner
+
+    from aigraph.cli import cli
+
+    for kind, said in (("clean", False), ("shared", True)):
+        paths = files(tmp_path / kind, shared=kind == "shared")
+        arguments = ["load", "--store", str(tmp_path / f"{kind}-store"), *map(str, paths)]
+        result = CliRunner().invoke(cli, arguments)
+        assert result.exit_code == 0, result.output
+        assert ("union written to the default graph" in result.output) is said, result.output

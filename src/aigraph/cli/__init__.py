@@ -395,7 +395,12 @@ def load(
     seconds = time.monotonic() - started
     click.echo(
         f"loaded {len(paths)} path(s) into {store_dir} in {seconds:.1f} s: "
-        f"{info.quads} quads in the store",
+        f"{info.quads} quads in the store"
+        + (
+            "; union written to the default graph (a triple is in two graphs)"
+            if info.union_written
+            else ""
+        ),
         err=True,
     )
 
