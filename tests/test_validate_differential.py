@@ -18,7 +18,7 @@ import pyshacl
 import pytest
 from rdflib import RDF, SH, Dataset, Graph, Literal, Namespace, URIRef
 
-from aigraph import content, synth
+from aigraph import synth
 from aigraph.graph import LoadedData, load
 from aigraph.validation import fast_sparql
 from aigraph.validation import validate as v
@@ -90,8 +90,9 @@ def compare(
 
 @pytest.fixture(scope="module")
 def bundled() -> tuple[Graph, Graph]:
-    shapes = v._read_graph([content.shapes_file()])
-    return shapes, v._read_graph([content.ontology_file(), content.vocabularies_file()])
+    """The shapes and declarations ``validate`` uses by default (closed-world shape included)."""
+    shapes = v._read_graph(list(v.Project.bundled().validation_shapes()))
+    return shapes, v._read_graph(list(v._bundled_declarations()))
 
 
 def selects(shapes: Graph) -> int:
