@@ -11,6 +11,7 @@ requests (200) count, and the failures are shown beside them.
     python benchmarks/http_bench.py                    # 1 000 and 100 000 triples
     python benchmarks/http_bench.py --quick            # fewer repeats, shorter throughput runs
     python benchmarks/http_bench.py --sizes 1000 --repeat 30 --servers aigraph,oxigraph
+    python benchmarks/http_bench.py --quick --servers aigraph,oxigraph --old a88cc9f  # before/after
 
 `aigraph serve` is started with ``--no-validate`` (synthetic data conforms; ``aigraph validate``
 checks it separately, and validating 100 000 triples would only lengthen the start) and with a
@@ -23,6 +24,7 @@ and slow pairs stop repeating once they have spent ``--budget`` seconds (at leas
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import random
 import sys
@@ -41,11 +43,13 @@ from common import (
     fmt,
     geomean,
     median,
+    old_tree,
     result_size,
     running,
     start_aigraph,
     start_oxigraph,
     start_rdflib_endpoint,
+    start_tree,
     subjects_of,
     synth_file,
     table,
@@ -250,10 +254,24 @@ def run_size(triples: int, args) -> None:
         (f"SELECT ?p ?o WHERE {{ <{s}> ?p ?o }}", SELECT_JSON) for s in subjects_of(data, 2000)
     ]
     queries = named_queries() + shape_queries(subject)
-    names = [n for n in STARTERS if n in args.servers]
+    starters = dict(STARTERS)
+    if args.old_tree is not None:
+        # The same server from an earlier commit, side by side: a before/after in one run.
+        starters["aigraph-old"] = lambda data: start_tree(
+            "aigraph-old",
+            args.old_tree,
+            "--data",
+            str(data),
+            "--max-rows",
+            "10000000",
+            "--timeout",
+            "30",
+            AIGRAPH_MAX_CLIENT_QUERIES="0",
+        )
+    names = [n for n in starters if n in args.servers or n == "aigraph-old"]
     if "aigraph" not in names:
         sys.exit("the aigraph server is always measured")
-    with running(*(lambda n=n: STARTERS[n](data) for n in names)) as servers:
+    with running(*(lambda n=n: starters[n](data) for n in names)) as servers:
         print(
             f"\n## {triples} triples ({data.name}); start-up incl. load: "
             + ", ".join(f"{s.name} {s.started_s:.1f} s" for s in servers)
@@ -307,6 +325,9 @@ def main() -> None:
     parser.add_argument(
         "--quick", action="store_true", help="fewer repeats, shorter throughput runs"
     )
+    parser.add_argument(
+        "--old", help="also measure `aigraph serve` of this commit (or source folder)"
+    )
     args = parser.parse_args()
     args.repeat = args.repeat or (15 if args.quick else 30)
     args.seconds = args.seconds or (5.0 if args.quick else 10.0)
@@ -315,8 +336,13 @@ def main() -> None:
         f"# http_bench: repeat={args.repeat}, throughput {args.clients} client processes x "
         f"{args.seconds:.0f} s; medians in ms"
     )
-    for size in (int(s) for s in args.sizes.split(",")):
-        run_size(size, args)
+    with contextlib.ExitStack() as trees:
+        args.old_tree = None
+        if args.old:
+            folder = Path(args.old)
+            args.old_tree = folder if folder.is_dir() else trees.enter_context(old_tree(args.old))
+        for size in (int(s) for s in args.sizes.split(",")):
+            run_size(size, args)
 
 
 if __name__ == "__main__":
