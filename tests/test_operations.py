@@ -152,7 +152,7 @@ def live_server_process():
     server.stop()
 
 
-def test_killed_worker_fails_only_its_own_requests():
+def test_killed_worker_fails_no_request():
     # Four concurrent clients from one address: lift the per-client share (2 by default).
     server = LiveServer(
         "--no-validate", env={"AIGRAPH_EXECUTORS": "2", "AIGRAPH_MAX_CLIENT_QUERIES": "4"}
@@ -179,8 +179,8 @@ def test_killed_worker_fails_only_its_own_requests():
             stop.set()
         failed = [s for s in statuses if s != 200]
         assert len(statuses) > 50
-        # At most the one request that was in the killed worker failed, with a 502.
-        assert len(failed) <= 1 and set(failed) <= {502}, failed
+        # The request that was in the killed worker ran again on a fresh one: none failed.
+        assert not failed, failed
         assert raw(server.url, "GET", ASK)[0] == 200
         assert len(psutil.Process(server.pid).children()) == 2
     finally:

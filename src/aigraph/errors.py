@@ -189,6 +189,17 @@ class EngineUnavailable(AigraphError):
     kind = "engine-unavailable"
 
 
+class QueryCrashedWorker(EngineUnavailable):
+    """A query killed its query worker twice in a row (the first death was retried).
+
+    500, not 503: the fault is in the engine on this very query, and asking again will not
+    help (a worker killed from outside once is retried transparently and never reported).
+    """
+
+    status = 500
+    kind = "query-crashed-worker"
+
+
 def _rebuild(cls: type[AigraphError], args: tuple[Any, ...], state: dict[str, Any]) -> AigraphError:
     """Return an error of ``cls`` with ``args`` and attributes ``state`` (for pickle)."""
     error = cls.__new__(cls)

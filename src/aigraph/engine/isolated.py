@@ -12,7 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import queue
-import signal
+import select
 import threading
 import time
 from collections import Counter
@@ -23,10 +23,24 @@ from typing import Any
 
 from rdflib import URIRef
 
-from ..errors import EngineUnavailable, Overloaded, QueryTimeout, ResultTooLarge
+from ..errors import (
+    EngineUnavailable,
+    Overloaded,
+    QueryCrashedWorker,
+    QueryTimeout,
+    ResultTooLarge,
+)
 from ..formats import Offer
 from . import guard, stream
 from .base import Answer, CheckedQuery, Engine, QueryRequest, QueryResult
+from .hop import (
+    WorkerDied,
+    WorkerFailed,
+    WorkerHandle,
+    WorkerTimeout,
+    decode_answer,
+    encode_request,
+)
 from .worker import Bounds, serve
 
 #: Parent ends of every worker pipe in this process; a new worker closes its copies of them,
@@ -60,14 +74,15 @@ class IsolatedEngine:
         self._timeout = timeout
         self._check = check
         self._mp = multiprocessing.get_context("fork")
-        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
-        self._workers: set[_Worker] = set()
+        self._idle: queue.LifoQueue[WorkerHandle] = queue.LifoQueue()
+        self._workers: set[WorkerHandle] = set()
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._closed = False
         for _ in range(workers):
             self._idle.put(self._spawn())
         self.name, self._names, self._quads = self._info()
+        threading.Thread(target=self._keep, name="aigraph-pool-keeper", daemon=True).start()
 
     def check(self, text: str) -> CheckedQuery:
         """Run the engine's guard here, in the server: a refused query never reaches a worker.
@@ -91,7 +106,7 @@ class IsolatedEngine:
         (``request.checked`` is None) is checked here first when the pool has the engine's
         check; the worker checks it again either way (``_recheck``).
         """
-        result = self._query(replace(request, format=None))
+        result = self._query(request, None)
         if not isinstance(result, QueryResult):
             raise TypeError(f"the query worker answered {type(result).__name__}")
         return result
@@ -101,19 +116,20 @@ class IsolatedEngine:
 
         The answer's ``stream`` (a large answer) holds its worker until it is read or closed.
         """
-        written = self._query(replace(request, format=offer))
+        written = self._query(request, offer)
         if not isinstance(written, Answer):
             raise TypeError(f"the query worker answered {type(written).__name__}")
         return written
 
-    def _query(self, request: QueryRequest) -> QueryResult | Answer:
+    def _query(self, request: QueryRequest, offer: Offer | None) -> QueryResult | Answer:
         if request.checked is None and self._check is not None:
             request = replace(request, checked=self.check(request.text))
         limit = request.timeout or self._timeout
         deadline = time.monotonic() + limit
         self._count("queries")
+        message = encode_request(request, offer)
         try:
-            answered: QueryResult | Answer = self._run(("query", request), deadline, limit)
+            answered: QueryResult | Answer = self._run(message, deadline, limit)
             return answered
         except QueryTimeout:
             self._count("timeouts")
@@ -131,11 +147,11 @@ class IsolatedEngine:
         return self._quads
 
     def stats(self) -> dict[str, int]:
-        """Return counters: queries, errors, timeouts, crashes, restarts, shed, streams,
-        workers, idle and waiting."""
+        """Return counters: queries, errors, timeouts, crashes, retries, restarts, shed,
+        streams, workers, idle and waiting."""
         with self._lock:
             counts = {k: self._counts[k] for k in ("queries", "errors", "timeouts", "crashes")}
-            for name in ("restarts", "shed", "streams"):
+            for name in ("retries", "restarts", "shed", "streams"):
                 counts[name] = self._counts[name]
             counts["workers"] = len(self._workers)
             counts["waiting"] = self._waiting
@@ -164,43 +180,80 @@ class IsolatedEngine:
 
     def _info(self) -> tuple[str, tuple[URIRef, ...], int]:
         deadline = time.monotonic() + max(self._timeout, 30.0)
-        info: tuple[str, tuple[URIRef, ...], int] = self._run(("info", None), deadline, 30.0)
+        info: tuple[str, tuple[URIRef, ...], int] = self._run(("info",), deadline, 30.0)
         return info
 
-    def _run(self, message: tuple[str, Any], deadline: float, limit: float) -> Any:
+    def _run(self, message: tuple[Any, ...], deadline: float, limit: float) -> Any:
+        """Send ``message`` to a free worker and return its answer.
+
+        A worker that dies with the query in hand (killed from outside: SIGKILL, the OOM
+        killer) is replaced and the query, read-only, runs once more on the fresh worker; a
+        second death in a row is the query's own doing (``QueryCrashedWorker``). A worker
+        found dead before it got the query is replaced without counting. The time limit and
+        the memory limit stop a query for good: never retried.
+        """
         if self._closed:
             raise EngineUnavailable("the query engine is closed")
         worker = self._take(deadline, limit)
-        try:
-            reply = worker.call(message, deadline)
-        except _WorkerTimeout:
-            self._replace(worker, crashed=False)
-            raise QueryTimeout(f"query ran longer than {limit:g} s and was stopped") from None
-        except _WorkerDied as died:
-            self._replace(worker, crashed=True)
-            if self._bounds.memory_mb and "SIGABRT" in str(died):
-                raise ResultTooLarge(
-                    f"the query needed more than the memory limit of {self._bounds.memory_mb} MB "
-                    "and was stopped; narrow it or add a LIMIT"
-                ) from None
-            raise EngineUnavailable(f"the query worker stopped unexpectedly ({died})") from None
-        if reply[0] == "out-of-memory":
-            self._replace(worker, crashed=True)
-            raise ResultTooLarge(
-                f"the query needed more than the memory limit of {self._bounds.memory_mb} MB "
-                "and was stopped; narrow it or add a LIMIT"
-            )
-        if reply[0] == "stream":
-            return self._stream(worker, reply[1], reply[2], limit)
-        self._idle.put(worker)
-        return _unwrap(reply)
+        deaths: list[str] = []  # of workers that had the query
+        while True:
+            try:
+                header, body = worker.call(message, deadline)
+            except WorkerTimeout:
+                self._replace(worker, crashed=False)
+                raise QueryTimeout(f"query ran longer than {limit:g} s and was stopped") from None
+            except WorkerFailed:
+                self._replace(worker, crashed=True)
+                raise
+            except WorkerDied as died:
+                deaths.append(died.how) if died.delivered else deaths.append("")
+                fresh = self._replace(worker, crashed=True, keep=True)
+                failure = _death_error(died, deaths, self._bounds.memory_mb)
+                if failure is not None or fresh is None:
+                    self._release(fresh)
+                    raise failure or EngineUnavailable("the query engine is closed") from None
+                self._count("retries") if died.delivered else None
+                worker = fresh
+                continue
+            return self._reply(worker, header, body, limit)
 
-    def _take(self, deadline: float, limit: float) -> _Worker:
-        """Return a free worker, waiting for one if the wait queue has room."""
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            pass
+    def _reply(
+        self, worker: WorkerHandle, header: tuple[Any, ...], body: bytes, limit: float
+    ) -> Any:
+        """Return what a worker's ``header`` and ``body`` say; release or replace it."""
+        kind = header[0]
+        if kind == "answer":
+            self._idle.put(worker)
+            return decode_answer(header, body)
+        if kind == "stream":
+            return self._stream(worker, decode_answer(header, None), header[-1], limit)
+        if kind == "out-of-memory":
+            self._replace(worker, crashed=True)
+            raise _too_much_memory(self._bounds.memory_mb)
+        self._idle.put(worker)
+        if kind == "ok":
+            return header[1]
+        if kind == "error":
+            raise header[1]  # an AigraphError pickles with its state (AigraphError.__reduce__)
+        raise RuntimeError(f"the query worker failed:\n{header[1]}")
+
+    def _release(self, worker: WorkerHandle | None) -> None:
+        if worker is not None:
+            self._idle.put(worker)
+
+    def _take(self, deadline: float, limit: float) -> WorkerHandle:
+        """Return a free worker, waiting for one if the wait queue has room.
+
+        An idle worker that hung up (killed while idle) is replaced on the way.
+        """
+        while True:
+            try:
+                worker = self._idle.get_nowait()
+            except queue.Empty:
+                break
+            if not worker.hung_up():
+                return worker
+            self._replace(worker, crashed=True)
         with self._lock:
             full = self._max_waiting is not None and self._waiting >= self._max_waiting
             self._counts["shed"] += full
@@ -212,14 +265,18 @@ class IsolatedEngine:
                 retry_after=self._retry_after,
             )
         try:
-            return self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+            while True:
+                worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
+                if not worker.hung_up():
+                    return worker
+                self._replace(worker, crashed=True)
         except queue.Empty:
             raise QueryTimeout(f"no query worker became free within {limit:g} s") from None
         finally:
             with self._lock:
                 self._waiting -= 1
 
-    def _stream(self, worker: _Worker, head: Answer, size: int, limit: float) -> Answer:
+    def _stream(self, worker: WorkerHandle, head: Answer, size: int, limit: float) -> Answer:
         """Return ``head`` with a stream of the ``size`` bytes ``worker`` is sending.
 
         The worker stays out of the pool until the stream is done: then whatever the client
@@ -233,22 +290,26 @@ class IsolatedEngine:
         def read() -> bytes:
             nonlocal broken, crashed
             try:
-                return worker.receive_bytes(time.monotonic() + limit)
-            except _WorkerTimeout:
+                return worker.receive_piece(time.monotonic() + limit)
+            except WorkerTimeout:
                 broken = True
                 raise QueryTimeout(f"the result stopped arriving for {limit:g} s") from None
-            except _WorkerDied as died:
+            except WorkerDied as died:
                 broken = crashed = True
-                raise EngineUnavailable(f"the query worker stopped mid-answer ({died})") from None
+                # Bytes may have gone to the client: no retry; the response is cut short of
+                # its Content-Length, which the client sees as a broken transfer.
+                raise EngineUnavailable(
+                    f"the query worker stopped mid-answer ({died.how})"
+                ) from None
 
         def done(left: int) -> None:
             nonlocal broken
             try:
                 while not broken and left > 0:  # a client that went away: drain its answer
-                    left -= len(worker.receive_bytes(time.monotonic() + limit))
+                    left -= len(worker.receive_piece(time.monotonic() + limit))
                 if not broken:
                     worker.call(None, time.monotonic() + limit)  # the worker's closing ("end",)
-            except (_WorkerTimeout, _WorkerDied):
+            except (WorkerTimeout, WorkerDied):
                 broken = True
             if broken:
                 self._replace(worker, crashed=crashed)
@@ -257,17 +318,48 @@ class IsolatedEngine:
 
         return replace(head, stream=stream.ResultStream(size, read, done))
 
-    def _replace(self, worker: _Worker, *, crashed: bool) -> None:
+    def _keep(self) -> None:
+        """Replace idle workers that died (killed from outside) off the request path.
+
+        A worker that dies while busy is its request thread's to replace (and retry).
+        """
+        while not self._closed:
+            time.sleep(_KEEP_S)
+            with self._lock:
+                watched = {worker.channel.fd: worker for worker in self._workers}
+            watch = select.poll()
+            for fd in watched:
+                watch.register(fd, 0)  # hang-ups (and errors) only
+            for fd, events in watch.poll(0):
+                if events & (select.POLLHUP | select.POLLERR):
+                    with self._idle.mutex:  # taken from the pool: no request can get it
+                        idle = watched[fd] in self._idle.queue
+                        if idle:
+                            self._idle.queue.remove(watched[fd])
+                    if idle:
+                        self._replace(watched[fd], crashed=True)
+
+    def _replace(
+        self, worker: WorkerHandle, *, crashed: bool, keep: bool = False
+    ) -> WorkerHandle | None:
+        """Kill ``worker`` and start a fresh one: returned if ``keep``, else put in the pool.
+
+        Returns None (and starts nothing) once the pool is closed.
+        """
         worker.kill()
         with self._lock:
             self._workers.discard(worker)
             self._counts["crashes"] += crashed
             if self._closed:
-                return
+                return None
             self._counts["restarts"] += 1
-        self._idle.put(self._spawn())
+        fresh = self._spawn()
+        if keep:
+            return fresh
+        self._idle.put(fresh)
+        return None
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self) -> WorkerHandle:
         with _PARENT_ENDS_LOCK:
             parent_end, child_end = self._mp.Pipe()
             inherited = list(_PARENT_ENDS) + [parent_end]
@@ -280,7 +372,7 @@ class IsolatedEngine:
             process.start()
             _PARENT_ENDS.add(parent_end)
         child_end.close()
-        worker = _Worker(process, parent_end)
+        worker = WorkerHandle(process, parent_end)
         with self._lock:
             self._workers.add(worker)
         return worker
@@ -290,77 +382,32 @@ class IsolatedEngine:
             self._counts[name] += 1
 
 
-class _WorkerTimeout(Exception):
-    pass
+#: How often the pool looks for idle workers that died.
+_KEEP_S = 0.1
+#: Workers found dead before they got the query, replaced within one query before giving up.
+_MAX_STILLBORN = 3
 
 
-class _WorkerDied(Exception):
-    pass
+def _death_error(died: WorkerDied, deaths: list[str], memory_mb: int) -> Exception | None:
+    """Return the error for the deaths of a query's workers so far (None: try once more).
+
+    ``deaths`` holds how each worker that had the query died ("" for one that died before).
+    """
+    if died.delivered and memory_mb and "SIGABRT" in died.how:
+        return _too_much_memory(memory_mb)  # the memory limit stopped it: not retried
+    crashes = [how for how in deaths if how]
+    if len(crashes) >= 2:
+        return QueryCrashedWorker(
+            f"this query crashed the query worker twice in a row ({crashes[0]}, then "
+            f"{crashes[1]}); it is not tried again. Simplify the query or report it"
+        )
+    if len(deaths) - len(crashes) > _MAX_STILLBORN:
+        return EngineUnavailable("the query workers keep dying before they get the query")
+    return None
 
 
-class _Worker:
-    """The parent's handle on one worker process."""
-
-    def __init__(self, process: Any, conn: Connection) -> None:
-        self.process = process
-        self.conn = conn
-        self.pid: int = process.pid
-        self.ready = False
-
-    def call(self, message: tuple[str, Any] | None, deadline: float) -> tuple[Any, ...]:
-        """Send one message (None: none) and wait for its reply until ``deadline``."""
-        try:
-            if not self.ready:
-                self._receive(deadline)  # the worker's engine is built before it says "ready"
-                self.ready = True
-            if message is not None:
-                self.conn.send(message)
-            return self._receive(deadline)
-        except (EOFError, OSError) as exc:
-            raise _WorkerDied(self._how_it_died()) from exc
-
-    def receive_bytes(self, deadline: float) -> bytes:
-        """Return the next piece of a streamed answer, waiting until ``deadline``."""
-        try:
-            if not self.conn.poll(max(0.0, deadline - time.monotonic())):
-                raise _WorkerTimeout
-            return self.conn.recv_bytes()
-        except (EOFError, OSError) as exc:
-            raise _WorkerDied(self._how_it_died()) from exc
-
-    def _receive(self, deadline: float) -> tuple[Any, ...]:
-        if not self.conn.poll(max(0.0, deadline - time.monotonic())):
-            raise _WorkerTimeout
-        reply: tuple[Any, ...] = self.conn.recv()
-        if reply[0] == "fatal":
-            raise _WorkerDied(f"the engine could not start: {reply[1]}")
-        return reply
-
-    def _how_it_died(self) -> str:
-        self.process.join(timeout=1.0)
-        code = self.process.exitcode
-        if code is None:
-            return "no reply"
-        if code < 0:
-            return f"killed by signal {signal.Signals(-code).name}"
-        return f"exit code {code}"
-
-    def kill(self) -> None:
-        """Kill the process, reap it and close the pipe."""
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.process.join(timeout=5.0)
-        with _PARENT_ENDS_LOCK:
-            _PARENT_ENDS.discard(self.conn)
-        self.conn.close()
-
-
-def _unwrap(reply: tuple[Any, ...]) -> Any:
-    kind = reply[0]
-    if kind == "ok":
-        return reply[1]
-    if kind == "error":
-        raise reply[1]  # an AigraphError pickles with its state (AigraphError.__reduce__)
-    raise RuntimeError(f"the query worker failed:\n{reply[1]}")
+def _too_much_memory(memory_mb: int) -> ResultTooLarge:
+    return ResultTooLarge(
+        f"the query needed more than the memory limit of {memory_mb} MB "
+        "and was stopped; narrow it or add a LIMIT"
+    )

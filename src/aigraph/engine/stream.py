@@ -12,8 +12,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import replace
-from multiprocessing.connection import Connection
 
 from rdflib import XSD, Literal, URIRef
 from rdflib.term import Identifier
@@ -33,18 +31,6 @@ def configure(piece_bytes: int, threshold_bytes: int) -> None:
     """Set ``CHUNK`` and ``INLINE``. Call it before query workers start (they inherit them)."""
     global CHUNK, INLINE
     CHUNK, INLINE = max(1, piece_bytes), max(0, threshold_bytes)
-
-
-def send(conn: Connection, answer: Answer) -> tuple[str]:
-    """Send ``answer.body`` in pieces after a header with everything else; worker side."""
-    body = memoryview(answer.body or b"")
-    try:
-        conn.send(("stream", replace(answer, body=None), len(body)))
-        for start in range(0, len(body), CHUNK):
-            conn.send_bytes(body, start, min(CHUNK, len(body) - start))
-    except (EOFError, OSError):
-        pass  # the server went away or gave up on us: the next send fails too and we exit
-    return ("end",)
 
 
 class ResultStream:

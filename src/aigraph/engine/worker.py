@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import resource
 import signal
 import threading
@@ -23,6 +24,7 @@ from typing import Any
 from ..errors import AigraphError
 from . import sandbox, stream
 from .base import Answer, Engine, QueryRequest
+from .hop import Channel, decode_request, offer_key
 
 #: How often a worker checks that the server that forked it is still there.
 _PARENT_POLL_S = 1.0
@@ -55,12 +57,13 @@ def serve(
     """Worker main loop: confine itself, build the engine, then answer one message at a time."""
     for end in inherited:
         end.close()
+    channel = Channel(conn.fileno())
     try:  # first, while this process has one thread: every later thread inherits it
         confined = sandbox.confine(
             network=bounds.network, readable=bounds.readable, ports=bounds.ports
         )
     except OSError as exc:
-        conn.send(("fatal", f"the query worker could not be sandboxed: {exc}"))
+        channel.send(("fatal", f"the query worker could not be sandboxed: {exc}"))
         return
     if confined.missing and len(inherited) == 1:  # the pool's first worker says it once
         logging.getLogger("aigraph.sandbox").warning("SANDBOX INCOMPLETE: %s", confined.describe())
@@ -73,22 +76,19 @@ def serve(
     try:
         engine = factory()
     except BaseException:  # noqa: BLE001 - reported to the parent, which raises it
-        conn.send(("fatal", traceback.format_exc(limit=5)))
+        channel.send(("fatal", traceback.format_exc(limit=5)))
         return
     _limit_memory(bounds.memory_mb)
-    conn.send(("ready",))
+    channel.send(("ready",))
     while True:
         try:
-            kind, payload = conn.recv()
+            message, _ = channel.receive()
         except (EOFError, OSError):
             return
-        reply = _answer(engine, kind, payload, bounds.result_bytes, conn)
         try:
-            conn.send(reply)
+            _answer(engine, message, bounds.result_bytes, channel)
         except (EOFError, OSError):
             return
-        except Exception:  # noqa: BLE001 - an unpicklable result is a bug to report
-            conn.send(("bug", traceback.format_exc()))
 
 
 def _limit_memory(budget_mb: int) -> None:
@@ -101,22 +101,32 @@ def _limit_memory(budget_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
 
-def _answer(
-    engine: Engine, kind: str, payload: Any, max_bytes: int = 0, conn: Connection | None = None
-) -> tuple[Any, ...]:
-    """Answer one message; a large serialised answer is streamed through ``conn`` first."""
-    reply = _reply(engine, kind, payload, max_bytes)
-    if conn is not None and reply[0] == "ok" and isinstance(reply[1], Answer):
-        answer = reply[1]
-        if answer.body is not None and len(answer.body) > stream.INLINE:
-            return stream.send(conn, answer)
-    return reply
+def _answer(engine: Engine, message: tuple[Any, ...], max_bytes: int, channel: Channel) -> None:
+    """Answer one message through ``channel``; a large written answer is streamed in pieces."""
+    reply = _reply(engine, message, max_bytes)
+    if reply[0] != "ok" or not isinstance(reply[1], Answer):
+        try:
+            channel.send(reply)
+        except (pickle.PicklingError, TypeError, AttributeError):  # a bug to report
+            channel.send(("bug", traceback.format_exc()))
+        return
+    answer = reply[1]
+    body = answer.body or b""
+    head = (offer_key(answer.offer), answer.form, answer.count, answer.truncated, answer.limit)
+    if len(body) <= stream.INLINE:
+        channel.send(("answer", *head), body)  # one frame: header and body, no second trip
+        return
+    channel.send(("stream", *head, len(body)))
+    view = memoryview(body)
+    for start in range(0, len(body), stream.CHUNK):
+        channel.send(None, view[start : start + stream.CHUNK])
+    channel.send(("end",))
 
 
-def _reply(engine: Engine, kind: str, payload: Any, max_bytes: int) -> tuple[Any, ...]:
+def _reply(engine: Engine, message: tuple[Any, ...], max_bytes: int) -> tuple[Any, ...]:
     try:
-        if kind == "query":
-            request = _recheck(engine, payload)
+        if message[0] == "query":
+            request = _recheck(engine, decode_request(message), message[-1])
             result = engine.query(request)
             if request.format is None:
                 return ("ok", stream.bounded(result, max_bytes))
@@ -131,18 +141,17 @@ def _reply(engine: Engine, kind: str, payload: Any, max_bytes: int) -> tuple[Any
         return ("bug", traceback.format_exc())
 
 
-def _recheck(engine: Engine, request: QueryRequest) -> QueryRequest:
+def _recheck(engine: Engine, request: QueryRequest, form: str | None) -> QueryRequest:
     """Check the query again, here in the worker; return the request with this check.
 
     Defence in depth: the worker is the sandboxed side, so it does not take the server's check
-    on trust (a bug there, or a request built without it, must not reach the engine unchecked).
-    The engine then uses this check and does not scan the text a third time.
+    (which found a query of ``form``) on trust: a bug there, or a request built without it, must
+    not reach the engine unchecked. The engine then uses this check and does not scan the text
+    a third time.
     """
     rechecked = engine.check(request.text)
-    if request.checked is not None and request.checked.form != rechecked.form:
-        raise RuntimeError(
-            f"the server checked a {request.checked.form} query, the worker a {rechecked.form}"
-        )
+    if form is not None and form != rechecked.form:
+        raise RuntimeError(f"the server checked a {form} query, the worker a {rechecked.form}")
     return replace(request, checked=rechecked)
 
 
