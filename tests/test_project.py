@@ -84,11 +84,14 @@ SELECT ?museum ?name WHERE { ?museum schema:name ?name } ORDER BY ?name
 @prefix dcterms: <http://purl.org/dc/terms/> .
 @prefix foaf: <http://xmlns.com/foaf/0.1/> .
 @prefix adms: <http://purl.org/adms/publishertype/> .
+@prefix xsd: <http://www.w3.org/2001/XMLSchema#> .
 <dataset> a dcat:Dataset ;
     dcterms:title "Kommunens museer"@sv , "The municipality's museums"@en ;
     dcterms:description "Museer i kommunen."@sv , "Museums of the municipality."@en ;
     dcat:keyword "museer"@sv , "museums"@en ;
     dcterms:license <http://creativecommons.org/publicdomain/zero/1.0/> ;
+    dcterms:issued "2025-03-01"^^xsd:date ;
+    dcterms:temporal [ dcat:startDate "1990-01-01"^^xsd:date ; dcat:endDate "2025-12-31"^^xsd:date ] ;
     dcterms:publisher <catalog#publisher> .
 <catalog> a dcat:Catalog ;
     dcterms:title "Kommunens datakatalog"@sv , "The municipality's data catalogue"@en ;
@@ -141,6 +144,7 @@ def test_the_landing_page_shows_the_projects_words_and_what_its_description_lack
     assert schema["publisher"]["name"] == "Exempelkommunen"
     assert schema["license"] == "http://creativecommons.org/publicdomain/zero/1.0/"
     assert "spatialCoverage" not in schema  # the project states none: none is made up
+    assert schema["temporalCoverage"] == "1990-01-01/2025-12-31"
 
 
 def test_the_catalogue_void_and_service_description_merge_its_words_with_live_statistics(server):
@@ -152,6 +156,10 @@ def test_the_catalogue_void_and_service_description_merge_its_words_with_live_st
     assert Literal("Exempelkommunen", lang="sv") in set(catalog.objects(None, FOAF.name))
     assert (URIRef(f"{BASE}/catalog"), DCAT.dataset, dataset) in catalog
     assert not list(catalog.objects(None, DCAT.contactPoint))  # none stated, none invented
+    assert [str(d) for d in catalog.objects(dataset, DCTERMS.issued)] == ["2025-03-01"]
+    [period] = catalog.objects(dataset, DCTERMS.temporal)
+    assert str(catalog.value(period, DCAT.startDate)) == "1990-01-01"
+    assert str(catalog.value(period, DCAT.endDate)) == "2025-12-31"
     void = Graph().parse(data=get(server.url + "/.well-known/void"), format="turtle")
     assert Literal("Museums of the municipality.", lang="en") in set(
         void.objects(dataset, DCTERMS.description)

@@ -196,6 +196,7 @@ class Aigraph:
             self.settings.base,
             issued=self.settings.issued,
             modified=self.settings.modified,
+            described_issued=self.metadata.issued,
         )
 
     @cached_property

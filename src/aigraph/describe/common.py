@@ -91,6 +91,10 @@ class Metadata:
     licence_documents: tuple[tuple[str, str, Literal], ...] = ()
     #: What the file says about the places of ``spatial``.
     places: tuple[Place, ...] = ()
+    #: ``dcterms:issued`` of the dataset, and its ``dcterms:temporal`` period (start, end), as
+    #: stated (a date or a date-time literal); None: the data's own statements are used.
+    issued: Literal | None = None
+    temporal: tuple[Literal, Literal] | None = None
     #: Where the metadata was read from (None: no file).
     path: Path | None = None
     #: Which parts of the description the file types (dataset, catalog, service, ...).
@@ -180,6 +184,16 @@ def _read(path: Path, _mtime: int, _size: int) -> Metadata:
         for iri in spatial
     )
     email = ref(contact, VCARD.hasEmail)
+    issued = g.value(dataset, DCTERMS.issued) if dataset is not None else None
+    period = g.value(dataset, DCTERMS.temporal) if dataset is not None else None
+    start, end = (
+        (g.value(period, DCAT.startDate), g.value(period, DCAT.endDate))
+        if period
+        else (
+            None,
+            None,
+        )
+    )
     parts = {
         name
         for name, node in (
@@ -215,6 +229,8 @@ def _read(path: Path, _mtime: int, _size: int) -> Metadata:
         contact_url=str(ref(contact, VCARD.hasURL) or ""),
         licence_documents=documents,
         places=places,
+        issued=issued if isinstance(issued, Literal) else None,
+        temporal=(start, end) if isinstance(start, Literal) and isinstance(end, Literal) else None,
         path=path,
         parts=frozenset(parts),
     )

@@ -4,12 +4,14 @@ state, never from the files' times (a checkout gives every file a new one).
 In order, for each of ``issued`` and ``modified``:
 
 1. the settings (``issued``, ``modified``), when set;
-2. the data's own statements: ``dcterms:issued`` / ``dcterms:modified`` of ``{base}/dataset``,
+2. for ``issued``: the ``dcterms:issued`` the project's dataset description (``dataset.ttl``)
+   states;
+3. the data's own statements: ``dcterms:issued`` / ``dcterms:modified`` of ``{base}/dataset``,
    and for ``modified`` also the newest ``dcterms:modified`` or ``prov:generatedAtTime`` of a
    named graph (a fact's provenance saying when it was made);
-3. ``dataset.toml`` in a folder of the data files (the bundled one is ``data/dataset.toml``):
+4. ``dataset.toml`` in a folder of the data files (the bundled one is ``data/dataset.toml``):
    the publication dates of this version of the dataset, kept with the data;
-4. nothing: the date is left out (the catalogue has no ``dcterms:modified``, the responses no
+5. nothing: the date is left out (the catalogue has no ``dcterms:modified``, the responses no
    ``Last-Modified``) rather than made up.
 """
 
@@ -56,16 +58,21 @@ def dataset_dates(
     *,
     issued: str = "",
     modified: str = "",
+    described_issued: Literal | None = None,
 ) -> DatasetDates:
     """Return the dates of the dataset made of ``files`` (loaded as ``dataset`` under ``base``).
 
-    ``issued`` and ``modified`` are the settings of those names (YYYY-MM-DD or empty).
+    ``issued`` and ``modified`` are the settings of those names (YYYY-MM-DD or empty);
+    ``described_issued`` the ``dcterms:issued`` of the dataset description.
     """
     from_settings = DatasetDates(_setting("issued", issued), _setting("modified", modified))
+    described = _dates([described_issued] if described_issued is not None else [])
     stated = stated_dates(dataset, base)
     from_file = metadata_dates(files)
     return DatasetDates(
-        issued=_first(from_settings.issued, stated.issued, from_file.issued),
+        issued=_first(
+            from_settings.issued, min(described, default=None), stated.issued, from_file.issued
+        ),
         modified=_first(from_settings.modified, stated.modified, from_file.modified),
     )
 

@@ -146,12 +146,14 @@ def _dataset_node(
             g.add((d, predicate, URIRef(iri)))
     g.add((d, DCAT.landingPage, n.home))
     g.add((d, FOAF.page, n.home))
-    if facts.temporal_start is not None and facts.temporal_end is not None:
+    # The period the description states, else the one the data's dates span.
+    start, end = m.temporal or (facts.temporal_start, facts.temporal_end)
+    if start is not None and end is not None:
         period = n.part("temporal")
         g.add((d, DCTERMS.temporal, period))
         g.add((period, RDF.type, DCTERMS.PeriodOfTime))
-        g.add((period, DCAT.startDate, as_date(facts.temporal_start, end=False)))
-        g.add((period, DCAT.endDate, as_date(facts.temporal_end, end=True)))
+        g.add((period, DCAT.startDate, as_date(start, end=False)))
+        g.add((period, DCAT.endDate, as_date(end, end=True)))
     sparql = n.part("sparql")
     g.add((d, DCAT.distribution, sparql))
     g.add((sparql, RDF.type, DCAT.Distribution))

@@ -75,8 +75,9 @@ def schema_dataset_jsonld(
     doc["about"] = [
         {"@id": iri, **({"name": labels[iri]} if iri in labels else {})} for iri in facts.examples
     ]
-    if facts.temporal_start is not None and facts.temporal_end is not None:
-        doc["temporalCoverage"] = f"{facts.temporal_start}/{facts.temporal_end}"
+    start, end = m.temporal or (facts.temporal_start, facts.temporal_end)
+    if start is not None and end is not None:
+        doc["temporalCoverage"] = f"{start}/{end}"
     if modified is not None:
         doc["dateModified"] = str(date_literal(modified))
     return doc
