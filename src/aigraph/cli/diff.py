@@ -34,7 +34,8 @@ def diff_command(old: str, new: str, fmt: str, paths: tuple[str, ...], lang: str
     nodes are matched by canonicalisation. Exit 0 when both hold the same statements, 1 when
     they differ, 2 on a usage error or unreadable data.
     """
-    from aigraph.diff import diff, render
+    from aigraph.diff import diff
+    from aigraph.diff_report import render
 
     settings = Settings.from_env(lang=lang)
     result = diff(old, new, paths=paths, cwd=Path.cwd())
