@@ -255,6 +255,19 @@ class Settings:
         (),
         "Endpoint IRIs a SERVICE clause may call (rdflib engine only). Empty: SERVICE is refused.",
     )
+    allow_service: str = _setting(
+        "",
+        "URL prefixes, separated by spaces, a SERVICE clause may call (`--allow-service`, "
+        "repeatable; data in memory). Such a query runs in a sandboxed process of its own whose "
+        "connections a broker opens only to an allow-listed host and port. Empty: SERVICE is "
+        "refused.",
+    )
+    service_timeout: float = _setting(
+        10.0, "Seconds a SERVICE call may take to connect, and to send each part of its answer."
+    )
+    service_max_bytes: int = _setting(
+        10_000_000, "Most bytes of one SERVICE answer; a larger one fails the query."
+    )
     # -- host names and proxies (web/urls.py, web/server.py) --
     public_url: str = _setting(
         "",

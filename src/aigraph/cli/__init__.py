@@ -144,6 +144,10 @@ def validate(
 @click.option("--backend", metavar="URL", help=_help("backend"))
 @click.option("--backend-default-graph", metavar="IRI", help=_help("backend_default_graph"))
 @click.option("--backend-graphs", metavar="PREFIXES", help=_help("backend_graphs"))
+@click.option(
+    "--allow-service", "allow_service", metavar="URL_PREFIX", multiple=True,
+    help=_help("allow_service"),
+)  # fmt: skip
 @click.option("--public-url", metavar="URL", help=_help("public_url"))
 @click.option("--allowed-hosts", metavar="NAMES", help=_help("allowed_hosts"))
 @click.option("--trusted-proxy", metavar="ADDRESS", help=_help("trusted_proxy"))
@@ -170,6 +174,7 @@ def serve(
     if project_path and project_dir:
         raise UsageError("give the project once: as PROJECT_PATH or as --project, not both")
     chosen = project_path or project_dir
+    stored["allow_service"] = " ".join(stored.get("allow_service") or ()) or None
     settings = Settings.from_env(
         None,
         project=str(chosen) if chosen else None,

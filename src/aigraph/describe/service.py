@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from rdflib import RDF, Graph, Literal, URIRef
-from rdflib.namespace import VOID
+from collections.abc import Sequence
+
+from rdflib import RDF, RDFS, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, VOID
 
 from aigraph.describe.common import (
     RESULT_FORMATS,
@@ -17,8 +19,14 @@ from aigraph.describe.common import (
 from aigraph.statistics import DatasetFacts
 
 
-def service_description(facts: DatasetFacts, *, endpoint_url: str, base: str) -> Graph:
-    """Return the SPARQL 1.1 Service Description of the endpoint at ``endpoint_url``."""
+def service_description(
+    facts: DatasetFacts, *, endpoint_url: str, base: str, allowed_services: Sequence[str] = ()
+) -> Graph:
+    """Return the SPARQL 1.1 Service Description of the endpoint at ``endpoint_url``.
+
+    With ``allowed_services`` (the ``allow_service`` prefixes) the service offers
+    ``sd:BasicFederatedQuery`` and names each prefix a SERVICE clause may call.
+    """
     n = Names(base)
     g = bound_graph()
     s = n.service
@@ -27,9 +35,15 @@ def service_description(facts: DatasetFacts, *, endpoint_url: str, base: str) ->
     g.add((s, SD.supportedLanguage, SD.SPARQL11Query))
     for name in RESULT_FORMATS:
         g.add((s, SD.resultFormat, W3C_FORMATS[name]))
-    # The default graph is the union of the named graphs; SERVICE is refused, so no
-    # sd:BasicFederatedQuery; no inference, so simple entailment.
+    # The default graph is the union of the named graphs; SERVICE is refused unless endpoints
+    # are allow-listed (then sd:BasicFederatedQuery); no inference, so simple entailment.
     g.add((s, SD.feature, SD.UnionDefaultGraph))
+    if allowed_services:
+        g.add((s, SD.feature, SD.BasicFederatedQuery))
+        for prefix in allowed_services:
+            g.add((s, DCTERMS.references, URIRef(prefix)))
+        listed = ", ".join(allowed_services)
+        g.add((s, RDFS.comment, Literal(f"SERVICE may call endpoints under: {listed}", lang="en")))
     g.add((s, SD.defaultEntailmentRegime, URIRef("http://www.w3.org/ns/entailment/Simple")))
     d = n.dataset
     g.add((s, SD.defaultDataset, d))

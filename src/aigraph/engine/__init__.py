@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from rdflib import Dataset
 
+from aigraph.engine import federation, sandbox
 from aigraph.engine.base import (
     DatasetSpec,
     Engine,
@@ -44,7 +45,7 @@ def create_engine(settings: Settings, dataset: Dataset) -> IsolatedEngine:
     else:
         raise UsageError(f"unknown engine {settings.engine!r}; use one of {', '.join(ENGINES)}")
     # The engine's own check runs in the server too, so refused queries never reach a worker.
-    return IsolatedEngine(
+    pool = IsolatedEngine(
         lambda: engine,
         workers=settings.executors,
         timeout=settings.query_timeout,
@@ -52,6 +53,19 @@ def create_engine(settings: Settings, dataset: Dataset) -> IsolatedEngine:
         bounds=bounds(settings),
         max_waiting=max_waiting(settings),
         retry_after=settings.retry_after,
+    )
+    if not settings.allow_service:
+        return pool
+    # SERVICE to allow-listed endpoints: a pool of its own, connected through a broker.
+    return federation.federating(
+        pool,
+        dataset,
+        prefixes=settings.allow_service.split(),
+        bounds=bounds(settings, readable=sandbox.certificate_paths()),
+        query_timeout=settings.query_timeout,
+        service_timeout=settings.service_timeout,
+        service_max_bytes=settings.service_max_bytes,
+        max_nesting=settings.max_nesting,
     )
 
 

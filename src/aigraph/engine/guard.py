@@ -28,7 +28,7 @@ import re
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from itertools import accumulate
@@ -135,9 +135,19 @@ class CheckedQuery:
 
 
 def check(
-    text: object, *, max_nesting: int = 200, service_allowlist: Collection[str] = ()
+    text: object,
+    *,
+    max_nesting: int = 200,
+    service_allowlist: Collection[str] = (),
+    service_prefixes: Sequence[str] = (),
 ) -> CheckedQuery:
-    """Refuse what the endpoint never runs; return the query form and the text to run."""
+    """Refuse what the endpoint never runs; return the query form and the text to run.
+
+    A SERVICE endpoint passes if it is in ``service_allowlist`` or starts with one of
+    ``service_prefixes`` (``allow_service``, which the connection broker enforces again).
+    """
+    if service_prefixes:
+        service_allowlist = _Prefixed(service_allowlist, tuple(service_prefixes))
     if not isinstance(text, str):
         raise BadRequest("the query must be text")
     facts = facts_of(text)
@@ -279,6 +289,20 @@ def _depth(code: str, limit: int) -> int:
                 break
         running = max(0, running + 2 * opening - len(chunk))
     return deepest + extra
+
+
+class _Prefixed(frozenset[str]):
+    """An allow-list of IRIs that also holds every IRI starting with one of ``prefixes``."""
+
+    prefixes: tuple[str, ...]
+
+    def __new__(cls, iris: Collection[str], prefixes: tuple[str, ...]) -> _Prefixed:
+        made = super().__new__(cls, [*iris, *prefixes])
+        made.prefixes = prefixes
+        return made
+
+    def __contains__(self, iri: object) -> bool:
+        return super().__contains__(iri) or (isinstance(iri, str) and iri.startswith(self.prefixes))
 
 
 def _allowed_services(text: str, allowlist: Collection[str]) -> tuple[str, ...]:

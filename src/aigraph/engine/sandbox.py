@@ -316,6 +316,14 @@ def _import_path() -> list[str]:
     return found + [sys.prefix, sys.base_prefix, sys.exec_prefix]
 
 
+def certificate_paths() -> tuple[str, ...]:
+    """Where CA certificates live: what a process without network reads to check TLS.
+
+    The SERVICE process (``federation.py``) speaks TLS on sockets the broker connects for it.
+    """
+    return tuple(dict.fromkeys([*_certificates(), "/etc/ssl", "/usr/share/ca-certificates"]))
+
+
 def _certificates() -> list[str]:
     """Return where this Python looks for CA certificates."""
     paths = ssl.get_default_verify_paths()

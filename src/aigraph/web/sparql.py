@@ -116,8 +116,12 @@ def service_description(explicit: Sequence[str]) -> Response:
         return query_page()
     offer = choose_offer("describe", explicit)
     endpoint_url = urls.absolute(request.path)
+    settings = core().settings
     graph = describe.service_description(
-        core().facts, endpoint_url=endpoint_url, base=core().settings.base
+        core().facts,
+        endpoint_url=endpoint_url,
+        base=settings.base,
+        allowed_services=settings.allow_service.split(),
     )
     response = Response(results.serialize_graph(graph, offer), mimetype=offer.media_type)
     response.headers["Vary"] = "Accept"

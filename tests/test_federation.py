@@ -1,0 +1,224 @@
+"""`serve --allow-service URL_PREFIX`: SERVICE reaches allow-listed endpoints only, enforced at
+the connection.
+
+A second SPARQL endpoint on loopback (an Oxigraph server holding the bundled data) is the
+allowed target. Every other target is refused without a connection: the ``Listener`` of
+tests/loopback.py counts what reaches it. One test switches the guard off to show that the
+broker alone refuses, and one reads the descriptors of the worker processes to show that only
+the SERVICE process holds the broker's channel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+import oxigraph_server
+from aigraph.core import Aigraph
+from aigraph.engine import broker, guard
+from aigraph.engine.federation import Federating
+from aigraph.errors import QueryRefused, UsageError
+from aigraph.settings import Settings
+from conftest import LiveServer
+from loopback import Listener
+
+VINNOVA = "https://w3id.org/aigraph/id/organisation/vinnova"
+LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
+JSON = "application/sparql-results+json"
+
+
+def service_query(endpoint: str) -> str:
+    return f"SELECT ?name WHERE {{ SERVICE <{endpoint}> {{ <{VINNOVA}> <{LABEL}> ?name }} }}"
+
+
+@pytest.fixture(scope="module")
+def second(tmp_path_factory) -> Iterator[str]:
+    """The query endpoint of a second SPARQL server on loopback, with the bundled data."""
+    with oxigraph_server.bundled_server(tmp_path_factory.mktemp("second")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def listener() -> Iterator[Listener]:
+    found = Listener(reply=b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+    yield found
+    found.close()
+
+
+@pytest.fixture(scope="module")
+def redirector(listener) -> Iterator[str]:
+    """An endpoint that answers every request with a redirect to the listener."""
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", f"{listener.url}/sparql?{self.path.partition('?')[2]}")
+            self.end_headers()
+
+        do_POST = do_GET  # noqa: N815 - the name http.server calls
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/sparql"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def live(second, redirector) -> Iterator[LiveServer]:
+    """`aigraph serve --allow-service SECOND --allow-service REDIRECTOR`."""
+    server = LiveServer("--allow-service", second, "--allow-service", redirector)
+    yield server
+    server.stop()
+
+
+def post(base: str, query: str) -> tuple[int, dict]:
+    data = urllib.parse.urlencode({"query": query}).encode()
+    request = urllib.request.Request(f"{base}/sparql", data=data, headers={"Accept": JSON})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, json.loads(answer.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def test_service_to_the_allowed_endpoint_works(live, second) -> None:
+    status, body = post(live.url, service_query(second))
+    assert status == 200, body
+    names = {b["name"]["value"] for b in body["results"]["bindings"]}
+    assert "Vinnova" in names
+
+
+def test_service_joins_local_and_remote_data(live, second) -> None:
+    query = (
+        f"SELECT ?label ?name WHERE {{ SERVICE <{second}> {{ <{VINNOVA}> <{LABEL}> ?name }} "
+        f"<{VINNOVA}> <{LABEL}> ?label FILTER(?label = ?name) }}"
+    )
+    status, body = post(live.url, query)
+    assert status == 200, body
+    assert body["results"]["bindings"], body
+
+
+@pytest.mark.parametrize("target", ["listener", "own", "unlisted", "prefix-lookalike"])
+def test_every_other_target_is_refused_without_a_connection(live, listener, second, target) -> None:
+    before = listener.connections
+    endpoint = {
+        "listener": f"{listener.url}/sparql",
+        "own": f"{live.url}/sparql",
+        "unlisted": "http://unlisted.example/sparql",
+        "prefix-lookalike": second.replace("127.0.0.1", "localhost"),
+    }[target]
+    status, body = post(live.url, service_query(endpoint))
+    assert status == 400, body
+    assert "allow-list" in body["message"]
+    assert listener.connections == before
+
+
+def test_a_redirect_is_refused_and_never_followed(live, listener, redirector) -> None:
+    before = listener.connections
+    status, body = post(live.url, service_query(redirector))
+    assert status == 502, body
+    assert "redirect" in body["message"]
+    assert listener.connections == before
+
+
+def test_the_service_description_lists_the_allowed_endpoints(live, second, redirector) -> None:
+    request = urllib.request.Request(f"{live.url}/sparql", headers={"Accept": "text/turtle"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        text = answer.read().decode()
+    assert "BasicFederatedQuery" in text
+    assert f"<{second}>" in text and f"<{redirector}>" in text
+
+
+# -- the connection is where the allow-list is enforced --
+
+
+@pytest.fixture(scope="module")
+def unguarded_core(second) -> Iterator[Aigraph]:
+    """A core whose workers were forked with the guard switched off."""
+    with guard.unguarded():
+        core = Aigraph.open(Settings(executors=1, allow_service=second))
+    yield core
+    core.close()
+
+
+def test_with_the_guard_off_the_broker_alone_refuses(unguarded_core, listener, second) -> None:
+    engine = unguarded_core.engine
+    assert isinstance(engine, Federating)
+    before, refused = listener.connections, engine.broker.refused
+    with guard.unguarded():
+        with pytest.raises(QueryRefused) as caught:
+            unguarded_core.query(service_query(f"{listener.url}/sparql"))
+    assert "not allow-listed" in caught.value.message
+    assert listener.connections == before
+    assert engine.broker.refused == refused + 1
+    answer = unguarded_core.query(service_query(second))
+    assert any(str(row["name"]) == "Vinnova" for row in answer.rows)
+
+
+def test_only_the_service_process_holds_the_broker_channel(unguarded_core) -> None:
+    engine = unguarded_core.engine
+    assert isinstance(engine, Federating)
+    channel = f"socket:[{os.fstat(engine.broker.client.fileno()).st_ino}]"
+
+    def sockets(pid: int) -> set[str]:
+        folder = f"/proc/{pid}/fd"
+        return {os.readlink(f"{folder}/{fd}") for fd in os.listdir(folder)}
+
+    assert all(channel in sockets(pid) for pid in engine.federation.worker_pids())
+    assert all(channel not in sockets(pid) for pid in engine.usual.worker_pids())
+
+
+def test_queries_without_service_run_in_the_usual_pool(unguarded_core) -> None:
+    engine = unguarded_core.engine
+    assert isinstance(engine, Federating)
+    usual, federation = engine.usual.stats()["queries"], engine.federation.stats()["queries"]
+    unguarded_core.query("SELECT * WHERE { ?s ?p ?o } LIMIT 1")
+    assert engine.usual.stats()["queries"] == usual + 1
+    assert engine.federation.stats()["queries"] == federation
+
+
+# -- the broker's rules, directly --
+
+
+def test_broker_matches_scheme_host_port_and_prefix() -> None:
+    prefixes = ("https://query.wikidata.org/sparql",)
+    assert broker.allowed("https://query.wikidata.org/sparql?query=x", prefixes)
+    assert not broker.allowed("http://query.wikidata.org/sparql", prefixes)
+    assert not broker.allowed("https://query.wikidata.org:8443/sparql", prefixes)
+    assert not broker.allowed("https://query.wikidata.org.evil.example/sparql", prefixes)
+    assert not broker.allowed("https://user:pw@query.wikidata.org/sparql", prefixes)
+    assert not broker.allowed("https://query.wikidata.org/other", prefixes)
+
+
+def test_broker_refuses_a_name_that_resolves_to_a_local_address(listener) -> None:
+    name = socket.gethostname()
+    address = socket.getaddrinfo(name, None)[0][4][0]
+    if not broker._public(str(address)):
+        prefix = f"http://{name}:{listener.port}/"
+        before = listener.connections
+        with pytest.raises(QueryRefused) as caught:
+            broker.open_connection(f"{prefix}sparql", [prefix], 2.0)
+        assert "private or local address" in caught.value.message
+        assert listener.connections == before
+    literal = f"http://127.0.0.1:{listener.port}/"
+    with broker.open_connection(f"{literal}sparql", [literal], 2.0) as sock:
+        assert sock.getpeername()[1] == listener.port
+
+
+def test_allow_service_must_be_http_urls() -> None:
+    with pytest.raises(UsageError):
+        broker.check_prefixes(["ftp://example.org/"])
