@@ -14,6 +14,7 @@ import json
 import os
 import socket
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -26,7 +27,7 @@ import oxigraph_server
 from aigraph.core import Aigraph
 from aigraph.engine import broker, guard
 from aigraph.engine.federation import Federating
-from aigraph.errors import QueryRefused, UsageError
+from aigraph.errors import EngineUnavailable, QueryRefused, UsageError
 from aigraph.settings import Settings
 from conftest import LiveServer
 from loopback import Listener
@@ -179,6 +180,9 @@ def test_only_the_service_process_holds_the_broker_channel(unguarded_core) -> No
         return {os.readlink(f"{folder}/{fd}") for fd in os.listdir(folder)}
 
     assert all(channel in sockets(pid) for pid in engine.federation.worker_pids())
+    for pid in engine.federation.worker_pids():  # the SERVICE process is confined: seccomp on
+        with open(f"/proc/{pid}/status") as status:
+            assert "Seccomp:\t2" in status.read()
     assert all(channel not in sockets(pid) for pid in engine.usual.worker_pids())
 
 
@@ -189,6 +193,54 @@ def test_queries_without_service_run_in_the_usual_pool(unguarded_core) -> None:
     unguarded_core.query("SELECT * WHERE { ?s ?p ?o } LIMIT 1")
     assert engine.usual.stats()["queries"] == usual + 1
     assert engine.federation.stats()["queries"] == federation
+
+
+@pytest.fixture(scope="module")
+def awkward() -> Iterator[dict[str, str]]:
+    """Two endpoints: one answers a big body, one answers after 3 s."""
+
+    class Awkward(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.startswith("/slow"):
+                time.sleep(3)
+            body = b'{"head": {"vars": ["name"]}, "results": {"bindings": []}}' + b" " * 5000
+            self.send_response(200)
+            self.send_header("Content-Type", JSON)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.do_GET()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Awkward)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    yield {"big": f"{base}/big", "slow": f"{base}/slow"}
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(("which", "said"), [("big", "larger than 1000 bytes"), ("slow", "0.5 s")])
+def test_service_calls_are_bounded_in_size_and_time(awkward, which, said) -> None:
+    settings = Settings(
+        executors=1,
+        allow_service=" ".join(awkward.values()),
+        service_max_bytes=1000,
+        service_timeout=0.5,
+    )
+    core = Aigraph.open(settings)
+    try:
+        with pytest.raises(EngineUnavailable) as caught:
+            core.query(service_query(awkward[which]))
+        assert said in caught.value.message
+    finally:
+        core.close()
 
 
 # -- the broker's rules, directly --
