@@ -104,7 +104,7 @@ def validate(
     project, paths = projects.split_paths(project_dir, paths)
     settings = Settings.from_env(project=project, data=paths or None, lang=lang)
     # Shapes are written against the IRIs in the files: validate them before any rebase.
-    inputs = sort_inputs(graph.load(settings, rebased=False), CANONICAL_BASE)
+    inputs = sort_inputs(graph.load(settings, rebased=False), CANONICAL_BASE, project=not paths)
     shapes_files, declarations = projects.validation_files(settings, inputs, shapes)
     gaps = [] if paths else projects.metadata_gaps(settings)
     projects.echo_gaps(gaps)

@@ -132,13 +132,15 @@ def _bundled_declarations() -> tuple[Path, ...]:
 _SINGLE_GRAPH = {suffix for suffix, offer in READ_SUFFIXES.items() if not offer.graphs}
 
 
-def sort_inputs(loaded: LoadedData, base: str = CANONICAL_BASE) -> Inputs:
+def sort_inputs(loaded: LoadedData, base: str = CANONICAL_BASE, project: bool = False) -> Inputs:
     """Take the shapes files out of ``loaded``; note the ontology files that stay in it.
 
     A triples-only file (Turtle, N-Triples, JSON-LD, RDF/XML) that declares an ``sh:NodeShape``
     or ``sh:PropertyShape`` is a shapes file: it is validated against, not validated. One that
     declares an ``owl:Ontology`` is an ontology: it stays data (as the bundled ontology is) and
     its declarations are also given to pySHACL as the ontology. ``loaded.dataset`` is changed.
+    In a ``project`` the shapes are in ``shapes/``: every file loaded is data (an ontology such
+    as Brick's declares its classes as node shapes, and is still the data served).
     """
     shapes: list[Path] = []
     ontology: list[Path] = []
@@ -146,7 +148,8 @@ def sort_inputs(loaded: LoadedData, base: str = CANONICAL_BASE) -> Inputs:
         if path.suffix.lower() not in _SINGLE_GRAPH:
             continue
         graph = loaded.dataset.graph(graph_iri_for(path, base.rstrip("/")))
-        if any((None, RDF.type, kind) in graph for kind in (SH.NodeShape, SH.PropertyShape)):
+        declares = any((None, RDF.type, k) in graph for k in (SH.NodeShape, SH.PropertyShape))
+        if declares and not project:
             shapes.append(path)
             loaded.dataset.remove_graph(graph)
         elif (None, RDF.type, OWL.Ontology) in graph:
