@@ -26,6 +26,7 @@ from aigraph.describe.dcat import catalog as catalog_graph
 from aigraph.describe.schema_org import schema_dataset_jsonld
 from aigraph.describe.void import void as void_graph
 from aigraph.errors import NotFound
+from aigraph.pages import labels as naming
 from aigraph.pages import resource as resources
 from aigraph.site import build as publish
 from aigraph.web import cache, urls
@@ -253,8 +254,9 @@ def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
         "named_graph_count": len(facts.named_graphs),
         "examples": [
             {
-                "path": publish.local_path(iri, base) or iri,
+                "path": _page_path(iri, base),
                 "iri": iri,
+                "local": _page_path(iri, base) == publish.local_path(iri, base),
                 "label": _label(aigraph, iri, lang) or labels.get(iri, iri.rsplit("/", 1)[-1]),
             }
             for iri in _main_resources(aigraph)
@@ -265,6 +267,12 @@ def landing_context(page: str, lang: str, site: str) -> dict[str, Any]:
         "modified": modified.isoformat() if (modified := data_date()) else "",
         "schema_json": Markup(_script_json(schema)),  # noqa: S704 - _script_json escapes < > &
     }
+
+
+def _page_path(iri: str, base: str) -> str:
+    """Return the page of an IRI of the data: its path under the base, else ``/resource``."""
+    path = publish.local_path(iri, base)
+    return path if path and naming.SERVED_PATH.match(path) else naming.resource_path(iri)
 
 
 def _licence(metadata: Metadata, lang: str) -> dict[str, str] | None:
