@@ -18,9 +18,11 @@ from click.testing import CliRunner
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, VOID
 
+from aigraph import graph
 from aigraph.cli import cli
 from aigraph.core import Aigraph
 from aigraph.errors import NotConforming
+from aigraph.pages import vocabulary
 from aigraph.project import Project
 from aigraph.settings import Settings
 from aigraph.web import create_app
@@ -190,6 +192,32 @@ def test_the_shapes_pages_are_the_projects_shapes_and_the_closed_world_shape(ser
     assert "A museum needs a name" in turtle and "Undefined property" in turtle
     assert "aigsh:GrantShape" not in turtle
     assert "MuseumShape" in get(server.url + "/shapes?lang=en", "text/html").decode()
+
+
+def test_the_ontology_page_is_the_projects_ontology(server):
+    page = get(server.url + "/ontology?lang=en", "text/html").decode()
+    assert "Museum ontology" in page and 'id="Museum"' in page
+    assert "aig:" not in page  # the prefixes are the project's, none of the announcement's
+
+
+def test_an_ontology_in_another_namespace_is_documented():
+    dataset = graph.new_dataset()
+    dataset.graph(URIRef(f"{BASE}/graph/ontology")).parse(
+        data="""@prefix owl: <http://www.w3.org/2002/07/owl#> .
+        @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        <http://example.org/zoo> a owl:Ontology ; rdfs:label "Zoo"@en .
+        <http://example.org/zoo#Animal> a owl:Class ; rdfs:label "Animal"@en .
+        <http://example.org/other/Keeper> a owl:Class ; rdfs:isDefinedBy <http://example.org/zoo> .
+        <http://example.org/unrelated> rdfs:label "not a term of it"@en .""",
+        format="turtle",
+    )
+    page = vocabulary.ontology_model(dataset, BASE, "en")
+    assert page.iri == "http://example.org/zoo" and page.labels == {"en": "Zoo"}
+    assert [t.iri for t in page.classes] == [
+        "http://example.org/other/Keeper",
+        "http://example.org/zoo#Animal",
+    ]
+    assert [t.anchor for t in page.classes] == ["example.org-other-Keeper", "Animal"]
 
 
 def test_serve_logs_what_the_metadata_lacks(server):

@@ -212,7 +212,7 @@ class View:
         self, dataset: Dataset, base: str, lang: str, prefixes: Mapping[str, str] | None = None
     ) -> None:
         self.dataset, self.base, self.lang = dataset, base.rstrip("/"), lang
-        standard = {**PREFIXES, "aig": f"{self.base}/ontology#"}
+        standard = dict(PREFIXES)  # the project's own prefixes come with its data (``prefixes``)
         known = set(standard.values())
         own = {p: n for p, n in (prefixes or {}).items() if p not in standard and n not in known}
         self.prefixes = {**standard, **own}

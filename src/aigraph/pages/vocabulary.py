@@ -8,7 +8,7 @@ the messages in both languages.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, SKOS
 from rdflib.term import Node
 
+from aigraph.describe.common import slug
 from aigraph.formats import READ_SUFFIXES
 from aigraph.pages.resource import Term, View, graph_id, graph_iri, ontology_document, sorted_terms
 
@@ -63,19 +64,26 @@ _RELATIONS = (
 )  # fmt: skip
 
 
-def ontology_model(dataset: Dataset, base: str, lang: str) -> OntologyPage:
-    """Document the ontology: every term with labels, definitions, relations and use."""
-    view = View(dataset, base, lang)
+def ontology_model(
+    dataset: Dataset, base: str, lang: str, prefixes: Mapping[str, str] | None = None
+) -> OntologyPage:
+    """Document the ontology: every term with labels, definitions, relations and use.
+
+    ``prefixes`` are the data's own, for the prefixed names of the terms.
+    """
+    view = View(dataset, base, lang, prefixes)
     document = ontology_document(dataset, base)
-    iri = URIRef(f"{view.base}/ontology")
-    namespace = f"{view.base}/ontology#"
+    iri = _ontology_iri(document, view.base)
+    namespace = _namespace(document, iri)
     usage = _Usage(dataset, graph_iri(base, "ontology"))
-    terms = []
-    for subject in sorted(
-        {s for s in document.subjects() if isinstance(s, URIRef) and s.startswith(namespace)},
-        key=str,
-    ):
-        terms.append(_ontology_term(view, document, usage, subject, namespace))
+    own = {
+        s
+        for s in document.subjects()
+        if isinstance(s, URIRef)
+        and s != iri
+        and (s.startswith(namespace) or (s, RDFS.isDefinedBy, iri) in document)
+    }
+    terms = [_ontology_term(view, document, usage, s, namespace) for s in sorted(own, key=str)]
 
     def texts(prop: URIRef) -> dict[str, str]:
         return _texts(document, iri, prop)
@@ -97,6 +105,23 @@ def ontology_model(dataset: Dataset, base: str, lang: str) -> OntologyPage:
         concepts=tuple(t for t in terms if t.kind == "concept"),
         terms=tuple(terms),
     )
+
+
+def _ontology_iri(document: Graph, base: str) -> URIRef:
+    """The ontology the project's ``ontology/`` declares: ``{base}/ontology`` if it declares
+    that one (or none), else the one ``owl:Ontology`` it declares (the first, if several)."""
+    ours = URIRef(f"{base}/ontology")
+    declared = sorted(o for o in document.subjects(RDF.type, OWL.Ontology) if isinstance(o, URIRef))
+    return ours if ours in declared or not declared else declared[0]
+
+
+def _namespace(document: Graph, iri: URIRef) -> str:
+    """The namespace of the ontology's terms: its ``vann:preferredNamespaceUri``, else the IRI
+    followed by ``#`` (or the IRI itself when it already ends in ``#`` or ``/``)."""
+    stated = document.value(iri, URIRef("http://purl.org/vocab/vann/preferredNamespaceUri"))
+    if stated is not None:
+        return str(stated)
+    return str(iri) if str(iri).endswith(("#", "/")) else f"{iri}#"
 
 
 class _Usage:
@@ -138,8 +163,9 @@ def _ontology_term(
         if (subject, prop, None) in document
     )
     uses, examples = usage.of(subject, kind)
+    local = str(subject)[len(namespace) :] if subject.startswith(namespace) else ""
     return OntologyTerm(
-        anchor=str(subject)[len(namespace) :],
+        anchor=local or slug(str(subject)),
         iri=str(subject),
         curie=view.curie(str(subject)) or str(subject),
         kind=kind,
@@ -197,7 +223,8 @@ def shapes_turtle(paths: Sequence[Path]) -> bytes | None:
     Turtle may declare a prefix again, so the files read as one document; None when that could
     change their meaning (another format, or blank-node labels that two files could share).
     """
-    if not paths or any(p.suffix.lower() != ".ttl" for p in paths):
+    turtle = [READ_SUFFIXES.get(p.suffix.lower()) for p in paths]
+    if not paths or any(offer is None or offer.name != "turtle" for offer in turtle):
         return None
     texts = [p.read_bytes() for p in paths]
     if len(texts) > 1 and any(b"_:" in text for text in texts):
@@ -213,9 +240,18 @@ def load_shapes(paths: Sequence[Path]) -> Graph:
     return graph
 
 
-def shapes_model(shapes: Graph, dataset: Dataset, base: str, lang: str) -> ShapesPage:
-    """Document the shapes as a data contract: per target, what is required, and the messages."""
-    view = View(dataset, base, lang)
+def shapes_model(
+    shapes: Graph,
+    dataset: Dataset,
+    base: str,
+    lang: str,
+    prefixes: Mapping[str, str] | None = None,
+) -> ShapesPage:
+    """Document the shapes as a data contract: per target, what is required, and the messages.
+
+    ``prefixes`` are the data's own, for prefixed names.
+    """
+    view = View(dataset, base, lang, prefixes)
     docs = []
     for shape in sorted(set(shapes.subjects(RDF.type, SH.NodeShape)), key=str):
         targets = tuple(

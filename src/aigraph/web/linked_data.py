@@ -29,6 +29,7 @@ from aigraph.errors import BadRequest, NotAcceptable, NotFound, UsageError
 from aigraph.pages import resource as resources
 from aigraph.pages import vocabulary
 from aigraph.queries import ABSOLUTE_IRI
+from aigraph.settings import CANONICAL_BASE
 from aigraph.web import cache
 from aigraph.web.context import core, lang, wants
 
@@ -233,7 +234,9 @@ def _ontology(target: Target) -> Response:
 def _ontology_model(target: Target) -> object:
     return _cached(
         ("ontology-model", target.lang),
-        lambda: vocabulary.ontology_model(core().ontology_dataset, _base(), target.lang),
+        lambda: vocabulary.ontology_model(
+            core().ontology_dataset, _base(), target.lang, _prefixes()
+        ),
     )
 
 
@@ -258,7 +261,7 @@ def _shapes_model(target: Target) -> object:
     return _cached(
         ("shapes-model", target.lang),
         lambda: vocabulary.shapes_model(
-            _shapes_graph(), core().ontology_dataset, _base(), target.lang
+            _shapes_graph(), core().ontology_dataset, _base(), target.lang, _prefixes()
         ),
     )
 
@@ -273,9 +276,14 @@ def _rdf(source: object, offer: formats.Offer) -> bytes:
 
 
 def _prefixes() -> dict[str, str]:
-    """Return the data's prefixes (not those rdflib generated, such as ``schema1``)."""
-    own = {p: n for p, n in core().prefixes.items() if not export.GENERATED_PREFIX.fullmatch(p)}
-    return {**own, "aig": _base() + "/ontology#"}
+    """Return the data's prefixes (not those rdflib generated, such as ``schema1``), moved with
+    the data: a namespace under the canonical base is under the served base."""
+    base = _base()
+    return {
+        p: base + n[len(CANONICAL_BASE) :] if n.startswith(CANONICAL_BASE + "/") else n
+        for p, n in core().prefixes.items()
+        if not export.GENERATED_PREFIX.fullmatch(p)
+    }
 
 
 def _render_resource(dataset: Dataset, iri: URIRef, target: Target) -> bytes:
