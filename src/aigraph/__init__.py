@@ -1,4 +1,4 @@
-"""aigraph: a linked-data knowledge graph of a Swedish AI announcement, validated and served.
+"""aigraph: publish an RDF dataset as linked data: validated, described, queried and served.
 
 The public API::
 

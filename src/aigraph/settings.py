@@ -14,7 +14,8 @@ from typing import Any
 from aigraph import content
 from aigraph.errors import UsageError
 
-#: The IRI under which the announcement data is minted in the files of ``data/``.
+#: The base IRI the bundled project's files mint their IRIs under; IRIs under it are moved
+#: under the ``base`` setting on load.
 CANONICAL_BASE = "https://w3id.org/aigraph"
 
 

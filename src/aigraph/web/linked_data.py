@@ -1,8 +1,8 @@
 """Linked data: every IRI minted under the base dereferences on this server, by its path.
 
-Cool URIs by content negotiation at the IRI itself (no 303): ``/id/organisation/vinnova``
+Cool URIs by content negotiation at the IRI itself (no 303): ``/id/<kind>/<name>``
 answers ``200`` in the negotiated format with ``Vary: Accept`` and a ``Content-Location``
-naming the format-specific document (``/id/organisation/vinnova.ttl``, ``.html``, ...), which
+naming the format-specific document (``/id/<kind>/<name>.ttl``, ``.html``, ...), which
 answers the same bytes directly. Each request is a short pipeline: resolve the path to an IRI
 and a format, build the body from the core (``aigraph.pages.resource``), answer conditionally.
 
