@@ -244,7 +244,7 @@ class IsolatedEngine:
     def _take(self, deadline: float, limit: float) -> WorkerHandle:
         """Return a free worker, waiting for one if the wait queue has room.
 
-        An idle worker that hung up (killed while idle) is replaced on the way.
+        An idle worker that hung up (killed while idle) is replaced aside, not by this request.
         """
         while True:
             try:
@@ -253,7 +253,7 @@ class IsolatedEngine:
                 break
             if not worker.hung_up():
                 return worker
-            self._replace(worker, crashed=True)
+            self._replace_aside(worker)
         with self._lock:
             full = self._max_waiting is not None and self._waiting >= self._max_waiting
             self._counts["shed"] += full
@@ -269,7 +269,7 @@ class IsolatedEngine:
                 worker = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
                 if not worker.hung_up():
                     return worker
-                self._replace(worker, crashed=True)
+                self._replace_aside(worker)
         except queue.Empty:
             raise QueryTimeout(f"no query worker became free within {limit:g} s") from None
         finally:
@@ -317,6 +317,12 @@ class IsolatedEngine:
                 self._idle.put(worker)
 
         return replace(head, stream=stream.ResultStream(size, read, done))
+
+    def _replace_aside(self, worker: WorkerHandle) -> None:
+        """Replace a dead idle worker in a thread of its own (a fork takes milliseconds)."""
+        threading.Thread(
+            target=self._replace, args=(worker,), kwargs={"crashed": True}, daemon=True
+        ).start()
 
     def _keep(self) -> None:
         """Replace idle workers that died (killed from outside) off the request path.
