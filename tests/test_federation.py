@@ -271,6 +271,12 @@ def test_broker_refuses_a_name_that_resolves_to_a_local_address(listener) -> Non
         assert sock.getpeername()[1] == listener.port
 
 
+def test_allow_service_with_a_backend_is_a_usage_error() -> None:
+    with pytest.raises(UsageError) as caught:
+        Aigraph.open(Settings(backend="http://127.0.0.1:9/query", allow_service="http://a.b/"))
+    assert "in memory" in caught.value.message
+
+
 def test_allow_service_must_be_http_urls() -> None:
     with pytest.raises(UsageError):
         broker.check_prefixes(["ftp://example.org/"])

@@ -31,6 +31,7 @@ from aigraph.engine import Bounds, IsolatedEngine, bounds, check, create_engine,
 from aigraph.engine.base import Engine
 from aigraph.engine.remote import RemoteEngine
 from aigraph.engine.store_engine import StoreEngine, StoreInfo, check_store
+from aigraph.errors import UsageError
 from aigraph.model import QueryResult
 from aigraph.settings import Settings
 from aigraph.store import base_warning
@@ -246,6 +247,11 @@ class RemoteSource(_Queried):
 
     def engine(self) -> Engine:
         settings = self.settings
+        if settings.allow_service:
+            raise UsageError(
+                "--allow-service needs the data in memory: a backend never runs SERVICE for "
+                "aigraph (drop --backend, or drop --allow-service)"
+            )
         remote = RemoteEngine(
             settings.backend,
             timeout=settings.query_timeout,
