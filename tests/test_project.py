@@ -220,8 +220,11 @@ def test_an_ontology_in_another_namespace_is_documented():
     assert [t.anchor for t in page.classes] == ["example.org-other-Keeper", "Animal"]
 
 
-def test_serve_logs_what_the_metadata_lacks(server):
+def test_serve_logs_what_the_metadata_lacks_and_stats_say_it(server):
     assert "metadata recommended: dcat:Dataset dcat:contactPoint is missing" in server.output
+    stats = json.loads(get(server.url + "/stats", "application/json"))
+    assert stats["validated"] is True
+    assert any("dcat:contactPoint is missing" in gap for gap in stats["metadata_missing"])
 
 
 def test_validate_with_the_projects_shapes_finds_a_violation(project, tmp_path):

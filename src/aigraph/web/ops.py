@@ -77,6 +77,8 @@ def stats() -> Response:
             "counters": counts,
             "engine_stats": engine_stats,
             "sandbox": dataclasses.asdict(aigraph.confinement()),
+            "validated": aigraph.validated,
+            "metadata_missing": [str(gap) for gap in aigraph.metadata_gaps],
         }
     )
 
