@@ -1,9 +1,10 @@
 """Fetch what a resource page needs from a store, for graphs that are not held in memory.
 
-In store and backend modes the page code (``pages.resource``, ``pages.vocabulary``) works on a small dataset
-built from one SPARQL query through the engine: the resource's quads, the quads pointing at it,
-the blank nodes it leads to, the labels of its neighbours and of the properties linking
-them (a property the data labels or types gets a page of its own), the provenance descriptions of the
+In store and backend modes the page code (``pages.resource``, ``pages.vocabulary``) works on a
+small dataset built from one SPARQL query through the engine: the resource's quads, the quads
+pointing at it, the blank nodes it leads to or that point at it (``BLANK_DEPTH`` deep, as deep
+as a page shows them), the labels of its neighbours and of the properties linking them (a
+property the data labels or types gets a page of its own), the provenance descriptions of the
 graphs holding those facts (with the labels of what they name: the article, who asserts), the
 statements of a graph when the IRI names one, and the ontology.
 """
@@ -37,11 +38,51 @@ LABEL_PROPERTIES = (
 )
 _LABELS = ", ".join(f"<{iri}>" for iri in LABEL_PROPERTIES)
 
+#: How deep the blank nodes around a resource are fetched: a page shows nested blank nodes
+#: to this depth (``pages.resource``), and the labels of one level more.
+BLANK_DEPTH = 3
+
+
+def _blank(depth: int, incoming: bool) -> str:
+    """Return a pattern binding ``?b`` to a blank node ``depth`` steps from ``?iri``.
+
+    The first step is a triple of the resource (``incoming``: a triple pointing at it, whose
+    subject is the blank node); the next ones follow blank nodes' own triples.
+    """
+    first = "?b1 ?q1 ?iri" if incoming else "?iri ?q1 ?b1"
+    steps = [f"GRAPH ?h1 {{ {first} FILTER(isBlank(?b1)) }}"]
+    steps += [
+        f"GRAPH ?h{n} {{ ?b{n - 1} ?q{n} ?b{n} FILTER(isBlank(?b{n})) }}"
+        for n in range(2, depth + 1)
+    ]
+    return " ".join(steps).replace(f"?b{depth}", "?b")
+
+
+def _blank_unions() -> str:
+    """The blank nodes around the resource: their triples, and the labels of what they name."""
+    unions = []
+    for incoming in (False, True):
+        for depth in range(1, BLANK_DEPTH + 1):
+            chain = _blank(depth, incoming)
+            unions += [
+                f"{{ {chain} BIND(?b AS ?s) GRAPH ?g {{ ?s ?p ?o }} }}",
+                f"{{ {chain} GRAPH ?i {{ ?b ?r ?s FILTER(isIRI(?s)) }} "
+                "GRAPH ?g { ?s ?p ?o FILTER(?p IN (LABELS)) } }",
+                f"{{ {chain} GRAPH ?i {{ ?b ?s ?x }} "
+                "GRAPH ?g { ?s ?p ?o FILTER(?p IN (LABELS, RDF_TYPE)) } }",
+            ]
+        chain = _blank(BLANK_DEPTH + 1, incoming)
+        unions.append(
+            f"{{ {chain} BIND(?b AS ?s) GRAPH ?g {{ ?s ?p ?o FILTER(?p IN (LABELS)) }} }}"
+        )
+    return "\n  UNION ".join(unions)
+
+
 #: ``?iri`` is bound to the resource by the engine (it is selected so every engine accepts it).
-_AROUND = """SELECT ?s ?p ?o ?g ?iri WHERE {
+_AROUND = (
+    """SELECT ?s ?p ?o ?g ?iri WHERE {
   { GRAPH ?g { ?iri ?p ?o } BIND(?iri AS ?s) }
   UNION { GRAPH ?g { ?s ?p ?iri } BIND(?iri AS ?o) }
-  UNION { GRAPH ?h { ?iri ?q ?s FILTER(isBlank(?s)) } GRAPH ?g { ?s ?p ?o } }
   UNION { { GRAPH ?h { ?iri ?q ?s } } UNION { GRAPH ?h { ?s ?q ?iri } }
           GRAPH ?g { ?s ?p ?o FILTER(?p IN (LABELS)) } }
   UNION { { GRAPH ?s { ?iri ?q ?x } } UNION { GRAPH ?s { ?x ?q ?iri } }
@@ -49,15 +90,15 @@ _AROUND = """SELECT ?s ?p ?o ?g ?iri WHERE {
   UNION { { GRAPH ?x { ?iri ?q ?y } } UNION { GRAPH ?x { ?y ?q ?iri } }
           GRAPH ?h { ?x ?r ?s FILTER(isIRI(?s)) }
           GRAPH ?g { ?s ?p ?o FILTER(?p IN (LABELS)) } }
-  UNION { GRAPH ?h { ?iri ?q ?b FILTER(isBlank(?b)) } GRAPH ?i { ?b ?r ?s FILTER(isIRI(?s)) }
-          GRAPH ?g { ?s ?p ?o FILTER(?p IN (LABELS)) } }
   UNION { { GRAPH ?h { ?iri ?s ?y } } UNION { GRAPH ?h { ?y ?s ?iri } }
           GRAPH ?g { ?s ?p ?o FILTER(?p IN (LABELS, RDF_TYPE)) } }
+  UNION BLANKS
   UNION { GRAPH ?iri { ?s ?p ?o } BIND(?iri AS ?g) }
   UNION { { GRAPH ?iri { ?s ?q ?y } } UNION { GRAPH ?iri { ?y ?q ?s FILTER(isIRI(?s)) } }
           GRAPH ?g { ?s ?p ?o FILTER(?p IN (LABELS)) } }
-}""".replace("LABELS", _LABELS).replace(
-    "RDF_TYPE", "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>"
+}""".replace("BLANKS", _blank_unions())
+    .replace("LABELS", _LABELS)
+    .replace("RDF_TYPE", "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>")
 )
 
 #: ``?g`` is bound to the graph's name by the engine.

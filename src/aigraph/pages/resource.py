@@ -17,6 +17,7 @@ from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SH, SKOS, XSD, Names
 from rdflib.term import Node
 
 from aigraph.model import QueryResult
+from aigraph.neighbourhood import BLANK_DEPTH
 from aigraph.pages import labels as naming
 from aigraph.queries import ABSOLUTE_IRI
 from aigraph.settings import CANONICAL_BASE
@@ -29,7 +30,6 @@ LABELS = (RDFS.label, SKOS.prefLabel)
 _LANGS = ("sv", "en")
 RESOURCE_PAGE = naming.RESOURCE_PAGE
 resource_path = naming.resource_path
-_MAX_DEPTH = 3
 
 #: Prefixes used to abbreviate IRIs on pages; ``aig`` is added per base.
 PREFIXES = {
@@ -286,7 +286,7 @@ class View:
                 datatype = self.curie(str(node.datatype)) or str(node.datatype)
             return Term(str(node), "literal", lang=node.language, datatype=datatype)
         if isinstance(node, BNode):
-            nested = self.properties(node, depth + 1) if depth < _MAX_DEPTH else ()
+            nested = self.properties(node, depth + 1) if depth < BLANK_DEPTH else ()
             return Term(self.label(node, False) or "[ ]", "bnode", nested=nested)
         iri = str(node)
         path = self.href(iri, predicate)
