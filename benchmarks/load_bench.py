@@ -5,7 +5,9 @@ the file into an in-memory rdflib ``Dataset``, at 10^4, 10^5 and 10^6 triples. V
 `aigraph validate FILE` vs the pySHACL command line (same shapes, the ontology and vocabularies
 merged into one ``-e`` file, advanced features on, no inference) at 10^3, 10^4 and 10^5.
 Every run is a fresh process (start-up included); its time is wall time and its memory the peak
-RSS of its process tree, sampled every 50 ms. Commands are interleaved; tables show medians.
+RSS of its process tree, sampled every 50 ms. Commands are interleaved; tables show medians and
+their ratios to `oxigraph load` (time and peak RSS) in the same run. rdflib runs up to
+``--rdflib-max`` triples (default 10^5: it takes minutes at 10^6).
 
     python benchmarks/load_bench.py
     python benchmarks/load_bench.py --quick                   # one run each
@@ -36,7 +38,7 @@ def aigraph_has_load() -> bool:
     return done.returncode == 0 and "--store" in done.stdout
 
 
-def load_commands(data: Path, store: Path) -> dict[str, list[str] | None]:
+def load_commands(data: Path, store: Path, rdflib: bool) -> dict[str, list[str] | None]:
     return {
         "aigraph load": (
             [str(BIN / "aigraph"), "load", "--store", str(store / "aigraph"), str(data)]
@@ -51,7 +53,7 @@ def load_commands(data: Path, store: Path) -> dict[str, list[str] | None]:
             "--file",
             str(data),
         ],
-        "rdflib Dataset.parse": [PYTHON, "-c", RDFLIB_PARSE, str(data)],
+        "rdflib Dataset.parse": [PYTHON, "-c", RDFLIB_PARSE, str(data)] if rdflib else None,
     }
 
 
@@ -75,10 +77,16 @@ def measure_all(commands: dict[str, list[str] | None], runs: int, timeout: float
     return results
 
 
-def rows_for(size: int, results: dict) -> list[list[str]]:
+def rows_for(size: int, results: dict, peer: str | None = None) -> list[list[str]]:
+    """Table rows; with ``peer``, each row's note gives its time and memory ratios to it."""
     rows = []
+    peer_times, peer_peaks, _ = results.get(peer, ([], [], set()))
     for name, (times, peaks, notes) in results.items():
         note = "; ".join(sorted(notes)) or ("not available" if not times else "")
+        if times and peer_times and name != peer:
+            note = f"{median(times) / median(peer_times):.2f}x time, " + (
+                f"{median(peaks) / median(peer_peaks):.2f}x memory of {peer}"
+            )
         rows.append(
             [
                 f"{size:,}",
@@ -93,7 +101,7 @@ def rows_for(size: int, results: dict) -> list[list[str]]:
     return rows
 
 
-def load_table(sizes: list[int], runs: int, timeout: float) -> str:
+def load_table(sizes: list[int], runs: int, timeout: float, rdflib_max: int) -> str:
     rows = []
     for size in sizes:
         data = synth_file(size)
@@ -104,7 +112,8 @@ def load_table(sizes: list[int], runs: int, timeout: float) -> str:
                 shutil.rmtree(store / sub, ignore_errors=True)
 
         try:
-            rows += rows_for(size, measure_all(load_commands(data, store), runs, timeout, reset))
+            commands = load_commands(data, store, size <= rdflib_max)
+            rows += rows_for(size, measure_all(commands, runs, timeout, reset), "oxigraph load")
         finally:
             shutil.rmtree(store, ignore_errors=True)
     return table(
@@ -152,12 +161,13 @@ def main() -> None:
         "--timeout", type=float, default=600.0, help="seconds before a run is stopped"
     )
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rdflib-max", type=int, default=100_000, help="largest rdflib load")
     args = parser.parse_args()
     runs = args.runs or (1 if args.quick else 3)
     sizes = [int(s) for s in args.load_sizes.split(",") if s]
     print(f"# load_bench: {runs} run(s) per command, medians; peak RSS of the process tree\n")
     if sizes:
-        print("## Load\n" + load_table(sizes, runs, args.timeout) + "\n")
+        print("## Load\n" + load_table(sizes, runs, args.timeout, args.rdflib_max) + "\n")
     sizes = [int(s) for s in args.validate_sizes.split(",") if s]
     if sizes:
         print("## Validate\n" + validate_table(sizes, runs, args.timeout))

