@@ -326,3 +326,17 @@ def test_the_bundled_project_is_the_default():
     bundled = Project.bundled()
     assert bundled.closed_world and [p.name for p in bundled.shapes_files()] == ["shapes.ttl"]
     assert {p.name for p in bundled.declarations()} == {"aigraph.ttl", "vocabularies.ttl"}
+
+
+def test_load_reads_the_projects_files_into_a_store_that_serves_them(project, tmp_path):
+    store = tmp_path / "store"
+    result = CliRunner().invoke(cli, ["load", "--store", str(store), "--project", str(project)])
+    assert result.exit_code == 0, result.output
+    settings = Settings.from_env({}, project=str(project), store=str(store), executors=1)
+    core = Aigraph.open(settings)
+    try:
+        names = {str(row["name"]) for row in core.run_named("museums").rows}
+        assert names == {"Stadsmuseet", "The City Museum", "Konsthallen"}
+        assert core.metadata.title["en"] == "The municipality's museums"
+    finally:
+        core.close()
