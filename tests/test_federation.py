@@ -122,10 +122,24 @@ def test_every_other_target_is_refused_without_a_connection(live, listener, seco
         "unlisted": "http://unlisted.example/sparql",
         "prefix-lookalike": second.replace("127.0.0.1", "localhost"),
     }[target]
+    requests = sparql_requests(live)
     status, body = post(live.url, service_query(endpoint))
     assert status == 400, body
     assert "allow-list" in body["message"]
     assert listener.connections == before
+    assert sparql_requests(live) == requests + 1  # ours, and none from a SERVICE call to itself
+
+
+def sparql_requests(server: LiveServer) -> int:
+    """How many requests to /sparql the server's access log shows, once it stops growing."""
+    seen = -1
+    for _ in range(30):
+        count = sum('"path": "/sparql"' in line for line in list(server.lines))
+        if count == seen:
+            return count
+        seen = count
+        time.sleep(0.2)
+    return seen
 
 
 def test_a_redirect_is_refused_and_never_followed(live, listener, redirector) -> None:
