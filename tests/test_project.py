@@ -281,6 +281,12 @@ def test_missing_metadata_is_listed_and_can_fail_validate(project, tmp_path):
     (plain / "dataset.ttl").unlink()
     result = CliRunner().invoke(cli, ["validate", str(plain)])
     assert result.exit_code == 0, result.output  # the data conforms; metadata is not data
+    core = Aigraph.open(Settings.from_env({}, project=str(plain), executors=1))
+    try:
+        page = create_app(core=core).test_client().get("/?lang=en").get_data(as_text=True)
+        assert "<h1>A dataset without a title</h1>" in page and "there is no dataset.ttl" in page
+    finally:
+        core.close()
     assert "there is no " in result.stderr and "dataset.ttl" in result.stderr
     strict = CliRunner().invoke(cli, ["validate", str(plain), "--require-metadata"])
     assert strict.exit_code == 1
