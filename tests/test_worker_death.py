@@ -16,13 +16,14 @@ import random
 import signal
 import threading
 import time
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import psutil
 import pytest
 from rdflib import Dataset, Literal, URIRef
 
-from aigraph.engine import IsolatedEngine, OxigraphEngine, QueryRequest
+from aigraph.engine import IsolatedEngine, OxigraphEngine, QueryRequest, QueryResult
 from aigraph.engine.worker import Bounds
 from aigraph.errors import QueryCrashedWorker, QueryTimeout, ResultTooLarge
 from conftest import LiveServer
@@ -45,6 +46,25 @@ class CrashOn(OxigraphEngine):
         if "crash-me" in request.text:
             os.kill(os.getpid(), signal.SIGKILL)
         return super().query(request)
+
+
+class Touch:
+    """Pickled as a call of ``Path.touch``: unpickled anywhere, it creates the file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (self.path,))
+
+
+class Subverted(OxigraphEngine):
+    """An engine whose answer would run code in the server if the server unpickled it."""
+
+    canary: Path
+
+    def query(self, request: QueryRequest):  # type: ignore[override]
+        return QueryResult(form="select", variables=("x",), rows=({"x": Touch(self.canary)},))
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +91,19 @@ def test_a_query_that_kills_its_worker_fails_after_exactly_two_attempts(dataset)
         assert (stats["crashes"], stats["retries"], stats["restarts"]) == (2, 1, 2)
         assert stats["workers"] == 2 and len(before & set(pool.worker_pids())) == 1
         assert pool.query(QueryRequest("ASK { ?s ?p 7 }")).boolean is True
+
+
+def test_a_worker_cannot_make_the_server_run_code(dataset, tmp_path) -> None:
+    """Frames from a worker are unpickled with the hop's own types only: a worker subverted
+    into sending anything else is killed like a dead one, and nothing of it runs here."""
+    engine = Subverted(dataset)
+    engine.canary = tmp_path / "ran-in-the-server"
+    with IsolatedEngine(lambda: engine, workers=1, timeout=30.0) as pool:
+        with pytest.raises(QueryCrashedWorker, match="malformed frame") as caught:
+            pool.query(QueryRequest("SELECT * {}"))
+        assert "pathlib.Path.touch" in caught.value.message
+        assert not engine.canary.exists()
+        assert pool.stats()["restarts"] == 2 and len(pool.worker_pids()) == 1
 
 
 def test_a_worker_killed_while_idle_is_replaced_unseen(dataset) -> None:

@@ -10,6 +10,7 @@ and its bytes, never a second message; a large one is a header, raw pieces and a
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import pickle
@@ -20,7 +21,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .. import formats
+from .. import errors, formats
 from ..errors import EngineUnavailable
 from ..formats import Offer
 from .base import Answer, DatasetSpec, QueryRequest
@@ -31,6 +32,41 @@ _OFFERS: tuple[Offer, ...] = formats.RESULTS + formats.GRAPH
 #: Bodies up to this size are written together with their frame's header (one system call).
 _JOIN = 64 * 1024
 _READ = 256 * 1024
+
+
+#: The only classes and functions a header may name (besides plain values and the errors of
+#: ``aigraph.errors``): a worker is sandboxed because it may be subverted, so what it sends
+#: must not be able to run code in the server.
+_HEADER_NAMES = {
+    ("aigraph.model", "QueryResult"),
+    ("aigraph.formats", "Offer"),
+    ("aigraph.model", "DatasetSpec"),
+    ("aigraph.errors", "_rebuild"),
+    ("rdflib.term", "URIRef"),
+    ("rdflib.term", "Literal"),
+    ("rdflib.term", "BNode"),
+}
+
+
+class _HeaderUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        found = getattr(errors, name, None) if module == "aigraph.errors" else None
+        is_error = isinstance(found, type) and issubclass(found, errors.AigraphError)
+        if (module, name) not in _HEADER_NAMES and not is_error:
+            raise pickle.UnpicklingError(
+                f"a frame named {module}.{name}, which the hop never sends"
+            )
+        return super().find_class(module, name)
+
+
+def _loads(data: bytes) -> Any:
+    """Return the header pickled in ``data``, built only from the hop's own types."""
+    try:
+        return _HeaderUnpickler(io.BytesIO(data)).load()
+    except pickle.UnpicklingError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever a malformed pickle raises
+        raise pickle.UnpicklingError(str(exc)) from None
 
 
 def offer_key(offer: Offer) -> int | Offer:
@@ -110,8 +146,8 @@ class Channel:
                 end = _FRAME.size + head + size
                 if len(buffer) >= end:
                     header = None
-                    if head:  # the same trust as multiprocessing's pipes: our own fork
-                        header = pickle.loads(buffer[_FRAME.size : _FRAME.size + head])  # noqa: S301
+                    if head:
+                        header = _loads(bytes(buffer[_FRAME.size : _FRAME.size + head]))
                     body = bytes(buffer[_FRAME.size + head : end])
                     del buffer[:end]
                     return header, body
@@ -199,6 +235,8 @@ class WorkerHandle:
             header, body = self.channel.receive(deadline)
         except TimeoutError:
             raise WorkerTimeout from None
+        except pickle.UnpicklingError as exc:  # a subverted worker: killed like a dead one
+            raise WorkerDied(f"it sent a malformed frame: {exc}", delivered=True) from None
         if header is None and not piece:
             raise OSError("the query worker sent bytes out of turn")
         if header is not None and header[0] == "fatal":
