@@ -271,6 +271,13 @@ def test_load_to_virtuoso_needs_the_credentials(virtuoso_server, tmp_path) -> No
         env={"AIGRAPH_PUSH_USER": "dba", "AIGRAPH_PUSH_PASSWORD": "not-it"},
     )
     assert wrong.exit_code == 3 and "refused" in wrong.output
+    named = runner.invoke(
+        cli,
+        ["load", "--to", target, "--user", "dba", "--default-graph", "urn:test:other", str(data)],
+        env={"AIGRAPH_PUSH_PASSWORD": virtuoso_server.password},
+    )
+    assert named.exit_code == 0, named.output
+    assert virtuoso_server.password not in named.output
     in_url = target.replace("http://", "http://dba:secret@")
     leaked = runner.invoke(cli, ["load", "--to", in_url, str(data)])
     assert leaked.exit_code == 2 and "AIGRAPH_PUSH_PASSWORD" in leaked.output
