@@ -5,6 +5,7 @@ commands are interleaved so that drift in machine load hits both alike; the tabl
 
     python benchmarks/validate_vs_pyshacl.py                 # bundled ontology + data
     python benchmarks/validate_vs_pyshacl.py --runs 15
+    python benchmarks/validate_vs_pyshacl.py --triples 10000 --triples 100000 --runs 5
     python benchmarks/validate_vs_pyshacl.py --generate 20000 /tmp/big.ttl   # write test data
     python benchmarks/validate_vs_pyshacl.py --synth /tmp/big.ttl \\
         --shapes tests/validation_fixtures/shapes.ttl \\
@@ -32,7 +33,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from rdflib import Graph  # noqa: E402 - after the sys.path entry above
 
-from aigraph import content, graph  # noqa: E402 - after the sys.path entry above
+from aigraph import graph  # noqa: E402 - after the sys.path entry above
+from aigraph.project import Project  # noqa: E402 - after the sys.path entry above
 from aigraph.settings import Settings  # noqa: E402 - after the sys.path entry above
 
 PYSHACL = Path(sys.executable).parent / "pyshacl"
@@ -96,73 +98,91 @@ def timed(command: list[str], env: dict[str, str]) -> float:
     return elapsed
 
 
+def synthesize(triples: int, target: Path, env: dict[str, str]) -> Path:
+    """Write ``aigraph synth`` data of about ``triples`` triples to ``target``."""
+    command = [sys.executable, "-m", "aigraph", "synth", "--triples", str(triples)]
+    subprocess.run([*command, "-o", str(target)], env=env, cwd=ROOT, check=True)
+    return target
+
+
+def compare(
+    data: list[Path], shapes: Path, ontology: list[Path], args: argparse.Namespace, tmp: Path
+) -> tuple[int, dict[str, list[float]]]:
+    """Time the commands interleaved on ``data``; return the triple count and the times."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    ont_file, data_file = tmp / "ontology.ttl", tmp / "data.trig"
+    merge(ontology, ont_file)
+    triples = merge_quads(data, data_file)
+    if args.ontology:
+        aigraph = [sys.executable, "-c", INLINE, str(shapes), str(ont_file), *map(str, data)]
+    else:
+        aigraph = [sys.executable, "-m", "aigraph", "validate", "--shapes", str(shapes)]
+        aigraph += list(map(str, data))
+    commands = {
+        "aigraph validate": aigraph,
+        "pyshacl": [
+            str(PYSHACL),
+            *("-s", str(shapes), "-e", str(ont_file), "-a", "-i", "none"),
+            str(data_file),
+        ],
+        "import floor": [sys.executable, "-c", "import pyshacl"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(args.runs):
+        for name, command in commands.items():
+            times[name].append(timed(command, env))
+    return triples, times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs of each command (default 7)")
     parser.add_argument("--synth", type=Path, help="validate this data file instead")
-    parser.add_argument("--shapes", type=Path, default=content.shapes_file())
+    parser.add_argument(
+        "--triples",
+        type=int,
+        action="append",
+        help="validate `aigraph synth` data of this size (repeatable: --triples 10000 "
+        "--triples 100000)",
+    )
+    parser.add_argument("--shapes", type=Path, help="shapes file (default: the bundled shapes)")
     parser.add_argument("--ontology", type=Path, action="append", help="ontology file(s)")
     parser.add_argument("--generate", nargs=2, metavar=("COUNT", "FILE"), help="write test data")
     args = parser.parse_args()
     if args.generate:
         generate(int(args.generate[0]), Path(args.generate[1]))
         return
-    data = [args.synth] if args.synth else list(graph.default_paths())
-    ontology = args.ontology or [
-        p for p in (content.ontology_file(), content.vocabularies_file()) if p.is_file()
-    ]
+    ontology = args.ontology or [p for p in Project.bundled().declarations() if p.is_file()]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        ont_file, data_file = Path(tmp) / "ontology.ttl", Path(tmp) / "data.trig"
-        merge(ontology, ont_file)
-        triples = merge_quads(data, data_file)
-        if args.ontology:
-            aigraph = [
-                sys.executable,
-                "-c",
-                INLINE,
-                str(args.shapes),
-                str(ont_file),
-                *map(str, data),
-            ]
+        shapes = args.shapes
+        if shapes is None:  # the bundled shapes validate uses, as one file for pyshacl -s
+            shapes = Path(tmp) / "shapes.ttl"
+            merge(list(Project.bundled().validation_shapes()), shapes)
+        if args.triples:
+            sets = [[synthesize(n, Path(tmp) / f"synth-{n}.trig", env)] for n in args.triples]
         else:
-            aigraph = [
-                sys.executable,
-                "-m",
-                "aigraph",
-                "validate",
-                "--shapes",
-                str(args.shapes),
-                *map(str, data),
-            ]
-        commands = {
-            "aigraph validate": aigraph,
-            "pyshacl": [
-                str(PYSHACL),
-                "-s",
-                str(args.shapes),
-                "-e",
-                str(ont_file),
-                "-a",
-                "-i",
-                "none",
-                str(data_file),
-            ],
-            "import floor": [sys.executable, "-c", "import pyshacl"],
-        }
-        times: dict[str, list[float]] = {name: [] for name in commands}
-        for _ in range(args.runs):
-            for name, command in commands.items():
-                times[name].append(timed(command, env))
-    print(f"data: {', '.join(str(p) for p in data)} ({triples} triples); shapes: {args.shapes}")
-    print(f"{'command':<18}{'median s':>10}{'min s':>10}{'max s':>10}{'runs':>6}")
-    for name, values in times.items():
+            sets = [[args.synth] if args.synth else list(graph.default_paths())]
+        for data in sets:
+            triples, times = compare(data, shapes, ontology, args, Path(tmp))
+            print(f"data: {', '.join(str(p) for p in data)} ({triples} triples)")
+            print(f"{'command':<18}{'median s':>10}{'min s':>10}{'max s':>10}{'runs':>6}")
+            for name, values in times.items():
+                print(
+                    f"{name:<18}{statistics.median(values):>10.3f}{min(values):>10.3f}"
+                    f"{max(values):>10.3f}{len(values):>6}"
+                )
+            ours, theirs = (statistics.median(times[k]) for k in ("aigraph validate", "pyshacl"))
+            print(f"ratio aigraph/pyshacl (median): {ours / theirs:.2f}\n")
+            rows.append((triples, args.runs, ours, theirs))
+    print("| triples | runs | aigraph validate | pyshacl CLI | ratio | speed-up |")
+    print("|---------|------|------------------|-------------|-------|----------|")
+    for triples, runs, ours, theirs in rows:
         print(
-            f"{name:<18}{statistics.median(values):>10.3f}{min(values):>10.3f}"
-            f"{max(values):>10.3f}{len(values):>6}"
+            f"| {triples:,} | {runs} | {ours:.2f} s | {theirs:.2f} s | {ours / theirs:.2f} "
+            f"| {theirs / ours:.1f}x |"
         )
-    ratio = statistics.median(times["aigraph validate"]) / statistics.median(times["pyshacl"])
-    print(f"ratio aigraph/pyshacl (median): {ratio:.2f}")
 
 
 if __name__ == "__main__":
