@@ -121,9 +121,9 @@ class RemoteEngine:
 
     def _run(self, request: QueryRequest, limit: int | None, *, whole: bool = False) -> QueryResult:
         checked = checked_query(self, request)
-        # The text as written: the guard read it with the same lexer; the \uXXXX rewrite of
-        # risky IRI characters is for the embedded Oxigraph (Virtuoso reads no escapes in IRIs).
-        text = checked.source
+        # Risky IRI characters go as \uXXXX escapes (the guard's reading), but Virtuoso reads
+        # no escapes in IRIs: it gets the text as written, which the guard read just the same.
+        text = checked.source if self._virtuoso() else checked.text
         if checked.form == "describe" and self._virtuoso():
             text = _CBD + text  # Virtuoso's DESCRIBE adds incoming triples; Oxigraph's is a CBD
         wrapper = self._wrapper(text + values_clause(_checked(request.bindings)), request)
@@ -269,7 +269,7 @@ def _http_error(endpoint: str, status: int, body: bytes, checked: guard.CheckedQ
     if status == 400:
         found = _POSITION.search(message)
         if found:
-            line, column = int(found.group(1)), int(found.group(2))
+            line, column = checked.original_position(int(found.group(1)), int(found.group(2)))
             return QuerySyntaxError(_short(found.group(3) or message), line=line, column=column)
         found = _LINE.search(message)
         if found:
