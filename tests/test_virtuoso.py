@@ -13,6 +13,9 @@ holds the union), its default graph without FROM is every graph, its system grap
 from __future__ import annotations
 
 import dataclasses
+import urllib.error
+import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -292,6 +295,15 @@ def test_load_to_a_store_without_a_default_graph_says_so(virtuoso_server, tmp_pa
     )
     assert result.exit_code == 3
     assert "--default-graph" in result.output and "not configured" in result.output
+
+
+def test_virtuoso_s_anonymous_account_cannot_update(virtuoso_server) -> None:
+    """Behind the guard, the store itself refuses an update from the account aigraph uses."""
+    body = urllib.parse.urlencode({"query": "INSERT DATA { GRAPH <urn:x> { <a:a> <a:b> <a:c> } }"})
+    request = urllib.request.Request(virtuoso_server.query, data=body.encode())
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=30)
+    assert "permission" in caught.value.read().decode().lower()
 
 
 def test_settings_never_show_the_password() -> None:
