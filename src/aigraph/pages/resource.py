@@ -28,8 +28,6 @@ PROV = Namespace("http://www.w3.org/ns/prov#")
 SHAPES_NS = f"{CANONICAL_BASE}/shapes#"
 LABELS = (RDFS.label, SKOS.prefLabel)
 _LANGS = ("sv", "en")
-RESOURCE_PAGE = naming.RESOURCE_PAGE
-resource_path = naming.resource_path
 
 #: Prefixes used to abbreviate IRIs on pages; ``aig`` is added per base.
 PREFIXES = {
@@ -240,21 +238,19 @@ class View:
         if not ABSOLUTE_IRI.match(iri):  # /resource would refuse it: no page to link to
             return None
         if self._named(node) if predicate else self._occurs(node):
-            return resource_path(iri)
+            return naming.resource_path(iri)
         return None
 
     def _occurs(self, node: URIRef) -> bool:
-        return any(
-            any(True for _ in self.dataset.quads(pattern))
-            for pattern in ((node, None, None, None), (None, None, node, None))
-        ) or is_graph_name(self.dataset, node)
+        quads = ((node, None, None, None), (None, None, node, None))
+        return any(self._any(q) for q in quads) or is_graph_name(self.dataset, node)
 
     def _named(self, node: URIRef) -> bool:
         """Tell whether the data labels or types ``node`` (what a store fetches for properties)."""
-        return any(
-            any(True for _ in self.dataset.quads((node, p, None, None)))
-            for p in (*naming.PROPERTIES, RDF.type)
-        )
+        return any(self._any((node, p, None, None)) for p in (*naming.PROPERTIES, RDF.type))
+
+    def _any(self, quad: tuple[Node | None, ...]) -> bool:
+        return any(True for _ in self.dataset.quads(quad))  # type: ignore[arg-type]
 
     def curie(self, iri: str) -> str | None:
         for prefix, namespace in self.prefixes.items():
@@ -305,16 +301,18 @@ class View:
                 grouped.setdefault(p, []).append(o)
         out = []
         for p in sorted(grouped, key=str):
-            values = sorted(set(grouped[p]), key=self._value_key)
+            values = sorted(((o, self.term(o, depth)) for o in set(grouped[p])), key=self.order)
             out.append(Property(self.term(p, predicate=True), tuple(
-                Value(self.term(o, depth), sources.numbers(node, p, o) if sources else ())
-                for o in values
+                Value(t, sources.numbers(node, p, o) if sources else ()) for o, t in values
             )))  # fmt: skip
         return tuple(out)
 
-    def _value_key(self, node: Node) -> tuple[int, str]:
+    def order(self, value: tuple[Node, Term]) -> tuple[int, str]:
+        """Sort values: the page's language first; blank nodes by what they hold, not by label."""
+        node, term = value
         lang = node.language if isinstance(node, Literal) else None
-        return (0 if lang == self.lang else 1 if lang is None else 2, str(node))
+        rank = 0 if lang == self.lang else 1 if lang is None else 2
+        return (rank, repr(term) if isinstance(node, BNode) else str(node))
 
 
 class SourceIndex:
@@ -375,8 +373,9 @@ def page_model(
     index = SourceIndex(view)
     properties = view.properties(iri, sources=index)
     incoming: dict[Node, list[Value]] = {}
-    for s, p in sorted(set(dataset.subject_predicates(iri)), key=str):
-        incoming.setdefault(p, []).append(Value(view.term(s), index.numbers(s, p, iri)))
+    pointing = [(s, p, view.term(s)) for s, p in set(dataset.subject_predicates(iri))]
+    for s, p, term in sorted(pointing, key=lambda i: (view.order((i[0], i[2]))[1], str(i[1]))):
+        incoming.setdefault(p, []).append(Value(term, index.numbers(s, p, iri)))
     types = tuple(sorted((view.term(t) for t in set(dataset.objects(iri, RDF.type))),
                          key=lambda t: t.text))  # fmt: skip
     same_as = tuple(
@@ -395,7 +394,7 @@ def page_model(
     descriptions = naming.collect(o for p in naming.DESCRIPTIONS for o in dataset.objects(iri, p))
     return ResourcePage(
         iri=str(iri),
-        path=view.local_path(str(iri)) or resource_path(str(iri)),
+        path=view.local_path(str(iri)) or naming.resource_path(str(iri)),
         label=view.label(iri),
         labels={k: labels[k] for k in _LANGS if k in labels},
         description=descriptions.get(lang) or descriptions.get(""),

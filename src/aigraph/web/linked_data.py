@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response
 
 from aigraph import export, formats, results
 from aigraph.errors import BadRequest, NotAcceptable, NotFound, UsageError
+from aigraph.pages import labels as naming
 from aigraph.pages import resource as resources
 from aigraph.pages import vocabulary
 from aigraph.queries import ABSOLUTE_IRI
@@ -187,9 +188,9 @@ def _iri_parameter() -> URIRef:
 
 def _any_resource(offer: formats.Offer | None) -> Response:
     iri = _iri_parameter()
-    query = resources.resource_path(str(iri))[len(resources.RESOURCE_PAGE) :]
+    query = naming.resource_path(str(iri))[len(naming.RESOURCE_PAGE) :]
     try:
-        target = _target(resources.RESOURCE_PAGE, offer)
+        target = _target(naming.RESOURCE_PAGE, offer)
     except (NotAcceptable, UsageError):
         if not _exists(iri):  # a missing resource is a 404 whatever the Accept header says
             raise NotFound(f"there is no resource {iri} in this dataset") from None
