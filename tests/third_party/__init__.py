@@ -112,6 +112,8 @@ def brick_project(folder: Path, version: str = "1.4") -> Built:
 <catalog#contact> a vcard:Individual ;
     vcard:fn {_literal(contact_name)} ;
     vcard:hasEmail <mailto:{contact_email}> .
+
+<{ontology.value(iri, DCTERMS.license)}> a dcterms:LicenseDocument .
 """
     return _write(folder, {"Brick.ttl": source}, {"Brick.ttl": source}, dataset,
                   BRICK_BASE, title)  # fmt: skip
@@ -157,6 +159,10 @@ def shacl_project(folder: Path) -> Built:
 <catalog#contact> a vcard:Organization ;
     vcard:fn "World Wide Web Consortium (W3C)" ;
     vcard:hasURL <https://www.w3.org/TR/shacl/> .
+
+<http://www.w3.org/Consortium/Legal/2015/copyright-software-and-document>
+    a dcterms:LicenseDocument ;
+    dcterms:title "W3C Software and Document Notice and License"@en .
 """
     return _write(folder, {"shacl.ttl": assets / "shacl.ttl"},
                   {"shacl-shacl.ttl": assets / "shacl-shacl.ttl"}, dataset, SHACL_BASE, title)  # fmt: skip
