@@ -15,7 +15,8 @@ subtracted to give each layer's own cost:
     python benchmarks/profile_request.py                 # 1 000 synthetic triples
     python benchmarks/profile_request.py --triples 100000 --cprofile 20
 
-``--cprofile N`` also prints the N functions of the in-process lookup with the most own time.
+``--cprofile N`` also prints the N functions of the in-process lookup with the most own time;
+``--alternatives`` needs gunicorn and granian (the ``bench`` extra).
 """
 
 from __future__ import annotations
