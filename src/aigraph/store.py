@@ -161,9 +161,7 @@ def _load_file(store: ox.Store, path: Path, meter: _Meter) -> LoadedFile:
     target = None if fmt in _DATASET_FORMATS else ox.NamedNode(graph.graph_iri_for(path))
     digest = hashlib.sha256()
     with _reading(path), path.open("rb") as raw:
-        reader = cast(IO[bytes], _MeteredReader(raw, meter, digest))
-        quads = ox.parse(reader, format=fmt, base_iri=_base(path))
-        _bulk(store, quads if target is None else _into(quads, target))
+        _load_pieces(store, _MeteredReader(raw, meter, digest), fmt, _base(path), target)
     added = len(store) - before
     meter.add_quads(added)
     return LoadedFile(
@@ -179,8 +177,7 @@ def _copy_to_default(store: ox.Store, path: Path, meter: _Meter) -> None:
     """Load the triples of a file into the default graph too (a store whose union is written)."""
     fmt = _format_of(path)
     with _reading(path), path.open("rb") as raw:
-        reader = cast(IO[bytes], _MeteredReader(raw, meter, None))
-        _bulk(store, _into(ox.parse(reader, format=fmt, base_iri=_base(path)), ox.DefaultGraph()))
+        _load_pieces(store, _MeteredReader(raw, meter, None), fmt, _base(path), ox.DefaultGraph())
 
 
 def _copy_named_to_default(source: ox.Store, store: ox.Store) -> None:
@@ -230,6 +227,67 @@ def _reading(path: Path) -> Iterator[None]:
 
 def _base(path: Path) -> str:
     return path.resolve().as_uri()
+
+
+def _load_pieces(
+    store: ox.Store,
+    reader: _MeteredReader,
+    fmt: ox.RdfFormat,
+    base: str,
+    target: ox.NamedNode | ox.DefaultGraph | None,
+) -> None:
+    """Load a file in pieces (see ``_bulk``) into ``target`` (None: the graphs it names).
+
+    N-Triples (and N-Quads into their own graphs) are cut at line ends and parsed by Oxigraph;
+    other formats are parsed once, as Python quads, and loaded piece by piece.
+    """
+    if fmt == ox.RdfFormat.N_TRIPLES or (fmt == ox.RdfFormat.N_QUADS and target is None):
+        lines = _Lines(reader)
+        while lines.next_piece():
+            into = None if isinstance(target, ox.DefaultGraph) else target
+            store.bulk_load(input=cast(IO[bytes], lines), format=fmt, base_iri=base, to_graph=into)
+        return
+    quads = ox.parse(cast(IO[bytes], reader), format=fmt, base_iri=base)
+    _bulk(store, quads if target is None else _into(quads, target))
+
+
+class _Lines:
+    """A line-based file as consecutive readers of ``_PIECE`` lines each (the same object)."""
+
+    def __init__(self, reader: _MeteredReader) -> None:
+        self._reader = reader
+        self._rest = b""
+        self._left = 0
+        self._ended = False
+
+    def next_piece(self) -> bool:
+        """Start the next piece; False when the file has been read to its end."""
+        self._left = _PIECE
+        return not self._ended
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left <= 0:
+            return b""  # the end of this piece
+        chunk = self._rest or self._reader.read(1 << 20)
+        if not chunk:
+            self._ended = True
+            return b""
+        if 0 <= size < len(chunk):
+            chunk, self._rest = chunk[:size], chunk[size:]
+        else:
+            self._rest = b""
+        lines = chunk.count(b"\n")
+        if lines >= self._left:  # cut after this piece's last line
+            cut = -1
+            for _ in range(self._left):
+                cut = chunk.index(b"\n", cut + 1)
+            self._rest = chunk[cut + 1 :] + self._rest
+            chunk = chunk[: cut + 1]
+        self._left -= min(lines, self._left)
+        return chunk
+
+    def readable(self) -> bool:
+        return True
 
 
 def _bulk(store: ox.Store, quads: Iterator[ox.Quad]) -> None:
