@@ -229,3 +229,17 @@ def test_the_load_says_when_it_writes_the_union(tmp_path) -> None:
         result = CliRunner().invoke(cli, arguments)
         assert result.exit_code == 0, result.output
         assert ("union written to the default graph" in result.output) is said, result.output
+
+
+@pytest.mark.parametrize("piece", [1, 3, 1000])
+def test_files_load_in_pieces_whole(tmp_path, monkeypatch, piece) -> None:
+    """Cut into pieces of a few lines (or parsed quads), every file loads whole."""
+    monkeypatch.setattr(store, "_PIECE", piece)
+    paths = files(tmp_path / "data", shared=True)
+    last = tmp_path / "data" / "last.nt"  # no line end after its last line
+    last.write_text(f'<{EX}x> <{EX}p> "1" .\n<{EX}x> <{EX}p> "2" .\n<{EX}x> <{EX}p> "3" .')
+    paths.append(last)
+    engine = loaded(tmp_path / "s", paths)
+    expected = in_memory(paths)
+    for text in (QUERIES[0], QUERIES[14]):
+        assert answers(engine, text) == answers(expected, text)
