@@ -19,7 +19,7 @@ import pytest
 from rdflib import RDF, SH, Dataset, Graph, Literal, Namespace, URIRef
 
 from aigraph import synth
-from aigraph.graph import LoadedData, load
+from aigraph.graph import LoadedData, default_paths, load
 from aigraph.validation import fast_sparql
 from aigraph.validation import validate as v
 from aigraph.validation.fast_sparql import RoutedDataset, unsupported
@@ -38,6 +38,7 @@ RESULT_PARTS = (
 )
 SCHEMA = Namespace("http://schema.org/")
 RDFS_LABEL = URIRef("http://www.w3.org/2000/01/rdf-schema#label")
+EX_P = URIRef("http://example.org/p")
 
 
 def results(report: Graph) -> list[tuple[frozenset, ...]]:
@@ -138,6 +139,40 @@ def test_synthetic_data_conforms_both_ways(
     found, routed = compare(load(None, [synthetic(tmp_path, 3000)]), *bundled, recorder)
     assert found == []
     assert routed.routed == selects(bundled[0]) and routed.fallbacks == 0
+    # No triple is in two graphs: Oxigraph's union default graph is already a set.
+    assert routed.oxigraph_copy is not None and routed.oxigraph_copy.union
+
+
+def test_bundled_data_and_ontology(
+    bundled: tuple[Graph, Graph], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ontology is data and declarations: its triples are in two graphs (set union)."""
+    recorder = Recorder(monkeypatch)
+    found, routed = compare(load(None, list(default_paths())), *bundled, recorder)
+    assert found == []
+    assert routed.routed == selects(bundled[0]) and routed.fallbacks == 0
+    assert routed.oxigraph_copy is not None and not routed.oxigraph_copy.union
+
+
+def test_a_triple_in_two_graphs_counts_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rdflib's union default graph is a set; so is the copy's (a COUNT tells them apart)."""
+    shapes = Graph().parse(
+        data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .
+        ex:S a sh:NodeShape ; sh:targetNode ex:a ; sh:sparql [
+            sh:message "{?n} values" ;
+            sh:select "SELECT $this ?n WHERE { { SELECT (COUNT(*) AS ?n) WHERE { ?s <http://example.org/p> ?o } } }" ] .
+        """,
+        format="turtle",
+    )
+    data = Dataset()
+    for graph in ("urn:g1", "urn:g2"):
+        data.add((URIRef("http://example.org/a"), EX_P, Literal(1), URIRef(graph)))
+    recorder = Recorder(monkeypatch)
+    found, routed = compare(LoadedData(data, ()), shapes, None, recorder)
+    assert [str(m) for m in found[0][RESULT_PARTS.index(SH.resultMessage)]] == ["1 values"]
+    assert routed.routed == 1 and routed.oxigraph_copy is not None
+    assert not routed.oxigraph_copy.union
 
 
 def test_mutated_synthetic_data_breaks_the_sparql_constraints_alike(

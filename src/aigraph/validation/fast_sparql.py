@@ -139,7 +139,8 @@ class _Reader:
 
 
 class OxigraphCopy:
-    """The quads of an rdflib dataset in an in-memory Oxigraph store, with a set-union default graph."""
+    """The quads of an rdflib dataset in an in-memory Oxigraph store; its default graph is the
+    set union of all graphs, as rdflib's with ``default_union``."""
 
     def __init__(self, dataset: Dataset) -> None:
         self._literals: dict[tuple[str, str | None, str], Literal] = {}
@@ -167,7 +168,11 @@ class OxigraphCopy:
         for graph in dataset.graphs():
             if graph.identifier != DATASET_DEFAULT_GRAPH_ID:
                 self.store.add_graph(_to_ox(graph.identifier))
-        self.store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
+        # rdflib's union default graph is a set; Oxigraph's union is a bag. When no triple is in
+        # two graphs they are the same, else the default graph gets each triple once.
+        self.union = len(lines) == dataset.store.__len__(context=None)  # type: ignore[call-arg]
+        if not self.union:
+            self.store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
         self.faithful = self._check(blanks)
 
     def _check(self, blanks: set[str]) -> bool:
@@ -175,7 +180,7 @@ class OxigraphCopy:
         seen_literals: set[tuple[str, str | None, str]] = set()
         seen_blanks: set[str] = set()
         query = "SELECT DISTINCT ?t { { ?t ?p ?o } UNION { ?s ?p ?t } FILTER(!isIRI(?t)) }"
-        rows: Any = self.store.query(query)
+        rows: Any = self.store.query(query, use_default_graph_as_union=self.union)
         for row in rows:
             term = row[0]
             if isinstance(term, ox.Literal):
@@ -188,7 +193,9 @@ class OxigraphCopy:
     def select(self, query: str, bound: Mapping[str, Node]) -> Result:
         """Answer a SELECT query as an rdflib ``Result`` holding the data's own terms."""
         substitutions = {ox.Variable(name): _to_ox(term) for name, term in bound.items()}
-        solutions = self.store.query(query, substitutions=substitutions or None)
+        solutions = self.store.query(
+            query, substitutions=substitutions or None, use_default_graph_as_union=self.union
+        )
         if not isinstance(solutions, ox.QuerySolutions):
             raise ValueError("not a SELECT query")  # rdflib answers it
         names = [Variable(v.value) for v in solutions.variables]
@@ -321,6 +328,11 @@ class RoutedDataset(Dataset):
         if key not in self._verdicts:
             self._verdicts[key] = unsupported(query, bound)
         return self._verdicts[key]
+
+    @property
+    def oxigraph_copy(self) -> OxigraphCopy | None:
+        """The Oxigraph copy, once a query made it (None before, or if Oxigraph refused it)."""
+        return None if self._copy is _REFUSED else self._copy
 
     def _oxigraph(self) -> OxigraphCopy | None:
         if self._copy is None:
