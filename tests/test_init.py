@@ -117,3 +117,16 @@ def test_init_refuses_a_folder_with_files_and_a_base_that_is_no_iri(tmp_path):
     result = CliRunner().invoke(cli, ["init", str(tmp_path / "new"), *bad])
     assert result.exit_code == 2 and "--base must be an http(s) IRI" in result.output
     assert not (tmp_path / "new").exists()
+
+
+def test_graphs_are_named_from_the_project_not_from_the_machine(tmp_path):
+    folder = tmp_path / "bridges"
+    init(folder)
+    nested = folder / "data" / "city bridges" / "east.nt"
+    nested.parent.mkdir()
+    nested.write_text(f'<{BASE}/id/b1> <http://schema.org/name> "Bro" .\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["export", "--project", str(folder), "--format", "nquads"])
+    assert result.exit_code == 0, result.output
+    graphs = {line.rsplit(" ", 2)[-2] for line in result.stdout.splitlines()}
+    assert graphs == {f"<{BASE}/graph/data/publisher>", f"<{BASE}/graph/data/city%20bridges/east>"}
+    assert str(tmp_path) not in result.stdout and "file:" not in result.stdout

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 from xml.sax import SAXParseException
 
 from rdflib import Dataset, Graph, URIRef
@@ -69,12 +70,19 @@ def graph_iri_for(path: Path, base: str = CANONICAL_BASE) -> URIRef:
     """Return the named graph a triples-only file (Turtle, N-Triples, ...) is loaded into.
 
     The files directly in a project's ``ontology/`` (a folder beside ``data/``) make up the
-    ontology graph; every other file is a graph named by its ``file:`` IRI.
+    ontology graph. A file under a ``data/`` folder is named by its path from the project
+    (``{base}/graph/data/people/staff`` for ``data/people/staff.ttl``), any other file by its
+    name without the suffix (``{base}/graph/staff``): the same names in every checkout, and no
+    path of the machine that loaded them.
     """
-    folder = path.resolve().parent
+    resolved = path.resolve()
+    folder = resolved.parent
     if folder.name == "ontology" and (folder.parent / "data").is_dir():
         return URIRef(f"{base}/graph/ontology")
-    return URIRef(path.resolve().as_uri())
+    parts = resolved.with_suffix("").parts
+    inside = [i for i, part in enumerate(parts[:-1]) if part == "data"]
+    named = parts[inside[-1] :] if inside else parts[-1:]
+    return URIRef(f"{base}/graph/" + "/".join(quote(part, safe="") for part in named))
 
 
 def load(
