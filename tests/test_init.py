@@ -11,8 +11,11 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF
 
 from aigraph.cli import cli
+from aigraph.core import Aigraph
 from aigraph.describe.common import VCARD, read_metadata
 from aigraph.describe.required import MANDATORY, gaps
+from aigraph.settings import Settings
+from aigraph.web import create_app
 from conftest import LiveServer
 
 BASE = "https://data.example.se/bridges"
@@ -130,3 +133,40 @@ def test_graphs_are_named_from_the_project_not_from_the_machine(tmp_path):
     graphs = {line.rsplit(" ", 2)[-2] for line in result.stdout.splitlines()}
     assert graphs == {f"<{BASE}/graph/data/publisher>", f"<{BASE}/graph/data/city%20bridges/east>"}
     assert str(tmp_path) not in result.stdout and "file:" not in result.stdout
+
+
+def test_init_refuses_values_that_make_no_iri_or_no_turtle(tmp_path):
+    for option, value, says in [
+        ("--licence", "javascript:alert(4)", "--licence must be an http(s) IRI"),
+        ("--licence", "mailto:x@example.se", "--licence must be an http(s) IRI"),
+        ("--contact-email", "a b@c", "--contact-email must be an e-mail address"),
+        ("--contact-email", "a@b>c", "--contact-email must be an e-mail address"),
+        ("--lang", 'en"x', "--lang must be a language tag"),
+        ("--publisher-type", "Foo>Bar", "--publisher-type must be one word of the ADMS"),
+    ]:
+        folder = tmp_path / "new"
+        result = CliRunner().invoke(cli, ["init", str(folder), *ARGS, option, value])
+        assert result.exit_code == 2, (option, value, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert says in result.stderr and repr(value) in result.stderr
+        assert not folder.exists()
+
+
+def test_pages_link_out_to_a_licence_only_over_http(tmp_path):
+    folder = tmp_path / "bridges"
+    init(folder, "--licence", "https://creativecommons.org/licenses/by/4.0/")
+    described = folder / "dataset.ttl"
+    text = described.read_text(encoding="utf-8")
+    described.write_text(
+        text.replace("https://creativecommons.org/licenses/by/4.0/", "javascript:alert(4)"),
+        encoding="utf-8",
+    )
+    core = Aigraph.open(Settings.from_env({}, project=str(folder), executors=1))
+    try:
+        client = create_app(core=core).test_client()
+        for path in ("/?lang=en", "/catalog?lang=en"):
+            page = client.get(path).get_data(as_text=True)
+            assert "javascript:alert(4)" in page  # shown as text...
+            assert 'href="javascript:' not in page and 'rel="license"' not in page  # ...not linked
+    finally:
+        core.close()

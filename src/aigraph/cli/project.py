@@ -8,6 +8,7 @@ lists what is still missing.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -21,6 +22,7 @@ from aigraph.describe.common import read_metadata
 from aigraph.describe.required import MANDATORY, Gap, gaps
 from aigraph.errors import UsageError
 from aigraph.formats import GRAPH
+from aigraph.pages import labels as naming
 from aigraph.project import Project
 from aigraph.queries import ABSOLUTE_IRI
 from aigraph.settings import Settings
@@ -194,13 +196,8 @@ def init(folder: Path, **given: Any) -> None:
     """
     if folder.exists() and any(folder.iterdir()):
         raise UsageError(f"{folder} is not empty: give a new or empty folder")
-    values = {k: v for k, v in given.items() if v}
-    base = str(values["base"]).rstrip("/")
-    if not ABSOLUTE_IRI.match(base) or not base.startswith(("http://", "https://")):
-        raise UsageError(f"--base must be an http(s) IRI, got {values['base']!r}")
-    if "licence" in values and not ABSOLUTE_IRI.match(values["licence"]):
-        raise UsageError(f"--licence must be an IRI, got {values['licence']!r}")
-    files = scaffold({**values, "base": base})
+    values = check_init_values({k: v for k, v in given.items() if v})
+    files = scaffold(values)
     for name, text in files.items():
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -209,6 +206,36 @@ def init(folder: Path, **given: Any) -> None:
     echo_gaps(gaps(read_metadata(folder / "dataset.ttl"), folder / "dataset.ttl"))
     click.echo(f"next: aigraph validate {folder}   then: aigraph serve {folder}")
     sys.stdout.flush()
+
+
+#: A language tag (BCP 47: letters, then subtags of letters and digits).
+_LANG_TAG = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*\Z")
+#: An e-mail address that makes a ``mailto:`` IRI as it is (no space, quote or angle bracket).
+_EMAIL = re.compile(r"[^\s@<>\"{}|^`\\]+@[^\s@<>\"{}|^`\\]+\Z")
+#: An ADMS publisher type: one word of the vocabulary (NationalAuthority, Company...).
+_PUBLISHER_TYPE = re.compile(r"[A-Za-z][A-Za-z0-9]*\Z")
+
+
+def check_init_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Return the values of ``aigraph init`` checked (base without its last ``/``).
+
+    IRIs must be http(s) (pages link to them), the e-mail an address that makes a ``mailto:``
+    IRI; a bad value is a usage error that names the option and what it takes.
+    """
+    base = str(values["base"]).rstrip("/")
+    for option, value in (("--base", base), ("--licence", values.get("licence"))):
+        if value is not None and not (naming.outbound(value) and ABSOLUTE_IRI.match(value)):
+            raise UsageError(f"{option} must be an http(s) IRI, got {value!r}")
+    checks = (
+        ("lang", "--lang", _LANG_TAG, "a language tag such as en, sv or pt-BR"),
+        ("contact_email", "--contact-email", _EMAIL, "an e-mail address such as data@example.se"),
+        ("publisher_type", "--publisher-type", _PUBLISHER_TYPE, "one word of the ADMS "
+         "publisher types, such as NationalAuthority or Company"),
+    )  # fmt: skip
+    for key, option, pattern, what in checks:
+        if key in values and not pattern.match(str(values[key])):
+            raise UsageError(f"{option} must be {what}, got {values[key]!r}")
+    return {**values, "base": base}
 
 
 def scaffold(values: dict[str, Any]) -> dict[str, str]:

@@ -276,7 +276,10 @@ def _page_path(iri: str, base: str) -> str:
 
 
 def _licence(metadata: Metadata, lang: str) -> dict[str, str] | None:
-    """The data licence and its title as ``dataset.ttl`` states them (None: it states none)."""
+    """The data licence and its title as ``dataset.ttl`` states them (None: it states none).
+
+    ``href`` is the IRI when a page may link to it (http or https), else empty: shown, not linked.
+    """
     if not metadata.data_license:
         return None
     titles = {
@@ -284,7 +287,11 @@ def _licence(metadata: Metadata, lang: str) -> dict[str, str] | None:
         for iri, _, title in metadata.licence_documents
         if iri == metadata.data_license
     }
-    return {"iri": metadata.data_license, "title": text_in(titles, lang) or metadata.data_license}
+    return {
+        "iri": metadata.data_license,
+        "href": naming.outbound(metadata.data_license) or "",  # a link out only to http(s)
+        "title": text_in(titles, lang) or metadata.data_license,
+    }
 
 
 def _main_resources(aigraph: Aigraph) -> list[str]:
