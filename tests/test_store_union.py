@@ -243,3 +243,12 @@ def test_files_load_in_pieces_whole(tmp_path, monkeypatch, piece) -> None:
     expected = in_memory(paths)
     for text in (QUERIES[0], QUERIES[14]):
         assert answers(engine, text) == answers(expected, text)
+
+
+def test_graph_names_come_from_the_list_the_load_wrote(tmp_path) -> None:
+    info = store.load_files(tmp_path / "s", files(tmp_path / "data", shared=True))
+    listed = (info.data_dir / "aigraph-graphs.txt").read_text(encoding="utf-8").split("\n")
+    assert len(listed) == 3 and listed == sorted(listed)
+    assert [str(g) for g in store.StoreEngine(info).graph_names()] == listed
+    (info.data_dir / "aigraph-graphs.txt").unlink()  # a store loaded before the list: asked
+    assert [str(g) for g in store.StoreEngine(info).graph_names()] == listed

@@ -43,7 +43,7 @@ from typing import IO, Any, cast
 import pyoxigraph as ox
 
 from aigraph import graph
-from aigraph.engine.store_engine import _GENERATION, METADATA
+from aigraph.engine.store_engine import _GENERATION, GRAPHS, METADATA, sorted_graphs
 from aigraph.engine.store_engine import FORMAT_NAME as FORMAT_NAME
 from aigraph.engine.store_engine import FORMAT_VERSION as FORMAT_VERSION
 from aigraph.engine.store_engine import LoadedFile as LoadedFile
@@ -141,6 +141,7 @@ def _load_into(
         if old is not None and old.quads:
             _copy_named_to_default(open_read_only(old), store)
     store.flush()
+    (staging / GRAPHS).write_text("\n".join(sorted_graphs(store)), encoding="utf-8")
     del store
     return StoreInfo(
         directory=staging.parent,
