@@ -6,7 +6,8 @@ module writes stores (``graphstore.py`` pushes files to a Graph Store Protocol e
 Layout of a store folder::
 
     DIR/aigraph-store.json   metadata: format version, current generation, loaded files
-    DIR/data-<n>/            one oxigraph (RocksDB) store per generation
+    DIR/data-<n>/            one oxigraph (RocksDB) store per generation, with
+                             aigraph-graphs.txt: its named graphs, sorted (read at start-up)
     DIR/.lock                held while a load runs (one loader at a time)
 
 A load never writes the generation being served: it copies the current generation (a RocksDB
