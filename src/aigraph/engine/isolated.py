@@ -2,9 +2,11 @@
 
 Each worker is forked from the server, so it shares the loaded data copy-on-write, and serves
 one query at a time over a pipe. A query past its time limit is stopped by killing its worker
-(the only way to stop rdflib's pure-Python evaluation or an oxigraph query); a worker that dies
-(oxigraph aborts the process on some inputs) fails only its own query. Either way a fresh
-worker takes its place. Workers exit when the server process dies.
+(the only way to stop rdflib's pure-Python evaluation or an oxigraph query). A worker that dies
+with a query in hand (SIGKILL, the OOM killer) has its query, read-only, run once more on a
+fresh worker; a query that kills two in a row (oxigraph aborts the process on some inputs)
+fails alone. Either way a fresh worker takes its place; idle workers that die are replaced
+off the request path. Workers exit when the server process dies.
 """
 
 from __future__ import annotations
