@@ -74,6 +74,8 @@ def brick_project(folder: Path, version: str = "1.4") -> Built:
     contact_name = str(ontology.value(contact, URIRef(SDO + "name")))
     contact_email = str(ontology.value(contact, URIRef(SDO + "email")))
     package = importlib.metadata.version("brickschema")
+    # The licence of the package that ships the file, as its metadata names it (BSD-3-Clause).
+    licence = str(importlib.metadata.metadata("brickschema")["License-Expression"])
     title = f"{label} {release}"
     description = (
         f"The {label} ontology, release {release}, with its SHACL shapes: the file "
@@ -113,7 +115,8 @@ def brick_project(folder: Path, version: str = "1.4") -> Built:
     vcard:fn {_literal(contact_name)} ;
     vcard:hasEmail <mailto:{contact_email}> .
 
-<{ontology.value(iri, DCTERMS.license)}> a dcterms:LicenseDocument .
+<{ontology.value(iri, DCTERMS.license)}> a dcterms:LicenseDocument ;
+    dcterms:title {_literal(licence)}@en .
 """
     return _write(folder, {"Brick.ttl": source}, {"Brick.ttl": source}, dataset,
                   BRICK_BASE, title)  # fmt: skip
