@@ -7,7 +7,7 @@
 - Each client (an IPv4 address, an IPv6 /64) may hold ``max_client_connections`` connections;
   more are closed at accept, before any byte is read.
 - The event loop uses ``poll()`` (no 1024-descriptor ceiling) and the overall connection limit
-  is high; ``raise_open_files_limit`` lifts the process's descriptor limit to match.
+  is high; ``web/server.py`` lifts the process's descriptor limit to match.
 - The body limit is checked from ``Content-Length`` as soon as the headers are in: an oversized
   request gets 413 at once, never ``100 Continue``, and its body is not read. A chunked body is
   cut off with 413 once its decoded size passes the limit. ``Content-Length`` together with
@@ -21,7 +21,6 @@ import functools
 import ipaddress
 import json
 import logging
-import resource
 import select
 import socket
 import struct
@@ -50,6 +49,9 @@ _JOIN_HEAD_UP_TO = 64 * 1024
 #: After an answer the request thread waits this long (ms) for the client's next request on
 #: the connection, and answers a complete one itself: no event-loop turn, no thread hand-off.
 _NEXT_REQUEST_WAIT_MS = 2
+#: ... at most this many in a row, and only while no other connection waits for a thread:
+#: otherwise the connection goes to the back of waitress's task queue (fair to other clients).
+_INLINE_MAX = 8
 
 
 @dataclass
@@ -72,19 +74,6 @@ class FrontDoor:
     def note(self, *names: str) -> None:
         if self.count is not None:
             self.count(*names)
-
-
-def raise_open_files_limit(target: int) -> int:
-    """Raise the soft open-files limit towards ``target`` (within the hard limit); return it."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    wanted = target if hard == resource.RLIM_INFINITY else min(target, hard)
-    if soft != resource.RLIM_INFINITY and soft < wanted:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-            soft = wanted
-        except (ValueError, OSError) as exc:
-            log.warning("cannot raise the open-files limit from %d: %s", soft, exc)
-    return target if soft == resource.RLIM_INFINITY else soft
 
 
 def create_server(application: Any, front: FrontDoor, **adjustments: Any) -> FrontDoorServer:
@@ -246,19 +235,22 @@ class FrontDoorChannel(HTTPChannel):
     inline = False
     inline_thread = 0
     inline_ready = False
+    inline_left = 0  # requests this thread may still answer in a row (FrontDoorServer.add_task)
 
     def service(self) -> None:
-        self.inline, self.inline_thread = True, threading.get_ident()
+        me = threading.get_ident()
+        self.inline, self.inline_thread, self.inline_left = True, me, _INLINE_MAX
         try:
             while True:
                 self.inline_ready = False
                 super().service()  # a pipelined request queued next sets inline_ready
                 # The next request's header deadline counts from the end of this one.
                 self.waiting_since = time.monotonic()
-                if not (self.inline_ready or self._take_next()):
-                    break
+                if not (self.inline_ready or (self.inline_thread == me and self._take_next())):
+                    break  # (inline_thread is not ``me`` once add_task queued the channel)
         finally:
-            self.inline = False
+            if self.inline_thread == me:
+                self.inline = False
         self.server.pull_trigger()  # the event loop watches the connection again
 
     def _take_next(self) -> bool:
@@ -266,7 +258,9 @@ class FrontDoorChannel(HTTPChannel):
         whether a whole one is queued for this thread. Anything else is the event loop's again
         (no data, part of a request, an error, the end of the stream), with its deadlines."""
         if (
-            self.requests
+            self.inline_left <= 0
+            or self.server.task_dispatcher.queue  # others wait for a thread: do not keep it
+            or self.requests
             or self.request is not None
             or self.will_close
             or self.close_when_flushed
@@ -384,8 +378,11 @@ class FrontDoorServer(TcpWSGIServer):
             and task.inline
             and task.inline_thread == threading.get_ident()
         ):
-            task.inline_ready = True  # its own request thread answers it next
-            return
+            if task.inline_left > 0 and not self.task_dispatcher.queue:
+                task.inline_left -= 1
+                task.inline_ready = True  # its own request thread answers it next
+                return
+            task.inline, task.inline_thread = False, 0  # to the back of the queue: fair
         super().add_task(task)
 
     def _over_cap(self, client: str) -> bool:

@@ -12,6 +12,7 @@ import _thread
 import atexit
 import logging
 import queue
+import resource
 import signal
 import sys
 import threading
@@ -27,7 +28,7 @@ from aigraph.core import Aigraph
 from aigraph.errors import AigraphError
 from aigraph.settings import Settings
 from aigraph.web import EXTENSION, cache, create_app
-from aigraph.web.frontdoor import FrontDoor, client_key, create_server, raise_open_files_limit
+from aigraph.web.frontdoor import FrontDoor, client_key, create_server
 
 log = logging.getLogger("aigraph.server")
 
@@ -276,3 +277,16 @@ class Lifecycle:
             timer.start()
         finally:
             self.reload_lock.release()
+
+
+def raise_open_files_limit(target: int) -> int:
+    """Raise the soft open-files limit towards ``target`` (within the hard limit); return it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = target if hard == resource.RLIM_INFINITY else min(target, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError) as exc:
+            log.warning("cannot raise the open-files limit from %d: %s", soft, exc)
+    return target if soft == resource.RLIM_INFINITY else soft
