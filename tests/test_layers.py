@@ -54,6 +54,7 @@ LAZY: dict[tuple[str, str], str] = {
     ("aigraph.cli", "aigraph.core"): _CLI_COMMANDS,
     ("aigraph.cli.project", "aigraph.graph"): _CLI_COMMANDS,
     ("aigraph.cli.project", "aigraph.export"): _CLI_COMMANDS,
+    ("aigraph.cli.project", "aigraph.validation.report"): _CLI_COMMANDS,
     ("aigraph.core", "aigraph.validation.report"): "pySHACL is imported only when data is validated",
     ("aigraph.core", "aigraph.validation.validate"): "pySHACL is imported only when data is validated",
 }  # fmt: skip

@@ -245,3 +245,47 @@ def test_gitlab_code_quality_report() -> None:
         results_graph=None,
     )  # type: ignore[arg-type]
     assert [i["fingerprint"] for i in json.loads(render(moved, "codequality"))] == fingerprints
+
+
+def _project_with(folder: Path, name: str, body: bytes) -> Path:
+    from click.testing import CliRunner
+
+    result = CliRunner().invoke(
+        cli,
+        ["init", str(folder), "--title", "T", "--description", "D", "--publisher", "P",
+         "--base", "https://data.example.se/x"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (folder / "data" / name).write_bytes(body)
+    return folder
+
+
+def _no_command_lines(text: str, allowed: int = 0) -> None:
+    """No line but the ``allowed`` first ones starts a workflow command."""
+    commands = [line for line in text.splitlines() if line.lstrip().startswith("::")]
+    assert len(commands) == allowed, text
+
+
+def test_a_file_name_or_value_cannot_start_a_workflow_command(tmp_path):
+    from click.testing import CliRunner
+
+    name = "bad\n::error::NAME2.ttl"
+    prefix = b"@prefix s: <http://schema.org/> .\n"
+    unreadable = _project_with(tmp_path / "a", name, prefix + b'<urn:x:a> s:name "\xff" .\n')
+    result = CliRunner().invoke(cli, ["validate", str(unreadable), "--format", "github"])
+    assert result.exit_code == 2
+    _no_command_lines(result.stderr)
+    assert "bad\\n::error::NAME2.ttl:2: not valid UTF-8" in result.stderr
+    _no_command_lines(result.stdout, allowed=1)  # the error itself, escaped
+    [command] = result.stdout.splitlines()
+    assert command.startswith("::error file=") and "bad%0A%3A%3Aerror%3A%3ANAME2.ttl" in command
+    assert ",line=2," in command and command.endswith("::not valid UTF-8")
+    # A file that loads, whose name and values hold line breaks, in every line-based report.
+    nameless = prefix + b'<urn:x:b> a s:Organization ; s:alternateName """x\n::error::V""" .\n'
+    bad = _project_with(tmp_path / "b", name, nameless)
+    for fmt in ("text", "github", "markdown"):
+        result = CliRunner().invoke(cli, ["validate", str(bad), "--format", fmt])
+        assert result.exit_code == 1, result.output
+        _no_command_lines(result.stdout, allowed=1 if fmt == "github" else 0)
+        _no_command_lines(result.stderr)
+        assert "NAME2" in result.stdout

@@ -17,7 +17,7 @@ import click
 
 from aigraph.cli import project as projects
 from aigraph.cli.diff import diff_command
-from aigraph.errors import AigraphError, UsageError
+from aigraph.errors import AigraphError, UsageError, one_line
 from aigraph.settings import CANONICAL_BASE, ENGINES, Settings
 
 _help = projects.setting_help
@@ -30,7 +30,7 @@ class AigraphGroup(click.Group):
         try:
             return super().invoke(ctx)
         except AigraphError as exc:
-            click.echo(f"error: {exc.message}", err=True)
+            click.echo(f"error: {one_line(exc.message)}", err=True)
             ctx.exit(exc.exit_code)
 
 
@@ -101,25 +101,26 @@ def validate(
     from aigraph.validation.validate import sort_inputs
     from aigraph.validation.validate import validate as run_validation
 
-    project, paths = projects.split_paths(project_dir, paths)
-    settings = Settings.from_env(project=project, data=paths or None, lang=lang)
-    # Shapes are written against the IRIs in the files: validate them before any rebase.
-    inputs = sort_inputs(graph.load(settings, rebased=False), CANONICAL_BASE, project=not paths)
-    shapes_files, declarations = projects.validation_files(settings, inputs, shapes)
-    gaps = [] if paths else projects.metadata_gaps(settings)
-    projects.echo_gaps(gaps)
-    metadata_fails = require_metadata and projects.fails_on_metadata(gaps)
-    if not shapes_files:
-        click.echo(projects.not_validated(settings, inputs.data), err=True, nl=False)
-        click.get_current_context().exit(1 if metadata_fails else 0)
-    report = run_validation(
-        inputs.data,
-        shapes=shapes_files,
-        ontology=declarations,
-        severity=severity.capitalize(),
-        base=CANONICAL_BASE,
-        lang=settings.lang,
-    )
+    with projects.reported_as(fmt):  # --format github: a load error is an ::error too
+        project, paths = projects.split_paths(project_dir, paths)
+        settings = Settings.from_env(project=project, data=paths or None, lang=lang)
+        # Shapes are written against the IRIs in the files: validate them before any rebase.
+        inputs = sort_inputs(graph.load(settings, rebased=False), CANONICAL_BASE, project=not paths)
+        shapes_files, declarations = projects.validation_files(settings, inputs, shapes)
+        gaps = [] if paths else projects.metadata_gaps(settings)
+        projects.echo_gaps(gaps)
+        metadata_fails = require_metadata and projects.fails_on_metadata(gaps)
+        if not shapes_files:
+            click.echo(projects.not_validated(settings, inputs.data), err=True, nl=False)
+            click.get_current_context().exit(1 if metadata_fails else 0)
+        report = run_validation(
+            inputs.data,
+            shapes=shapes_files,
+            ontology=declarations,
+            severity=severity.capitalize(),
+            base=CANONICAL_BASE,
+            lang=settings.lang,
+        )
     text = render(report, fmt)
     if output:
         output.write_text(text, encoding="utf-8")
@@ -330,7 +331,7 @@ def publish(
         aigraph.close()
     click.echo(f"wrote {len(report.written)} files to {outdir}")
     for problem in report.missing[:20]:
-        click.echo(f"warning: not generated: {problem}", err=True)
+        click.echo(f"warning: not generated: {one_line(str(problem))}", err=True)
     if len(report.missing) > 20:
         click.echo(f"warning: ... and {len(report.missing) - 20} more", err=True)
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,7 +21,7 @@ from rdflib import RDF, Literal, URIRef
 
 from aigraph.describe.common import read_metadata
 from aigraph.describe.required import MANDATORY, Gap, gaps
-from aigraph.errors import UsageError
+from aigraph.errors import AigraphError, UsageError, one_line
 from aigraph.formats import GRAPH
 from aigraph.pages import labels as naming
 from aigraph.project import Project
@@ -86,7 +87,7 @@ def not_validated(settings: Settings, data: LoadedData) -> str:
     """The line that says the data was not validated, and why."""
     root = Project.of(settings).root
     return (
-        f"not validated: the project {root} has no shapes/ folder of SHACL shapes "
+        f"not validated: the project {one_line(str(root))} has no shapes/ folder of SHACL shapes "
         f"({len(data.files)} data files read); add shapes, or give --shapes FILE\n"
     )
 
@@ -100,7 +101,24 @@ def metadata_gaps(settings: Settings) -> list[Gap]:
 
 def echo_gaps(found: Sequence[Gap]) -> None:
     for gap in found:
-        click.echo(f"metadata {gap}", err=True)
+        click.echo(f"metadata {one_line(str(gap))}", err=True)
+
+
+@contextmanager
+def reported_as(fmt: str) -> Iterator[None]:
+    """With ``--format github``, also write an error that stops a command as ``::error``.
+
+    The runner then shows a file that cannot be read on its line, like a result of validation;
+    the plain ``error:`` line still follows on stderr.
+    """
+    try:
+        yield
+    except AigraphError as exc:
+        if fmt == "github":
+            from aigraph.validation.report import render_github_error
+
+            click.echo(render_github_error(exc), nl=False)
+        raise
 
 
 def fails_on_metadata(found: Sequence[Gap]) -> bool:

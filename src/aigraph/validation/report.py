@@ -22,7 +22,7 @@ from typing import Any
 from rdflib import RDF, SH, BNode, Graph, URIRef
 from rdflib.term import Node
 
-from aigraph.errors import UsageError
+from aigraph.errors import AigraphError, DataError, UsageError, one_line
 from aigraph.validation.sarif import columns, render_sarif, rule_id
 from aigraph.validation.validate import ValidationReport, Violation
 
@@ -83,7 +83,7 @@ def render_text(report: ValidationReport) -> str:
         f"Checked {_plural(len(report.files), 'file')}, {_plural(report.triples, 'triple')}"
         f"{against}; {report.threshold} and worse fail."
     )
-    return "\n".join(lines) + "\n"
+    return "\n".join(one_line(line) for line in lines) + "\n"  # a value cannot start a line
 
 
 def render_turtle(report: ValidationReport) -> str:
@@ -288,6 +288,19 @@ def render_github(report: ValidationReport) -> str:
         lines.append(f"::{command} {','.join(props)}::{escape_data(v.message + extra)}")
     lines.append(f"aigraph validate: {summary(report)}")
     return "\n".join(lines) + "\n"
+
+
+def render_github_error(exc: AigraphError) -> str:
+    """Write an error that stopped validation (a file that cannot be read) as ``::error``."""
+    props, message = [], exc.message
+    if isinstance(exc, DataError) and exc.path:
+        where = f"{exc.path}:{exc.line}" if exc.line is not None else exc.path
+        message = message.removeprefix(f"{where}: ")
+        props.append(f"file={escape_property(exc.path)}")
+        if exc.line is not None:
+            props.append(f"line={exc.line}")
+    props.append(f"title={escape_property('aigraph validate: ' + exc.kind)}")
+    return f"::error {','.join(props)}::{escape_data(message)}\n"
 
 
 def md(text: str | None) -> str:
