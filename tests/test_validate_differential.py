@@ -297,3 +297,28 @@ def test_literals_oxigraph_would_rewrite_leave_every_query_to_rdflib(
     assert routed.routed == 0 and routed.fallbacks == 1
     assert "no faithful Oxigraph copy" in routed.reasons
     assert fast_sparql.OxigraphCopy(routed).faithful is False
+
+
+def test_two_literals_oxigraph_would_merge_leave_every_query_to_rdflib(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """rdflib tells "a" from "a"^^xsd:string (no join); Oxigraph holds them as one literal."""
+    shapes = Graph().parse(
+        data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .
+        ex:S a sh:NodeShape ; sh:targetNode ex:a ; sh:sparql [
+            sh:message "shares a value" ;
+            sh:select "SELECT $this ?value WHERE { ?value <http://example.org/p> ?o . ?x <http://example.org/q> ?o }" ] .
+        """,
+        format="turtle",
+    )
+    data = Dataset()
+    data.parse(
+        data="@prefix ex: <http://example.org/> . @prefix xsd: <http://www.w3.org/2001/XMLSchema#> ."
+        ' ex:a ex:p "a" . ex:b ex:q "a"^^xsd:string .',
+        format="turtle",
+    )
+    recorder = Recorder(monkeypatch)
+    found, routed = compare(LoadedData(data, ()), shapes, None, recorder)
+    assert found == []  # rdflib's answer
+    assert routed.routed == 0 and "no faithful Oxigraph copy" in routed.reasons

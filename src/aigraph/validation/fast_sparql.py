@@ -144,6 +144,7 @@ class OxigraphCopy:
 
     def __init__(self, dataset: Dataset) -> None:
         self._literals: dict[tuple[str, str | None, str], Literal] = {}
+        self._merged = False  # whether two rdflib literals are one Oxigraph literal
         blanks: set[str] = set()
         lines: list[str] = []
         for graph in dataset.graphs():
@@ -157,20 +158,24 @@ class OxigraphCopy:
                     if text is None:
                         text = written[term] = _write(term)
                         if isinstance(term, Literal):
-                            self._literals[_key(term)] = term
+                            known = self._literals.setdefault(_key(term), term)
+                            # "a" and "a"^^xsd:string: two terms in rdflib, one in Oxigraph
+                            self._merged = self._merged or known != term
                         elif isinstance(term, BNode):
                             blanks.add(str(term))
                     parts.append(text)
                 lines.append(" ".join(parts) + suffix)
         self.store = ox.Store()
         data = "".join(lines).encode()
+        quads = len(lines)
+        del lines  # the text is held once, as bytes
         self.store.extend(ox.parse(data, ox.RdfFormat.N_QUADS, rename_blank_nodes=False))
         for graph in dataset.graphs():
             if graph.identifier != DATASET_DEFAULT_GRAPH_ID:
                 self.store.add_graph(_to_ox(graph.identifier))
         # rdflib's union default graph is a set; Oxigraph's union is a bag. When no triple is in
         # two graphs they are the same, else the default graph gets each triple once.
-        self.union = len(lines) == dataset.store.__len__(context=None)  # type: ignore[call-arg]
+        self.union = quads == dataset.store.__len__(context=None)  # type: ignore[call-arg]
         if not self.union:
             self.store.update("INSERT { ?s ?p ?o } WHERE { GRAPH ?g { ?s ?p ?o } }")
         self.faithful = self._check(blanks)
@@ -187,8 +192,9 @@ class OxigraphCopy:
                 seen_literals.add((term.value, term.language, term.datatype.value))
             else:
                 seen_blanks.add(term.value)
-        distinct = len(self._literals) == len({_key(t) for t in self._literals.values()})
-        return distinct and seen_literals == set(self._literals) and seen_blanks == blanks
+        if self._merged:
+            return False
+        return seen_literals == set(self._literals) and seen_blanks == blanks
 
     def select(self, query: str, bound: Mapping[str, Node]) -> Result:
         """Answer a SELECT query as an rdflib ``Result`` holding the data's own terms."""
