@@ -47,7 +47,7 @@ class Attacker(threading.Thread):
         self.stop = threading.Event()
         self.answers = 0
         self.sent = 0
-        self.error: BaseException | None = None
+        self.error: OSError | None = None
 
     def run(self) -> None:
         selector = selectors.DefaultSelector()
@@ -75,7 +75,7 @@ class Attacker(threading.Thread):
                         self.answers += new
                         key.fileobj.sendall(REQUEST * new)  # type: ignore[union-attr]
                         self.sent += new
-        except BaseException as exc:  # reported by the test
+        except OSError as exc:  # reported by the test
             self.error = exc
         finally:
             for sock in socks:

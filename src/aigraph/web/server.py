@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import _thread
 import atexit
+import json
 import logging
 import queue
 import resource
@@ -164,21 +165,45 @@ class BatchedLines(logging.Handler):
     The writer thread, once woken, waits ``pause`` seconds and writes every line queued by
     then in one call: under load it wakes once per ``pause``, not once per request, so the
     log costs requests no thread switch and no system call. ``close`` writes what is left.
+
+    At most ``limit`` lines wait: when the stream is not read (stderr to a pipe nobody
+    drains) further lines are dropped and counted, and once writing works again one JSON line
+    says how many (``{"dropped": N, ...}``). Requests are never held up by the log, unlike a
+    server that writes each line in the request's thread (gunicorn, Datasette's uvicorn),
+    where a full pipe stalls every request.
     """
 
-    def __init__(self, stream: Any, pause: float = 0.05) -> None:
+    def __init__(self, stream: Any, pause: float = 0.05, limit: int = 10_000) -> None:
         super().__init__()
         self.stream = stream
         self.pause = pause
+        self.limit = limit
+        self.dropped = 0  # lines dropped since the last notice
+        self.drop_lock = threading.Lock()
         self.lines: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self.writer = threading.Thread(target=self._write, name="aigraph-log-writer", daemon=True)
         self.writer.start()
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
+            if self.lines.qsize() >= self.limit:
+                with self.drop_lock:
+                    self.dropped += 1
+                return
             self.lines.put(self.format(record))
         except Exception:  # noqa: BLE001 - logging reports its own failures
             self.handleError(record)
+
+    def _dropped_notice(self) -> list[str]:
+        with self.drop_lock:
+            dropped, self.dropped = self.dropped, 0
+        if not dropped:
+            return []
+        message = (
+            f"{dropped} access-log lines dropped: the log stream was not read fast enough"
+            f" (at most {self.limit} lines wait to be written)"
+        )
+        return [json.dumps({"dropped": dropped, "message": message})]
 
     def _write(self) -> None:
         while True:
@@ -189,7 +214,7 @@ class BatchedLines(logging.Handler):
                     batch.append(self.lines.get_nowait())
                 except queue.Empty:
                     break
-            text = [line for line in batch if line is not None]
+            text = [line for line in batch if line is not None] + self._dropped_notice()
             if text:
                 try:
                     self.stream.write("\n".join(text) + "\n")
