@@ -52,13 +52,18 @@ def lookup_of(data: Path) -> str:
     return "SELECT ?s { ?s ?p ?o } LIMIT 1"
 
 
-def tree_rss(root: psutil.Process) -> int:
-    """The summed RSS of ``root`` and every process under it, now."""
-    total = 0
+def tree_memory(root: psutil.Process) -> tuple[int, int]:
+    """The summed RSS and PSS of ``root`` and every process under it, now.
+
+    RSS counts a page shared by forked workers once per process; PSS splits it between them,
+    so its sum is the memory the tree takes.
+    """
+    rss = pss = 0
     for proc in [root, *root.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
-            total += proc.memory_info().rss
-    return total
+            info = proc.memory_full_info()
+            rss, pss = rss + info.rss, pss + info.pss
+    return rss, pss
 
 
 def one_start(store: Path, lookup: str) -> dict[str, float]:
@@ -82,7 +87,7 @@ def one_start(store: Path, lookup: str) -> dict[str, float]:
                 raise RuntimeError(f"no endpoint line from serve: {line!r}")
             answer = remote_query(url.group(1), COUNT)
             first = time.monotonic() - started
-            after = tree_rss(peak.root)
+            after, shared = tree_memory(peak.root)
             remote_query(url.group(1), lookup)
             looked = time.monotonic() - started - first
             processes = 1 + len(peak.root.children(recursive=True))
@@ -95,6 +100,7 @@ def one_start(store: Path, lookup: str) -> dict[str, float]:
         "lookup": looked,
         "count": float(answer.rows[0]["n"]),
         "after": after / 2**20,
+        "pss": shared / 2**20,
         "peak": peak.peak / 2**20,
         "processes": processes,
     }
@@ -133,6 +139,7 @@ def main() -> None:
         ["then a lookup", f"{1000 * median([r['lookup'] for r in runs]):.0f} ms"],
         ["RSS of the tree after the first answer", f"{mid('after', 0)} MiB"],
         ["peak RSS of the tree (server + workers)", f"{mid('peak', 0)} MiB"],
+        ["PSS of the tree after the first answer (shared pages once)", f"{mid('pss', 0)} MiB"],
         ["processes in the tree", mid("processes", 0)],
     ]
     print(f"# store_first_query: medians of {args.runs} start(s)\n")
