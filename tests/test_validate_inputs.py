@@ -151,3 +151,22 @@ def test_shipped_hook_reports_an_invalid_edit_with_file_and_line(tmp_path: Path)
         f"data/announcement.trig:{grant}: Violation: Grant amount must be a positive number"
         in done.stdout
     ), done.stdout
+
+
+def test_a_folder_with_nothing_to_validate_fails(runner, tmp_path) -> None:
+    """A mistyped path in CI exits 2; it never checks 0 files against the bundled shapes."""
+    empty = tmp_path / "empty"
+    (empty / "notes").mkdir(parents=True)
+    (empty / "notes" / "readme.txt").write_text("no RDF here", encoding="utf-8")
+    result = runner.invoke(cli, ["validate", str(empty)])
+    assert result.exit_code == 2, result.output
+    assert "no RDF files here" in result.stderr and "aigraph init" in result.stderr
+    assert "Conforms" not in result.stdout and "shapes.ttl" not in result.output
+    bare = tmp_path / "bare"
+    (bare / "data").mkdir(parents=True)
+    shutil.copytree(ROOT / "shapes", bare / "shapes")
+    for args in (["validate", str(bare)], ["validate", "--project", str(bare)]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2, result.output
+        assert f"project {bare} has no RDF files in data/" in result.stderr
+        assert "Conforms" not in result.stdout

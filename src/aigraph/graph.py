@@ -100,6 +100,12 @@ def load(
     settings = settings or Settings()
     chosen = list(paths) if paths is not None else list(settings.data)
     files = tuple(expand(chosen)) if chosen else default_paths(settings)
+    if chosen and not files:  # a mistyped folder must not check or serve nothing
+        raise DataError(
+            "no RDF files here: give a project folder (one with data/, see `aigraph init`) or "
+            f"RDF files and folders ({' '.join(FORMATS)})",
+            path=", ".join(str(p) for p in chosen),
+        )
     dataset = new_dataset()
     for path in files:
         parse_file(dataset, path, settings.base)

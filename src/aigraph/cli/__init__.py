@@ -104,6 +104,7 @@ def validate(
     with projects.reported_as(fmt):  # --format github: a load error is an ::error too
         project, paths = projects.split_paths(project_dir, paths)
         settings = Settings.from_env(project=project, data=paths or None, lang=lang)
+        projects.require_data(settings)
         # Shapes are written against the IRIs in the files: validate them before any rebase.
         inputs = sort_inputs(graph.load(settings, rebased=False), CANONICAL_BASE, project=not paths)
         shapes_files, declarations = projects.validation_files(settings, inputs, shapes)

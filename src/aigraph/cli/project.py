@@ -22,9 +22,9 @@ from rdflib import RDF, Literal, URIRef
 from aigraph.describe.common import read_metadata
 from aigraph.describe.required import MANDATORY, Gap, gaps
 from aigraph.errors import AigraphError, UsageError, one_line
-from aigraph.formats import GRAPH
+from aigraph.formats import GRAPH, READ_SUFFIXES
 from aigraph.pages import labels as naming
-from aigraph.project import Project
+from aigraph.project import Project, rdf_files
 from aigraph.queries import ABSOLUTE_IRI
 from aigraph.settings import Settings
 
@@ -81,6 +81,18 @@ def validation_files(
     project = Project.of(settings)
     declarations = list(dict.fromkeys((*project.declarations(), *inputs.ontology)))
     return list(project.validation_shapes()), declarations
+
+
+def require_data(settings: Settings) -> None:
+    """Refuse to validate a project with no data: ``Checked 0 files`` would pass in CI."""
+    if settings.data or not settings.project:
+        return
+    project = Project.of(settings)
+    if not rdf_files(project.data_dir):
+        raise UsageError(
+            f"project {one_line(str(project.root))} has no RDF files in data/ "
+            f"({' '.join(READ_SUFFIXES)}): nothing to validate"
+        )
 
 
 def not_validated(settings: Settings, data: LoadedData) -> str:
