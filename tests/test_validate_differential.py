@@ -230,6 +230,8 @@ THIS = URIRef("http://example.org/this")
         ("SELECT $this ?v FROM <urn:g> WHERE { ?v ?p ?o }", {"this": THIS}, "FROM"),
         ("SELECT ?v WHERE { $value ?p ?v }", {"value": THIS}, "pre-bound value"),
         ("ASK { ?s ?p ?o }", {}, "ASK"),
+        ('SELECT $this WHERE { ?s ?p ?o FILTER REGEX(STR(?o), "a(?=b)") }', {}, "regular"),
+        ('SELECT $this WHERE { ?s ?p ?o FILTER REGEX(STR(?o), "(a)\\\\1") }', {}, "regular"),
     ],
 )
 def test_unsafe_queries_stay_with_rdflib(query: str, bound: dict, reason: str) -> None:

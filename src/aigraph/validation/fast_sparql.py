@@ -49,6 +49,10 @@ _TOKENS = re.compile(
 )
 _PREFIX = re.compile(r"PREFIX\s+([\w.-]*):\s*<([^>]*)>", re.IGNORECASE)
 
+#: Regular-expression syntax Python's re (rdflib) reads and Rust's regex (Oxigraph) does not, or
+#: reads otherwise: groups with options, lookaround, back-references, anchors other than ^ $.
+_REGEX_DIALECT = re.compile(r"\(\?|\\[1-9bBAZzG]")
+
 #: Where a pre-bound $this reads differently: Oxigraph's substitution leaves it unbound inside
 #: BIND and BOUND (rdflib's initBindings do not), and SEP-0007 and rdflib differ on sub-selects,
 #: projection expressions and solution modifiers. Found by the W3C suite (pre-binding-003/004).
@@ -69,6 +73,8 @@ def unsupported(query: str, bound: Mapping[str, Node]) -> str | None:
     reading = _Reader()
     for match in _TOKENS.finditer(query):
         kind, text = match.lastgroup or "", match.group()
+        if kind == "skip" and text[0] in "'\"" and _REGEX_DIALECT.search(text):
+            return "a string with regular-expression syntax the engines read differently"
         if kind == "iri" and query[match.end() :].lstrip().startswith("("):
             if not text[1:-1].startswith(str(XSD)):
                 return f"extension function {text}"
