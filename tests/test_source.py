@@ -139,9 +139,25 @@ def test_what_each_source_knows_of_itself(opened) -> None:
     memory, store, remote = opened["memory"], opened["store"], opened["backend"]
     declared = {p: ns for p, ns in memory.prefixes.items() if ns.startswith(memory.settings.base)}
     assert declared and declared.items() <= store.prefixes.items()
-    assert remote.prefixes == {}
+    # The backend holds the bundled data, whose files are here: their prefixes are the store's.
+    assert remote.prefixes == store.prefixes
     assert memory.source.files and not store.source.files and not remote.source.files
     assert len({memory.version, store.version, remote.version}) == 3
+
+
+def test_a_backend_takes_the_prefixes_of_the_data_files_here_else_none(tmp_path) -> None:
+    data = tmp_path / "data.ttl"
+    data.write_text(
+        "@prefix ex: <http://example.org/ns#> .\n@prefix ns1: <http://example.org/gen#> .\n"
+        "ex:a ex:b ex:c .\n@prefix late: <http://example.org/late#> .\nex:a ex:b late:c .\n"
+    )
+    backend = Settings(backend="http://127.0.0.1:9/q")
+    # Only the declarations before the first triple are read; rdflib's generated ns1 is no prefix.
+    assert RemoteSource(backend.with_values(data=(str(data),))).prefixes == {
+        "ex": "http://example.org/ns#"
+    }
+    gone = backend.with_values(data=(str(tmp_path / "gone"),))
+    assert RemoteSource(gone).prefixes == {}  # no files here: nothing is claimed
 
 
 def test_only_a_store_served_under_another_base_warns(opened, store_dir) -> None:

@@ -31,10 +31,10 @@ from aigraph.engine import Bounds, IsolatedEngine, bounds, check, create_engine,
 from aigraph.engine.base import Engine
 from aigraph.engine.remote import RemoteEngine
 from aigraph.engine.store_engine import StoreEngine, StoreInfo, check_store
-from aigraph.errors import UsageError
+from aigraph.errors import AigraphError, UsageError
 from aigraph.model import QueryResult
 from aigraph.settings import Settings
-from aigraph.store import base_warning
+from aigraph.store import base_warning, declared_prefixes
 
 #: Runs a trusted query with its variables bound (never pasted into the text).
 Run = Callable[[str, Mapping[str, Identifier]], QueryResult]
@@ -240,7 +240,8 @@ class StoreSource(_Queried):
 class RemoteSource(_Queried):
     """A SPARQL endpoint (``backend``) holding the data; workers keep the network to reach it.
 
-    Nothing is known of the data but what it answers: no prefixes, no dumps.
+    Nothing is known of the data but what it answers (no dumps), and the prefixes its files
+    declare when they are here too (the bundled project; ``load --to`` then ``serve --backend``).
     """
 
     settings: Settings
@@ -272,9 +273,18 @@ class RemoteSource(_Queried):
     def files(self) -> tuple[Path, ...]:
         return ()
 
-    @property
+    @functools.cached_property
     def prefixes(self) -> dict[str, str]:
-        return {}
+        """The prefixes declared at the top of the data files, if here (none if not)."""
+        settings = self.settings
+        found: dict[str, str] = {}
+        try:
+            files = tuple(graph.expand(settings.data)) or graph.default_paths(settings)
+            for path in files:
+                found.update(declared_prefixes(path))
+        except (AigraphError, OSError, SyntaxError):
+            return {}  # no files here, or not the data: nothing is claimed
+        return {p: ns for p, ns in found.items() if _declared(p)}
 
     @property
     def warnings(self) -> tuple[str, ...]:

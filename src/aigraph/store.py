@@ -133,7 +133,7 @@ def _load_into(
         quads += loaded[-1].quads
         if written:
             _copy_to_default(store, path, meter)
-        prefixes.update(_prefixes(path))
+        prefixes.update(declared_prefixes(path))
     if not written and _shares_triples(store):
         written = True  # a triple in two graphs: write the union to the default graph
         meter.total += size
@@ -305,8 +305,8 @@ def _into(quads: Iterator[ox.Quad], name: ox.NamedNode | ox.DefaultGraph) -> Ite
         yield ox.Quad(quad.subject, quad.predicate, quad.object, name)
 
 
-def _prefixes(path: Path) -> dict[str, str]:
-    """Return the prefixes declared at the top of a Turtle or TriG file (for the query page)."""
+def declared_prefixes(path: Path) -> dict[str, str]:
+    """Return the prefixes declared at the top of a Turtle or TriG file (the query page, pages)."""
     fmt = _format_of(path)
     if fmt not in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG):
         return {}
