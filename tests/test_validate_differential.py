@@ -132,11 +132,12 @@ def synthetic(tmp_path: Path, triples: int) -> Path:
     return path
 
 
+@pytest.mark.parametrize("triples", [1000, 10000])
 def test_synthetic_data_conforms_both_ways(
-    tmp_path: Path, bundled: tuple[Graph, Graph], monkeypatch: pytest.MonkeyPatch
+    triples: int, tmp_path: Path, bundled: tuple[Graph, Graph], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recorder = Recorder(monkeypatch)
-    found, routed = compare(load(None, [synthetic(tmp_path, 3000)]), *bundled, recorder)
+    found, routed = compare(load(None, [synthetic(tmp_path, triples)]), *bundled, recorder)
     assert found == []
     assert routed.routed == selects(bundled[0]) and routed.fallbacks == 0
     # No triple is in two graphs: Oxigraph's union default graph is already a set.
