@@ -325,3 +325,15 @@ def test_two_literals_oxigraph_would_merge_leave_every_query_to_rdflib(
     found, routed = compare(LoadedData(data, ()), shapes, None, recorder)
     assert found == []  # rdflib's answer
     assert routed.routed == 0 and "no faithful Oxigraph copy" in routed.reasons
+
+
+def test_a_query_oxigraph_refuses_goes_to_rdflib() -> None:
+    """$this pre-bound but not selected: Oxigraph raises, rdflib answers."""
+    data = Dataset()
+    data.add((THIS, EX_P, Literal(1)))
+    routed = RoutedDataset(data.store)
+    query = "SELECT ?value WHERE { $this <http://example.org/p> ?value }"
+    answer = routed.query(query, initBindings={"this": THIS})
+    assert [row.value for row in answer] == [Literal(1)]
+    assert routed.routed == 0 and routed.fallbacks == 1
+    assert any(reason.startswith("Oxigraph refused it") for reason in routed.reasons)

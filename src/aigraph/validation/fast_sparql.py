@@ -4,13 +4,17 @@ pySHACL stays the validator: it finds the focus nodes, pre-binds ``$this``, runs
 constraints and writes every result. Only the evaluation of a ``SELECT`` query moves from
 rdflib's SPARQL engine to pyoxigraph (``$this`` substituted as in SEP-0007, which is SHACL's
 pre-binding), and only for a query whose answer is the same on both engines. Anything else is
-answered by rdflib as before: other pre-bound variables, ``FROM``, a sub-select that mentions
-``$this``, ``LIMIT``/``OFFSET``, extension functions, nondeterministic built-ins.
+answered by rdflib as before: other pre-bound variables, ``FROM``, ``$this`` in a sub-select,
+``BIND``, ``BOUND``, a projection expression or a solution modifier (Oxigraph's substitution and
+rdflib's initBindings read it differently there), ``LIMIT``/``OFFSET``, extension functions,
+nondeterministic built-ins, regular-expression syntax Python and Rust read differently, and any
+query Oxigraph refuses.
 
 The copy is made once, on the first query it can answer, from the very quads pySHACL sees
 (ontology declarations included). It is used only if every literal and blank node comes back
-from Oxigraph spelled as rdflib holds it (Oxigraph writes numbers in canonical form and
-lowercases language tags; then rdflib answers everything).
+from Oxigraph spelled as rdflib holds it, and no two literals rdflib tells apart are one in
+Oxigraph (Oxigraph writes numbers in canonical form, lowercases language tags and reads "a" and
+"a"^^xsd:string as one term); otherwise rdflib answers everything.
 """
 
 from __future__ import annotations
@@ -26,8 +30,6 @@ from rdflib.namespace import NamespaceManager
 from rdflib.plugins.serializers.nt import _quoteLiteral
 from rdflib.query import Result
 from rdflib.term import Node
-
-THIS = Variable("this")
 
 #: Keywords whose answers may differ between the engines (or from run to run): LIMIT and
 #: OFFSET pick rows in engine order; SHACL forbids VALUES, MINUS and SERVICE in constraints.
@@ -311,7 +313,7 @@ class RoutedDataset(Dataset):
         if why is None and copy is not None:
             try:
                 answer = copy.select(query_object, bound)
-            except (SyntaxError, OSError, ValueError) as exc:
+            except (SyntaxError, OSError, ValueError, RuntimeError) as exc:
                 why = f"Oxigraph refused it ({type(exc).__name__})"
             else:
                 self.routed += 1
