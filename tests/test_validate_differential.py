@@ -337,3 +337,25 @@ def test_a_query_oxigraph_refuses_goes_to_rdflib() -> None:
     assert [row.value for row in answer] == [Literal(1)]
     assert routed.routed == 0 and routed.fallbacks == 1
     assert any(reason.startswith("Oxigraph refused it") for reason in routed.reasons)
+
+
+def test_data_oxigraph_cannot_read_leaves_every_query_to_rdflib(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An IRI with a space is not N-Quads: no copy, rdflib answers, the results are the same."""
+    shapes = Graph().parse(
+        data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <http://example.org/> .
+        ex:S a sh:NodeShape ; sh:targetNode ex:a ; sh:sparql [
+            sh:message "has p" ;
+            sh:select "SELECT $this ?value WHERE { ?value <http://example.org/p> ?o }" ] .
+        """,
+        format="turtle",
+    )
+    data = Dataset()
+    data.add((URIRef("http://example.org/a b"), EX_P, Literal(1)))
+    recorder = Recorder(monkeypatch)
+    found, routed = compare(LoadedData(data, ()), shapes, None, recorder)
+    assert len(found) == 1
+    assert routed.routed == 0 and routed.oxigraph_copy is None
+    assert any(reason.startswith("Oxigraph refused the data") for reason in routed.reasons)
