@@ -222,18 +222,3 @@ HTTP_KINDS: dict[int, tuple[str, str]] = {
     500: ("internal-error", "the server hit an unexpected error; it has been logged"),
     501: ("not-implemented", "this Transfer-Encoding is not supported; send chunked or none"),
 }
-
-
-def one_line(text: str) -> str:
-    """Return ``text`` with its control characters escaped (``\\n``, ``\\r``, ``\\x1b``...).
-
-    What a command prints of a file name, a message or a value must stay on its line: a CI
-    runner reads every output line that starts with ``::`` as a command (GitHub's
-    ``::error::``), and a terminal obeys escape sequences. Tabs stay.
-    """
-    return "".join(
-        char
-        if char == "\t" or (char.isprintable() or char == " ")
-        else char.encode("unicode_escape").decode("ascii")
-        for char in text
-    )

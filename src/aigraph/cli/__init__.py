@@ -15,9 +15,10 @@ from typing import Any
 
 import click
 
+from aigraph import logs
 from aigraph.cli import project as projects
 from aigraph.cli.diff import diff_command
-from aigraph.errors import AigraphError, UsageError, one_line
+from aigraph.errors import AigraphError, UsageError
 from aigraph.settings import CANONICAL_BASE, ENGINES, Settings
 
 _help = projects.setting_help
@@ -30,7 +31,7 @@ class AigraphGroup(click.Group):
         try:
             return super().invoke(ctx)
         except AigraphError as exc:
-            click.echo(f"error: {one_line(exc.message)}", err=True)
+            click.echo(f"error: {logs.escape(exc.message)}", err=True)
             ctx.exit(exc.exit_code)
 
 
@@ -38,6 +39,7 @@ class AigraphGroup(click.Group):
 @click.version_option(package_name="aigraph")
 def cli() -> None:
     """Publish, validate and query the aigraph knowledge graph."""
+    logs.install()  # a library's warning that quotes the data cannot start a line of its own
 
 
 def main() -> None:
@@ -102,9 +104,7 @@ def validate(
     from aigraph.validation.validate import validate as run_validation
 
     with projects.reported_as(fmt):  # --format github: a load error is an ::error too
-        project, paths = projects.split_paths(project_dir, paths)
-        settings = Settings.from_env(project=project, data=paths or None, lang=lang)
-        projects.require_data(settings)
+        settings, paths = projects.validate_settings(project_dir, paths, lang)
         # Shapes are written against the IRIs in the files: validate them before any rebase.
         inputs = sort_inputs(graph.load(settings, rebased=False), CANONICAL_BASE, project=not paths)
         shapes_files, declarations = projects.validation_files(settings, inputs, shapes)
@@ -332,7 +332,7 @@ def publish(
         aigraph.close()
     click.echo(f"wrote {len(report.written)} files to {outdir}")
     for problem in report.missing[:20]:
-        click.echo(f"warning: not generated: {one_line(str(problem))}", err=True)
+        click.echo(f"warning: not generated: {logs.escape(str(problem))}", err=True)
     if len(report.missing) > 20:
         click.echo(f"warning: ... and {len(report.missing) - 20} more", err=True)
 

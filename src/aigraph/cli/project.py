@@ -21,8 +21,9 @@ from rdflib import RDF, Literal, URIRef
 
 from aigraph.describe.common import read_metadata
 from aigraph.describe.required import MANDATORY, Gap, gaps
-from aigraph.errors import AigraphError, UsageError, one_line
+from aigraph.errors import AigraphError, UsageError
 from aigraph.formats import GRAPH, READ_SUFFIXES
+from aigraph.logs import escape as one_line
 from aigraph.pages import labels as naming
 from aigraph.project import Project, rdf_files
 from aigraph.queries import ABSOLUTE_IRI
@@ -83,16 +84,24 @@ def validation_files(
     return list(project.validation_shapes()), declarations
 
 
-def require_data(settings: Settings) -> None:
-    """Refuse to validate a project with no data: ``Checked 0 files`` would pass in CI."""
+def validate_settings(
+    project_dir: Path | None, paths: Sequence[Path], lang: str | None
+) -> tuple[Settings, tuple[Path, ...]]:
+    """Return the settings and data paths of ``aigraph validate``; refuse a project with no data.
+
+    ``Checked 0 files`` would pass in CI: a project whose data/ holds no RDF file is an error.
+    """
+    named, chosen = split_paths(project_dir, paths)
+    settings = Settings.from_env(project=named, data=chosen or None, lang=lang)
     if settings.data or not settings.project:
-        return
+        return settings, chosen
     project = Project.of(settings)
     if not rdf_files(project.data_dir):
         raise UsageError(
             f"project {one_line(str(project.root))} has no RDF files in data/ "
             f"({' '.join(READ_SUFFIXES)}): nothing to validate"
         )
+    return settings, chosen
 
 
 def not_validated(settings: Settings, data: LoadedData) -> str:

@@ -22,7 +22,8 @@ from typing import Any
 from rdflib import RDF, SH, BNode, Graph, URIRef
 from rdflib.term import Node
 
-from aigraph.errors import AigraphError, DataError, UsageError, one_line
+from aigraph.errors import AigraphError, DataError, UsageError
+from aigraph.logs import escape as one_line
 from aigraph.validation.sarif import columns, render_sarif, rule_id
 from aigraph.validation.validate import ValidationReport, Violation
 
