@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -170,3 +172,26 @@ def test_pages_link_out_to_a_licence_only_over_http(tmp_path):
             assert 'href="javascript:' not in page and 'rel="license"' not in page  # ...not linked
     finally:
         core.close()
+
+
+def test_a_malformed_dataset_description_is_named_by_file_and_line(tmp_path):
+    folder = tmp_path / "bridges"
+    init(folder)
+    described = folder / "dataset.ttl"
+    described.write_bytes(b'<dataset> a <http://www.w3.org/ns/dcat#Dataset ;\n::error::x> "y" .\n')
+    # In a process of its own: what rdflib logs about the broken IRI reaches stderr as it would.
+    done = subprocess.run(
+        [sys.executable, "-m", "aigraph", "validate", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"error: {described}:1: cannot read the dataset description: bad syntax:" in done.stderr
+    assert "b'" not in done.stderr and "Traceback" not in done.stderr
+    assert not [line for line in done.stderr.splitlines() if line.startswith("::")], done.stderr
+    described.write_bytes(b'<dataset> a <http://www.w3.org/ns/dcat#Dataset> ;\n  <t> "\xff" .\n')
+    result = CliRunner().invoke(cli, ["validate", str(folder)])
+    assert result.exit_code == 2
+    assert f"{described}:2: cannot read the dataset description: not valid UTF-8" in result.stderr

@@ -139,14 +139,14 @@ def parse_file(dataset: Dataset, path: Path, base: str = CANONICAL_BASE) -> None
             target = dataset.graph(graph_iri_for(path, CANONICAL_BASE))
             target.parse(data=text, format=offer.rdflib, publicID=path.resolve().as_uri())
     except Exception as exc:  # every parser has its own error types
-        raise _parse_error(exc, path, text) from exc
+        raise parse_error(exc, path, text) from exc
 
 
 _LINE = re.compile(r"line (\d+)", re.IGNORECASE)
 
 
-def _parse_error(exc: Exception, path: Path, text: bytes) -> DataError:
-    """Turn a parser exception into a DataError naming the file and line."""
+def parse_error(exc: Exception, path: Path, text: bytes, about: str = "") -> DataError:
+    """Turn a parser exception into a DataError naming the file and line (``about`` first)."""
     line: int | None = None
     message = str(exc).strip() or type(exc).__name__
     if isinstance(exc, BadSyntax):
@@ -166,7 +166,7 @@ def _parse_error(exc: Exception, path: Path, text: bytes) -> DataError:
         if found:
             line = int(found.group(1))
         message = message.splitlines()[0][:300]
-    return DataError(message, path=str(path), line=line)
+    return DataError(about + message, path=str(path), line=line)
 
 
 def rebase(dataset: Dataset, old: str, new: str) -> Dataset:

@@ -28,6 +28,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, SKOS, VOID
 
 from aigraph import content, formats
 from aigraph.errors import DataError
+from aigraph.graph import parse_error
 from aigraph.statistics import DatasetFacts
 
 SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
@@ -133,9 +134,14 @@ def read_metadata(path: Path | None = None) -> Metadata:
 def _read(path: Path, _mtime: int, _size: int) -> Metadata:
     g = Graph()
     try:
-        g.parse(path, format="turtle", publicID=_FILE_BASE)
+        text = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"cannot read: {exc.strerror}", path=str(path)) from exc
+    try:
+        g.parse(data=text, format="turtle", publicID=_FILE_BASE)
     except Exception as exc:  # rdflib raises many kinds; each means "fix the file"
-        raise DataError(f"cannot read the dataset description: {exc}", path=str(path)) from exc
+        about = "cannot read the dataset description: "
+        raise parse_error(exc, path, text, about) from exc
 
     def one(type_: URIRef) -> URIRef | None:
         found = sorted(s for s in g.subjects(RDF.type, type_) if isinstance(s, URIRef))
