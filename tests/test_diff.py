@@ -204,3 +204,27 @@ def test_parse_error_names_file_and_line(runner, scratch: Path) -> None:
     # Outside a git repository, a revision is an error of its own kind, not a crash.
     code, out = run(runner, "HEAD~1", "HEAD")
     assert code == 2 and "neither a file, a folder nor a git revision" in out, out
+
+
+def test_errors_in_a_revision_name_it_not_a_temporary_folder(runner, tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    (repo / "data").mkdir(parents=True)
+    git(repo, "init", "-q")
+    (repo / "data/a.ttl").write_text('<urn:x:a> <urn:x:p> "x" .\n', "utf-8")
+    git(repo, "add", "data")
+    git(repo, "commit", "-q", "-m", "good")
+    (repo / "data/a.ttl").write_text('<urn:x:a> <urn:x:p> "x .\n', "utf-8")
+    git(repo, "commit", "-q", "-am", "broken")
+    (repo / "data/a.ttl").write_text('<urn:x:a> <urn:x:p> "x" .\n', "utf-8")
+    (repo / "data/link.ttl").symlink_to("/etc/passwd")
+    git(repo, "add", "data")
+    git(repo, "commit", "-q", "-m", "a link out")
+    monkeypatch.chdir(repo)
+    for args, says in [
+        (("HEAD~2", "HEAD~1"), "error: HEAD~1:data/a.ttl:1: bad syntax: newline found in string"),
+        (("HEAD~2", "HEAD~1:data/a.ttl"), "error: HEAD~1:data/a.ttl:1: bad syntax:"),
+        (("HEAD~2", "HEAD"), "error: HEAD:data/link.ttl: a link to '/etc/passwd', which points"),
+    ]:
+        code, out = run(runner, *args)
+        assert code == 2 and says in out, (args, out)
+        assert "aigraph-diff-" not in out and "<input>" not in out and "/tmp" not in out, out

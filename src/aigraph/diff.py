@@ -121,9 +121,34 @@ def checkout_free(spec: str, paths: Sequence[str], cwd: Path) -> Iterator[tuple[
             with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
                 tar.extractall(folder, filter="data")
         except tarfile.TarError as exc:  # e.g. a link that points out of the revision
-            raise DataError(f"cannot read {spec} from git: {exc}") from None
+            raise _archive_error(exc, revision, folder) from None
         root = Path(folder)
-        yield root, [root / w for w in wanted]
+        try:
+            yield root, [root / w for w in wanted]
+        except DataError as exc:  # name the file as git does, not by the temporary folder
+            raise _in_revision(exc, revision, root) from None
+
+
+def _in_revision(exc: DataError, revision: str, root: Path) -> DataError:
+    """Return ``exc`` with a file of the temporary folder named ``REV:path``."""
+    path = Path(exc.path) if exc.path else None
+    if path is None or not path.is_relative_to(root):
+        return exc
+    where = f"{exc.path}:{exc.line}" if exc.line is not None else exc.path
+    reason = exc.message.removeprefix(f"{where}: ")
+    named = f"{revision}:{path.relative_to(root).as_posix()}"
+    return DataError(reason.replace(str(root), revision + ":"), path=named, line=exc.line)
+
+
+def _archive_error(exc: tarfile.TarError, revision: str, folder: str) -> DataError:
+    """Return the error of an archive git gave that cannot be unpacked, named ``REV:path``."""
+    member = getattr(exc, "tarinfo", None)
+    if isinstance(member, tarfile.TarInfo):
+        reason = f"a link to {member.linkname!r}, which points out of the revision"
+        if not member.issym() and not member.islnk():
+            reason = "cannot be read from git"
+        return DataError(reason, path=f"{revision}:{member.name}")
+    return DataError(f"cannot read from git: {str(exc).replace(folder, '')}", path=revision)
 
 
 @dataclass(frozen=True)
