@@ -51,7 +51,7 @@ _JOIN_HEAD_UP_TO = 64 * 1024
 _NEXT_REQUEST_WAIT_MS = 2
 #: ... at most this many in a row, and only while no other connection waits for a thread:
 #: otherwise the connection goes to the back of waitress's task queue (fair to other clients).
-_INLINE_MAX = 8
+_INLINE_MAX = 32
 
 
 @dataclass
