@@ -283,7 +283,7 @@ def test_a_file_name_or_value_cannot_start_a_workflow_command(tmp_path):
     # A file that loads, whose name and values hold line breaks, in every line-based report.
     nameless = prefix + b'<urn:x:b> a s:Organization ; s:alternateName """x\n::error::V""" .\n'
     bad = _project_with(tmp_path / "b", name, nameless)
-    for fmt in ("text", "github", "markdown"):
+    for fmt in ("text", "github", "markdown", "junit"):
         result = CliRunner().invoke(cli, ["validate", str(bad), "--format", fmt])
         assert result.exit_code == 1, result.output
         _no_command_lines(result.stdout, allowed=1 if fmt == "github" else 0)

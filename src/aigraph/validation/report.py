@@ -234,12 +234,13 @@ def render_junit(report: ValidationReport) -> str:
             case = ET.SubElement(suite, "testcase", classname=_xml(file), name=_xml(shape))
             head = f"{_plural(len(found), 'result')} of {shape}: {found[0].message}"
             failure = ET.SubElement(case, "failure", message=_xml(head), type=found[0].severity)
-            failure.text = _xml("\n".join(f"{file}: {_result_line(v)}" for v in found))
+            failure.text = _xml("\n".join(one_line(f"{file}: {_result_line(v)}") for v in found))
     failing = set(report.failing())
     passing = [v for v in report.violations if v not in failing]
     if passing:
         out = ET.SubElement(suite, "system-out")
-        out.text = _xml("\n".join(f"{v.file or NO_FILE}: {_result_line(v)}" for v in passing))
+        lines = (one_line(f"{v.file or NO_FILE}: {_result_line(v)}") for v in passing)
+        out.text = _xml("\n".join(lines))  # a line per result: a file name cannot start one
     tests = str(len(suite.findall("testcase")))
     # No time attributes: the same results give the same bytes.
     stats = {"tests": tests, "failures": str(len(groups)), "errors": "0", "skipped": "0"}
