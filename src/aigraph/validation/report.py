@@ -87,9 +87,21 @@ def render_text(report: ValidationReport) -> str:
     return "\n".join(one_line(line) for line in lines) + "\n"  # a value cannot start a line
 
 
+#: A long string of rdflib's Turtle (its quotes and backslashes are escaped inside).
+_LONG_STRING = re.compile(r'"""((?:[^"\\]|\\.|"(?!""))*)"""', re.DOTALL)
+
+
 def render_turtle(report: ValidationReport) -> str:
-    """Write the standard SHACL validation report (``sh:ValidationReport``) in Turtle."""
-    return stable_graph(report).serialize(format="turtle")
+    """Write the standard SHACL validation report (``sh:ValidationReport``) in Turtle.
+
+    A value with line breaks is written with ``\\n`` escapes, not across lines: no line of the
+    report starts with what the data holds (a CI runner reads ``::error::`` as a command).
+    """
+    text = stable_graph(report).serialize(format="turtle")
+    return _LONG_STRING.sub(
+        lambda found: '"""' + found.group(1).replace("\r", "\\r").replace("\n", "\\n") + '"""',
+        text,
+    )
 
 
 def stable_graph(report: ValidationReport) -> Graph:
