@@ -22,11 +22,12 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from rdflib import Dataset
 
 import oxigraph_server
 from aigraph.core import Aigraph
 from aigraph.engine import broker, guard
-from aigraph.engine.federation import Federating
+from aigraph.engine.federation import FederatedEngine, Federating
 from aigraph.errors import EngineUnavailable, QueryRefused, UsageError
 from aigraph.settings import Settings
 from conftest import LiveServer
@@ -78,10 +79,62 @@ def redirector(listener) -> Iterator[str]:
     server.server_close()
 
 
+class Recorder:
+    """An endpoint on loopback that answers every request with one row and keeps its target."""
+
+    ROW = json.dumps(
+        {
+            "head": {"vars": ["name"]},
+            "results": {"bindings": [{"name": {"type": "literal", "value": "Remote"}}]},
+        }
+    ).encode()
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+        found = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                found.targets.append(self.path)
+                self.send_response(200)
+                self.send_header("Content-Type", JSON)
+                self.send_header("Content-Length", str(len(Recorder.ROW)))
+                self.end_headers()
+                self.wfile.write(Recorder.ROW)
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.do_GET()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.sparql = f"{self.base}/sparql"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
 @pytest.fixture(scope="module")
-def live(second, redirector) -> Iterator[LiveServer]:
-    """`aigraph serve --allow-service SECOND --allow-service REDIRECTOR`."""
-    server = LiveServer("--allow-service", second, "--allow-service", redirector)
+def recorder() -> Iterator[Recorder]:
+    found = Recorder()
+    yield found
+    found.close()
+
+
+@pytest.fixture(scope="module")
+def live(second, redirector, recorder) -> Iterator[LiveServer]:
+    """`aigraph serve --allow-service SECOND --allow-service REDIRECTOR --allow-service REC`."""
+    server = LiveServer(
+        *("--allow-service", second, "--allow-service", redirector),
+        *("--allow-service", recorder.sparql),
+        env={"AIGRAPH_SERVICE_MAX_CALLS": "5"},
+    )
     yield server
     server.stop()
 
@@ -158,6 +211,18 @@ def test_the_service_description_lists_the_allowed_endpoints(live, second, redir
     assert f"<{second}>" in text and f"<{redirector}>" in text
 
 
+OUTSIDE = ["/sparql/../x", "/sparql%2F..%2F..%2Fadmin", "/sparqlfoo", "/sparql/%2e%2E/x"]
+
+
+@pytest.mark.parametrize("path", OUTSIDE)
+def test_a_path_outside_the_prefix_never_reaches_the_endpoint(live, recorder, path) -> None:
+    before = len(recorder.targets)
+    status, body = post(live.url, service_query(recorder.base + path))
+    assert status == 400, body
+    assert "allow-list" in body["message"]
+    assert len(recorder.targets) == before
+
+
 # -- the connection is where the allow-list is enforced --
 
 
@@ -182,6 +247,56 @@ def test_with_the_guard_off_the_broker_alone_refuses(unguarded_core, listener, s
     assert engine.broker.refused == refused + 1
     answer = unguarded_core.query(service_query(second))
     assert any(str(row["name"]) == "Vinnova" for row in answer.rows)
+
+
+@pytest.fixture(scope="module")
+def unguarded_recorded(recorder) -> Iterator[Aigraph]:
+    """A core, its workers forked with the guard off, allowed to call the recorder's /sparql."""
+    with guard.unguarded():
+        core = Aigraph.open(Settings(executors=1, allow_service=recorder.sparql))
+    yield core
+    core.close()
+
+
+@pytest.mark.parametrize("path", [*OUTSIDE, "/sparql/..;/x", "/sparql/."])
+def test_with_the_guard_off_a_path_outside_the_prefix_is_refused(
+    unguarded_recorded, recorder, path
+) -> None:
+    before = len(recorder.targets)
+    with guard.unguarded():
+        with pytest.raises(QueryRefused) as caught:
+            unguarded_recorded.query(service_query(recorder.base + path))
+    assert "not allow-listed" in caught.value.message
+    assert len(recorder.targets) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "sent"), [("/sp%61rql", "/sparql"), ("/sparql/%7Ea%2fb", "/sparql/~a%2Fb")]
+)
+def test_the_request_line_names_the_checked_normalised_path(
+    unguarded_recorded, recorder, path, sent
+) -> None:
+    before = len(recorder.targets)
+    with guard.unguarded():
+        answer = unguarded_recorded.query(service_query(recorder.base + path))
+    assert [str(row["name"]) for row in answer.rows] == ["Remote"]
+    assert [t.partition("?")[0] for t in recorder.targets[before:]] == [sent]
+
+
+def test_the_service_side_enforces_the_path_where_it_writes_the_request(recorder) -> None:
+    """A broker that lets the whole host through: the path is still held to the prefix."""
+    the_broker = broker.Broker((f"{recorder.base}/",), 2.0)
+    engine = FederatedEngine(Dataset(), channel=the_broker.client, prefixes=(recorder.sparql,))
+    try:
+        before = len(recorder.targets)
+        for path in ("/admin", "/sparql/../admin", "/sparqlfoo"):
+            with pytest.raises(QueryRefused):
+                engine.urlopen(urllib.request.Request(f"{recorder.base}{path}?query=x"))
+        assert len(recorder.targets) == before  # connected, but no request was written
+        assert engine.urlopen(urllib.request.Request(f"{recorder.sparql}?query=x")).status == 200
+        assert recorder.targets[before:] == ["/sparql?query=x"]
+    finally:
+        the_broker.close()
 
 
 def test_only_the_service_process_holds_the_broker_channel(unguarded_core) -> None:
@@ -260,6 +375,32 @@ def test_service_calls_are_bounded_in_size_and_time(awkward, which, said) -> Non
 # -- the broker's rules, directly --
 
 
+@pytest.mark.parametrize(
+    ("prefix", "url", "target"),
+    [
+        ("http://h/sparql", "http://h/sparql?query=x", "/sparql?query=x"),
+        ("http://h/sparql", "http://h/sparql/sub", "/sparql/sub"),
+        ("http://h/sparql", "http://h/sparqlfoo", None),
+        ("http://h/sparql", "http://h/sparql/../x", None),
+        ("http://h/sparql", "http://h/sparql/./x", None),
+        ("http://h/sparql", "http://h/sparql%2F..%2F..%2Fadmin", None),
+        ("http://h/sparql", "http://h/sparql/%2E%2e/x", None),
+        ("http://h/sparql", "http://h/sparql/..;x=1/x", None),
+        ("http://h/sparql", "http://h/sparql\\..\\x", None),
+        ("http://h/sparql", "http://h/sparql#frag", None),
+        ("http://h/sparql", "http://h/sparql x", None),
+        ("http://h/sparql", "http://h/sp%61rql", "/sparql"),
+        ("http://h/api/", "http://h/api/x", "/api/x"),
+        ("http://h/api/", "http://h/api", None),
+        ("http://h", "http://h/anything", "/anything"),
+        ("http://h:80/", "http://h", "/"),
+    ],
+)
+def test_broker_matches_the_path_at_a_segment_boundary(prefix, url, target) -> None:
+    found = broker.allowed(url, (prefix,))
+    assert (found.request_target if found else None) == target
+
+
 def test_broker_matches_scheme_host_port_and_prefix() -> None:
     prefixes = ("https://query.wikidata.org/sparql",)
     assert broker.allowed("https://query.wikidata.org/sparql?query=x", prefixes)
@@ -291,6 +432,10 @@ def test_allow_service_with_a_backend_is_a_usage_error() -> None:
     assert "in memory" in caught.value.message
 
 
-def test_allow_service_must_be_http_urls() -> None:
-    with pytest.raises(UsageError):
-        broker.check_prefixes(["ftp://example.org/"])
+@pytest.mark.parametrize(
+    "prefix", ["ftp://example.org/", "http://h/a/../b", "http://h/sparql?x=1", "http://h/#x"]
+)
+def test_allow_service_must_be_http_urls_without_dot_segments_or_query(prefix) -> None:
+    with pytest.raises(UsageError) as caught:
+        broker.check_prefixes([prefix])
+    assert prefix in caught.value.message

@@ -4,9 +4,11 @@ The process that evaluates SERVICE keeps the query worker's sandbox: seccomp ref
 network socket and Landlock any TCP connect. When it must call an endpoint it asks the broker,
 over a Unix socket it inherited, for a connection to a URL; the broker
 
-- refuses a URL that no allow-listed prefix (``allow_service``) starts, or whose scheme, host
-  or port differ from that prefix's: the allow-list is enforced here, at the connection, not
-  by reading the query text;
+- refuses a URL that no allow-listed prefix (``allow_service``) matches: same scheme, host and
+  port, and a path at or below the prefix's path at a segment boundary (``target``); the
+  allow-list is enforced here, at the connection, not by reading the query text. The broker
+  cannot see what is written on the socket it hands over: the SERVICE side sends, as its
+  request target, exactly the path this module checked and normalised (``Target``);
 - resolves the host itself and refuses loopback, private, link-local, multicast, reserved and
   unspecified addresses unless the prefix names that address literally (``127.0.0.1``, ``::1``)
   or ``localhost`` (a public name that resolves to a private address is refused: no DNS
@@ -23,7 +25,9 @@ import array
 import ipaddress
 import json
 import logging
+import re
 import socket
+import string
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,26 +60,112 @@ class Endpoint:
         return cls(scheme, parts.hostname.lower(), parts.port or _DEFAULT_PORTS[scheme])
 
 
+#: What a URL may hold: printable ASCII (no space, no control character, no fragment).
+_URL_CHARS = re.compile(r"[!-~]*")
+#: A path: RFC 3986 ``pchar`` and ``/`` (no backslash, which some servers read as ``/``).
+_PATH = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*")
+_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})")
+_UNRESERVED = frozenset(string.ascii_letters + string.digits + "-._~")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a URL connects and the request target it sends, its path checked and normalised.
+
+    The path has its escapes of unreserved characters decoded (``%7E`` is ``~``, ``%2E`` is
+    ``.``), other escapes in upper case, and no dot-segment: ``.`` or ``..`` (also when written
+    ``%2E``, split off by an escaped slash ``%2F``, or followed by ``;`` parameters) is refused,
+    so the path a server resolves is the path that was checked.
+    """
+
+    endpoint: Endpoint
+    path: str
+    query: str = ""
+
+    @classmethod
+    def of(cls, url: str) -> Target:
+        """Read ``url``; raise ``ValueError`` saying what is wrong with it."""
+        if not _URL_CHARS.fullmatch(url):
+            raise ValueError(f"{url!r} holds a space, a control or a non-ASCII character")
+        if "#" in url:
+            raise ValueError(f"{url!r} has a fragment (#)")
+        endpoint = Endpoint.of(url)
+        parts = urlsplit(url)
+        return cls(endpoint, normal_path(parts.path), parts.query)
+
+    @property
+    def request_target(self) -> str:
+        """What the request line names: the checked path and the query, if any."""
+        return f"{self.path}?{self.query}" if self.query else self.path
+
+    def within(self, prefix: Target) -> bool:
+        """Whether this is ``prefix``'s scheme, host and port, at or below its path."""
+        if self.endpoint != prefix.endpoint:
+            return False
+        if prefix.path.endswith("/"):
+            return self.path.startswith(prefix.path)
+        return self.path == prefix.path or self.path.startswith(prefix.path + "/")
+
+
+def normal_path(path: str) -> str:
+    """Return ``path`` normalised (see ``Target``); raise ``ValueError`` for a dot-segment."""
+    if not _PATH.fullmatch(path):
+        raise ValueError(f"the path {path!r} holds a character a URL path may not hold")
+
+    def unescape(found: re.Match[str]) -> str:
+        char = chr(int(found.group(1), 16))
+        return char if char in _UNRESERVED else f"%{found.group(1).upper()}"
+
+    normal = _ESCAPE.sub(unescape, path) or "/"
+    if not normal.startswith("/"):
+        raise ValueError(f"the path {path!r} is not absolute")
+    for segment in re.split("/|%2F", normal):
+        if segment.partition(";")[0] in (".", ".."):
+            raise ValueError(f"the path {path!r} has a dot-segment (. or ..)")
+    return normal
+
+
 def check_prefixes(prefixes: Sequence[str]) -> tuple[str, ...]:
     """Return the allow-listed prefixes, each checked to be an http(s) URL (``UsageError``)."""
     for prefix in prefixes:
         try:
-            Endpoint.of(prefix)
+            target = Target.of(prefix)
         except ValueError as exc:
             raise UsageError(f"--allow-service {prefix}: {exc}") from None
+        if target.query:
+            raise UsageError(
+                f"--allow-service {prefix}: a prefix is scheme://host[:port]/path, "
+                "without a query (?)"
+            )
     return tuple(prefixes)
 
 
-def allowed(url: str, prefixes: Sequence[str]) -> Endpoint | None:
-    """Return where ``url`` connects if an allow-listed prefix starts it, else None."""
+def allowed(url: str, prefixes: Sequence[str]) -> Target | None:
+    """Return where ``url`` connects and what it asks if an allow-listed prefix matches it.
+
+    A prefix matches a URL of its scheme, host and port whose path is the prefix's path or
+    lies below it at a segment boundary: ``/sparql`` matches ``/sparql`` and ``/sparql/x``,
+    not ``/sparqlfoo``; ``/api/`` matches every path under ``/api/``.
+    """
     try:
-        target = Endpoint.of(url)
+        target = Target.of(url)
     except ValueError:
         return None
     for prefix in prefixes:
-        if url.startswith(prefix) and Endpoint.of(prefix) == target:
-            return target
+        try:
+            if target.within(Target.of(prefix)):
+                return target
+        except ValueError:
+            continue
     return None
+
+
+def not_allowed(url: str, prefixes: Sequence[str]) -> QueryRefused:
+    """The error for a URL ``allowed`` refuses."""
+    return QueryRefused(
+        f"SERVICE <{url}> is not allow-listed (a path with . or .. segments never is); "
+        f"allowed: {' '.join(prefixes)}"
+    )
 
 
 def _literal_or_localhost(host: str) -> bool:
@@ -106,16 +196,17 @@ def open_connection(url: str, prefixes: Sequence[str], timeout: float) -> socket
     """Connect to ``url``'s host and port if the allow-list lets it, else raise."""
     target = allowed(url, prefixes)
     if target is None:
-        raise QueryRefused(f"SERVICE <{url}> is not allow-listed; allowed: {' '.join(prefixes)}")
+        raise not_allowed(url, prefixes)
+    where = target.endpoint
     try:
-        found = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+        found = socket.getaddrinfo(where.host, where.port, type=socket.SOCK_STREAM)
     except OSError:
-        raise EngineUnavailable(f"the SERVICE host {target.host} cannot be resolved") from None
-    explicit = _literal_or_localhost(target.host)
+        raise EngineUnavailable(f"the SERVICE host {where.host} cannot be resolved") from None
+    explicit = _literal_or_localhost(where.host)
     usable = [info for info in found if explicit or _public(str(info[4][0]))]
     if not usable:
         raise QueryRefused(
-            f"SERVICE <{url}>: {target.host} resolves to a private or local address, which is "
+            f"SERVICE <{url}>: {where.host} resolves to a private or local address, which is "
             "refused unless the allow-list names that address"
         )
     for family, kind, proto, _, address in usable:
@@ -127,7 +218,7 @@ def open_connection(url: str, prefixes: Sequence[str], timeout: float) -> socket
             sock.close()
             continue
         return sock
-    raise EngineUnavailable(f"the SERVICE endpoint {target.host}:{target.port} cannot be reached")
+    raise EngineUnavailable(f"the SERVICE endpoint {where.host}:{where.port} cannot be reached")
 
 
 class Broker:

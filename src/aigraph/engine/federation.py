@@ -27,7 +27,6 @@ import urllib.request
 from collections.abc import Collection, Sequence
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit
 
 import rdflib.plugins.sparql.evaluate as rdflib_evaluate
 from rdflib import Dataset
@@ -94,19 +93,26 @@ class FederatedEngine(RdflibEngine):
     def urlopen(self, request: urllib.request.Request) -> _Reply:
         """Send ``request`` on a brokered connection; no redirect, bounded in time and size."""
         url = request.full_url
-        parts = urlsplit(url)
         sock = broker.connect(self._channel, url, self._timeout)
         try:
-            if parts.scheme == "https":
+            # The broker enforces scheme, host and port where it connects, but cannot see what
+            # is written on the socket: the path is enforced here, where the request line is
+            # written, which names exactly the checked, normalised path.
+            target = broker.allowed(url, self.prefixes)
+            if target is None:
+                raise broker.not_allowed(url, self.prefixes)
+            where = target.endpoint
+            if where.scheme == "https":
                 context = ssl.create_default_context()
-                sock = context.wrap_socket(sock, server_hostname=parts.hostname)
-            conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=None)
+                sock = context.wrap_socket(sock, server_hostname=where.host)
+            conn = http.client.HTTPConnection(where.host, where.port, timeout=None)
             conn.sock = sock
-            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
             headers = dict(request.header_items())
             if request.data is not None:
                 headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
-            conn.request(request.get_method(), target, body=request.data, headers=headers)
+            conn.request(
+                request.get_method(), target.request_target, body=request.data, headers=headers
+            )
             response = conn.getresponse()
             if 300 <= response.status < 400:
                 raise EngineUnavailable(
