@@ -78,8 +78,13 @@ def load_files(
     paths: Iterable[str | Path],
     *,
     progress: Progress | None = None,
+    base: str = CANONICAL_BASE,
 ) -> StoreInfo:
-    """Load RDF files into the store at ``directory`` (created if needed), all or nothing."""
+    """Load RDF files into the store at ``directory`` (created if needed), all or nothing.
+
+    A triples-only file goes into the graph ``graph.graph_iri_for`` names under ``base`` (a
+    project's own base), as the same file loaded in memory.
+    """
     directory = Path(directory)
     files = list(graph.expand(paths))
     if not files:
@@ -92,7 +97,7 @@ def load_files(
         staging = directory / f"data-{_next_generation(directory)}"
         _remove_stale(directory, old.generation if old else None)
         try:
-            info = _load_into(staging, old, files, progress)
+            info = _load_into(staging, old, files, progress, base)
             _write_metadata(directory, info)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -115,7 +120,11 @@ def _existing_info(directory: Path) -> StoreInfo | None:
 
 
 def _load_into(
-    staging: Path, old: StoreInfo | None, files: Sequence[Path], progress: Progress | None
+    staging: Path,
+    old: StoreInfo | None,
+    files: Sequence[Path],
+    progress: Progress | None,
+    base: str = CANONICAL_BASE,
 ) -> StoreInfo:
     if old is not None:
         source = open_read_only(old)
@@ -129,7 +138,7 @@ def _load_into(
     loaded = list(old.files) if old else []
     quads = old.quads if old else 0  # counted as each file loads: no scan of the whole store
     for path in files:
-        loaded.append(_load_file(store, path, meter))
+        loaded.append(_load_file(store, path, meter, base))
         quads += loaded[-1].quads
         if written:
             _copy_to_default(store, path, meter)
@@ -155,12 +164,13 @@ def _load_into(
     )
 
 
-def _load_file(store: ox.Store, path: Path, meter: _Meter) -> LoadedFile:
+def _load_file(store: ox.Store, path: Path, meter: _Meter, base: str) -> LoadedFile:
     """Load one file into its graph(s), reading it once (hashing it and counting its lines)."""
     fmt = _format_of(path)
     started = time.monotonic()
     before = len(store)
-    target = None if fmt in _DATASET_FORMATS else ox.NamedNode(graph.graph_iri_for(path))
+    name = graph.graph_iri_for(path, base.rstrip("/"))
+    target = None if fmt in _DATASET_FORMATS else ox.NamedNode(name)
     digest = hashlib.sha256()
     with _reading(path), path.open("rb") as raw:
         _load_pieces(store, _MeteredReader(raw, meter, digest), fmt, _base(path), target)

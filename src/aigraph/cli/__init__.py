@@ -374,8 +374,10 @@ def load(
 
     if (store_dir is None) == (url is None):
         raise click.UsageError("give exactly one of --store DIR or --to URL")
+    project = str(project_dir) if project_dir else None
+    # A project's files are named under its base, as when it is served from memory.
+    base = Settings.from_env(project=project).base if project else CANONICAL_BASE
     if not paths:
-        project = str(project_dir) if project_dir else None
         paths = graph.default_paths(Settings.from_env(project=project))
         if not paths:
             raise UsageError("nothing to load: the project has no RDF files in ontology/ or data/")
@@ -396,7 +398,7 @@ def load(
         return
     reporter = _ProgressLine(sys.stderr)
     try:
-        info = store.load_files(store_dir, paths, progress=reporter)  # type: ignore[arg-type]
+        info = store.load_files(store_dir, paths, progress=reporter, base=base)  # type: ignore[arg-type]
     finally:
         reporter.finish()
     seconds = time.monotonic() - started
