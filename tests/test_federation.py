@@ -223,6 +223,50 @@ def test_a_path_outside_the_prefix_never_reaches_the_endpoint(live, recorder, pa
     assert len(recorder.targets) == before
 
 
+def per_row_query(endpoint: str, rows: int) -> str:
+    """A query whose SERVICE pattern rdflib calls once for each of ``rows`` rows."""
+    values = " ".join(str(i) for i in range(rows))
+    return (
+        f"SELECT ?i ?name WHERE {{ VALUES ?i {{ {values} }} "
+        f"OPTIONAL {{ SERVICE <{endpoint}> {{ ?s ?p ?name }} }} }}"
+    )
+
+
+def test_a_query_makes_at_most_service_max_calls_calls(live, recorder) -> None:
+    before = len(recorder.targets)
+    status, body = post(live.url, per_row_query(recorder.sparql, 5))  # the live server's limit
+    assert status == 200, body
+    assert [b["name"]["value"] for b in body["results"]["bindings"]] == ["Remote"] * 5
+    assert len(recorder.targets) == before + 5
+    status, body = post(live.url, per_row_query(recorder.sparql, 300))
+    assert status == 400, body
+    assert body["error"] == "query-refused"
+    assert "more than 5 times (service_max_calls)" in body["message"]
+    assert len(recorder.targets) == before + 10  # the sixth call was never made
+
+
+def test_the_broker_counters_are_in_metrics(live, recorder) -> None:
+    def counters() -> dict[str, float]:
+        with urllib.request.urlopen(f"{live.url}/metrics", timeout=30) as answer:
+            text = answer.read().decode()
+        assert "# TYPE aigraph_service_connections_total counter" in text
+        return {
+            name: float(value)
+            for name, _, value in (line.partition(" ") for line in text.splitlines())
+            if name in ("aigraph_service_connections_total", "aigraph_service_refused_total")
+        }
+
+    before = counters()
+    assert post(live.url, service_query(recorder.sparql))[0] == 200
+    assert post(live.url, service_query(f"{recorder.base}/sparqlfoo"))[0] == 400
+    after = counters()
+    assert (
+        after["aigraph_service_connections_total"]
+        == before["aigraph_service_connections_total"] + 1
+    )
+    assert after["aigraph_service_refused_total"] == before["aigraph_service_refused_total"] + 1
+
+
 # -- the connection is where the allow-list is enforced --
 
 

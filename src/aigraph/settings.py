@@ -269,6 +269,11 @@ class Settings:
     service_max_bytes: int = _setting(
         10_000_000, "Most bytes of one SERVICE answer; a larger one fails the query."
     )
+    service_max_calls: int = _setting(
+        30,
+        "Most SERVICE calls (outbound connections) one query may make; the next call fails the "
+        "query with 400 `query-refused`.",
+    )
     # -- host names and proxies (web/urls.py, web/server.py) --
     public_url: str = _setting(
         "",

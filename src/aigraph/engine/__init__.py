@@ -65,6 +65,7 @@ def create_engine(settings: Settings, dataset: Dataset) -> IsolatedEngine:
         query_timeout=settings.query_timeout,
         service_timeout=settings.service_timeout,
         service_max_bytes=settings.service_max_bytes,
+        service_max_calls=settings.service_max_calls,
         max_nesting=settings.max_nesting,
     )
 

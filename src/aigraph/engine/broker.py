@@ -233,6 +233,7 @@ class Broker:
         self._server, self.client = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.connections = 0
         self.refused = 0
+        self._counting = threading.Lock()  # each request is answered in a thread of its own
         self._thread = threading.Thread(target=self._serve, name="aigraph-broker", daemon=True)
         self._thread.start()
 
@@ -280,7 +281,8 @@ class Broker:
                 url = str(json.loads(data)["url"])
                 sock = open_connection(url, self.prefixes, self.timeout)
             except (QueryRefused, EngineUnavailable) as exc:
-                self.refused += 1
+                with self._counting:
+                    self.refused += 1
                 _LOG.info("SERVICE connection refused: %s", exc.message)
                 kind = "refused" if isinstance(exc, QueryRefused) else "unavailable"
                 reply.sendall(json.dumps({"error": exc.message, "kind": kind}).encode())
@@ -289,7 +291,8 @@ class Broker:
                 reply.sendall(json.dumps({"error": "a malformed request", "kind": "x"}).encode())
                 return
             with sock:
-                self.connections += 1
+                with self._counting:
+                    self.connections += 1
                 reply.sendmsg(
                     [b'{"ok": true}'],
                     [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [sock.fileno()]))],

@@ -11,6 +11,8 @@ port may be reached; this process cannot open a connection of its own, whatever 
 The HTTP exchange on the brokered socket follows no redirect (a 3xx answer fails the query),
 waits at most ``service_timeout`` seconds for each read, and reads at most
 ``service_max_bytes`` bytes of the answer; the query timeout bounds the whole query as usual.
+One query makes at most ``service_max_calls`` SERVICE calls: rdflib calls once for each row
+it joins a SERVICE pattern with, so a ``VALUES`` of 300 rows would open 300 connections.
 
 Only the federation workers hold the broker's channel: a fork hook lets every other child of
 the server (the usual pool's workers, spawned again after a timeout) close it at once.
@@ -38,7 +40,7 @@ from aigraph.engine.base import Answer, CheckedQuery, QueryRequest, QueryResult
 from aigraph.engine.isolated import IsolatedEngine
 from aigraph.engine.rdflib_engine import RdflibEngine
 from aigraph.engine.worker import Bounds
-from aigraph.errors import EngineUnavailable
+from aigraph.errors import EngineUnavailable, QueryRefused
 from aigraph.formats import Offer
 
 #: Set in the thread that forks a federation worker; every other child closes the channel.
@@ -71,12 +73,15 @@ class FederatedEngine(RdflibEngine):
         max_nesting: int = 200,
         timeout: float = 10.0,
         max_bytes: int = 10_000_000,
+        max_calls: int = 30,
     ) -> None:
         super().__init__(dataset, max_nesting=max_nesting)
         self.prefixes = tuple(prefixes)
         self._channel = channel
         self._timeout = timeout
         self._max_bytes = max_bytes
+        self._max_calls = max_calls
+        self._calls = 0
 
     def check(self, text: str) -> CheckedQuery:
         """The guard, with the allow-listed prefixes (an early refusal, not the enforcement)."""
@@ -85,6 +90,7 @@ class FederatedEngine(RdflibEngine):
     def query(self, request: QueryRequest) -> QueryResult:
         """Run the query; its SERVICE calls go through ``urlopen`` below."""
         rdflib_evaluate.urlopen = self.urlopen  # type: ignore[assignment]  # this process only
+        self._calls = 0  # a worker runs one query at a time
         return super().query(request)
 
     def _refuse_services(self, algebra: CompValue) -> None:
@@ -93,6 +99,13 @@ class FederatedEngine(RdflibEngine):
     def urlopen(self, request: urllib.request.Request) -> _Reply:
         """Send ``request`` on a brokered connection; no redirect, bounded in time and size."""
         url = request.full_url
+        if self._calls >= self._max_calls:
+            raise QueryRefused(
+                f"the query calls SERVICE more than {self._max_calls} times (service_max_calls), "
+                "once for each row a SERVICE pattern is joined with; ask the remote endpoint "
+                "for all rows in fewer calls (put the SERVICE pattern first, or VALUES inside it)"
+            )
+        self._calls += 1
         sock = broker.connect(self._channel, url, self._timeout)
         try:
             # The broker enforces scheme, host and port where it connects, but cannot see what
@@ -218,6 +231,7 @@ def federating(
     service_timeout: float,
     service_max_bytes: int,
     max_nesting: int,
+    service_max_calls: int = 30,
     workers: int = 1,
 ) -> Federating:
     """Put a federation pool and its broker beside ``usual`` (already forked)."""
@@ -234,6 +248,7 @@ def federating(
             max_nesting=max_nesting,
             timeout=service_timeout,
             max_bytes=service_max_bytes,
+            max_calls=service_max_calls,
         )
 
     probe = build()

@@ -53,8 +53,12 @@ class Metrics:
         with self._lock:
             return dict(self._counts)
 
-    def prometheus(self, gauges: Mapping[str, tuple[float, str]]) -> str:
-        """Return the metrics in the Prometheus text format, with extra ``gauges``."""
+    def prometheus(
+        self,
+        gauges: Mapping[str, tuple[float, str]],
+        counters: Mapping[str, tuple[float, str]] | None = None,
+    ) -> str:
+        """Return the metrics in the Prometheus text format, with extra ``gauges``/``counters``."""
         with self._lock:
             counts = dict(self._counts)
             requests = dict(self._requests)
@@ -83,6 +87,12 @@ class Metrics:
                 f"# HELP aigraph_{name}_total {help_text}",
                 f"# TYPE aigraph_{name}_total counter",
                 f"aigraph_{name}_total {counts.get(name, 0)}",
+            ]
+        for name, (amount, help_text) in (counters or {}).items():
+            lines += [
+                f"# HELP aigraph_{name}_total {help_text}",
+                f"# TYPE aigraph_{name}_total counter",
+                f"aigraph_{name}_total {amount:g}",
             ]
         for name, (gauge, help_text) in gauges.items():
             lines += [

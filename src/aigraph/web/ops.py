@@ -106,7 +106,18 @@ def metrics() -> Response:
         ),
         "uptime_seconds": (time.time() - metrics_.started, "Seconds since the app started."),
     }
-    return Response(metrics_.prometheus(gauges), mimetype="text/plain; version=0.0.4")
+    counters = {  # the SERVICE broker's, with --allow-service
+        name: (engine_stats[name], help_text)
+        for name, help_text in _SERVICE_COUNTERS.items()
+        if name in engine_stats
+    }
+    return Response(metrics_.prometheus(gauges, counters), mimetype="text/plain; version=0.0.4")
+
+
+_SERVICE_COUNTERS = {
+    "service_connections": "Connections the SERVICE broker opened to allow-listed endpoints.",
+    "service_refused": "SERVICE connections the broker refused (not allow-listed, unreachable).",
+}
 
 
 @blueprint.get("/openapi.json")
