@@ -476,6 +476,14 @@ def test_allow_service_with_a_backend_is_a_usage_error() -> None:
     assert "in memory" in caught.value.message
 
 
+def test_allow_service_with_a_store_is_a_usage_error(tmp_path) -> None:
+    store = tmp_path / "store"
+    oxigraph_server.load_bundled("--store", store)
+    with pytest.raises(UsageError) as caught:
+        Aigraph.open(Settings(store=str(store), allow_service="http://a.b/", executors=1))
+    assert "in memory" in caught.value.message and "--store" in caught.value.message
+
+
 @pytest.mark.parametrize(
     "prefix", ["ftp://example.org/", "http://h/a/../b", "http://h/sparql?x=1", "http://h/#x"]
 )

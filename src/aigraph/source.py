@@ -204,12 +204,21 @@ class StoreSource(_Queried):
         return check_store(self.settings.store)
 
     def engine(self) -> Engine:
+        if self.settings.allow_service:
+            raise UsageError(
+                "--allow-service needs the data in memory: SERVICE runs on rdflib over data in "
+                "memory, and a store is queried in each worker (drop --store and serve the files, "
+                "or drop --allow-service)"
+            )
         nesting = self.settings.max_nesting
         return _isolated(
             self.settings,
             functools.partial(StoreEngine, self.info, max_nesting=nesting),
             lambda text: check(text, max_nesting=nesting),
             self.bounds(),
+            # One worker at start answers the first query soonest; each worker opens the store
+            # (memory of its own), so the others start when queries find every worker busy.
+            started=1,
         )
 
     def bounds(self) -> Bounds:
@@ -304,8 +313,10 @@ def _isolated(
     factory: Callable[[], Engine],
     check_query: Callable[[str], object],
     limits: Bounds,
+    started: int | None = None,
 ) -> IsolatedEngine:
-    """Run ``factory``'s engine in workers; ``check_query`` runs in the server first."""
+    """Run ``factory``'s engine in workers (``started`` of them at once, default all);
+    ``check_query`` runs in the server first."""
     return IsolatedEngine(
         factory,
         workers=settings.executors,
@@ -314,6 +325,7 @@ def _isolated(
         bounds=limits,
         max_waiting=max_waiting(settings),
         retry_after=settings.retry_after,
+        started=started,
     )
 
 
