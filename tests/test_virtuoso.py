@@ -42,8 +42,15 @@ NAMED = queries.load_all(content.queries_dir())
 DATA_GRAPHS = "https://w3id.org/aigraph/graph/"
 UNION = "urn:aigraph:union"
 PATHS = [str(p) for p in graph.default_paths()]
-#: A query that runs for seconds on both engines (a filtered join of the data with itself).
-SLOW = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f FILTER(STR(?c) < STR(?f)) }"
+#: A query that runs for seconds on each engine: a filtered join of the data with itself, which
+#: Oxigraph takes seconds over; Virtuoso answers that in about 0.4 s, so it gets a join of three
+#: (about a minute there, under its cost-estimate limit; its own anytime limit stops it at our
+#: timeout, so it does not keep running after the test).
+SLOW = {
+    "oxigraph": "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f FILTER(STR(?c) < STR(?f)) }",
+    "virtuoso": "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i "
+    "FILTER(STR(?c) < STR(?f) && STR(?f) < STR(?i)) }",
+}
 
 
 @dataclass(frozen=True)
@@ -181,7 +188,7 @@ def test_the_store_s_own_row_cap_is_flagged(backend) -> None:
 
 def test_a_slow_query_times_out_on_both(backend) -> None:
     with pytest.raises(QueryTimeout) as caught:
-        backend.engine(timeout=0.5).query(QueryRequest(SLOW))
+        backend.engine(timeout=0.5).query(QueryRequest(SLOW[backend.name]))
     assert caught.value.status == 503
 
 
@@ -252,11 +259,13 @@ def test_http_endpoint_limits_and_errors(served) -> None:
 
 def test_http_timeout_is_503_on_both(served) -> None:
     """The query timeout bounds a query to either store; the store's own limit is longer."""
-    _, core = served
+    backend, core = served
     hurried = dataclasses.replace(core, settings=replace(core.settings, query_timeout=0.5))
     client = create_app(core=hurried).test_client()
     answer = client.post(
-        "/sparql", data={"query": SLOW}, headers={"Accept": "application/sparql-results+json"}
+        "/sparql",
+        data={"query": SLOW[backend.name]},
+        headers={"Accept": "application/sparql-results+json"},
     )
     assert answer.status_code == 503, answer.get_data(as_text=True)
     assert answer.get_json()["status"] == 503 and "0.5 s" in answer.get_json()["message"]
