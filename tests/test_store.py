@@ -142,7 +142,8 @@ def test_statistics_over_a_store_are_those_of_the_data(stored, core) -> None:
 
 
 def test_two_workers_read_the_same_store(stored) -> None:
-    assert len(stored.engine.worker_pids()) == 2
+    # One worker at start, the second when queries overlap (tests/test_first_answer.py).
+    assert len(stored.engine.worker_pids()) in (1, 2)
     answers: list[object] = []
     count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 
@@ -159,7 +160,7 @@ def test_two_workers_read_the_same_store(stored) -> None:
         thread.join()
     assert answers == [answers[0]] * 6 and isinstance(answers[0], int), answers
     stats = stored.engine.stats()
-    assert (stats["crashes"], stats["workers"]) == (0, 2)
+    assert stats["crashes"] == 0 and stats["workers"] in (1, 2)
 
 
 def test_malformed_file_loads_nothing(loaded, tmp_path) -> None:

@@ -64,9 +64,14 @@ class IsolatedEngine:
         bounds: Bounds | None = None,
         max_waiting: int | None = None,
         retry_after: int = 1,
+        started: int | None = None,
     ) -> None:
+        """``workers`` at most; ``started`` of them at once (default: all), the others when a
+        query finds every started worker busy (each worker holds memory of its own)."""
         if workers < 1:
             raise ValueError("an isolated engine needs at least one worker")
+        self._size = workers
+        self._growing = 0
         self._factory = factory
         # Queries waiting for a worker each hold a request thread: past this many, shed load.
         self._max_waiting = max_waiting
@@ -81,9 +86,12 @@ class IsolatedEngine:
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
         self._closed = False
-        for _ in range(workers):
+        for _ in range(min(workers, max(1, started or workers))):
             self._idle.put(self._spawn())
-        self.name, self._names, self._quads = self._info()
+        # The name and the size only: the graph names (61 000 for 10^6 synthetic triples) are
+        # asked on first use, not at start (pickling them alone took 0.7 s).
+        self.name, self._quads = self._info()
+        self._names: tuple[URIRef, ...] | None = None
         threading.Thread(target=self._keep, name="aigraph-pool-keeper", daemon=True).start()
 
     def check(self, text: str) -> CheckedQuery:
@@ -141,7 +149,11 @@ class IsolatedEngine:
             raise
 
     def graph_names(self) -> Sequence[URIRef]:
-        """Return the IRIs of the named graphs (asked once: the dataset is fixed)."""
+        """Return the IRIs of the named graphs (asked once, on first use: the dataset is fixed)."""
+        if self._names is None:
+            deadline = time.monotonic() + max(self._timeout, 30.0)
+            names: list[str] = self._run(("graphs",), deadline, 30.0)
+            self._names = tuple(URIRef(name) for name in names)
         return self._names
 
     def triple_count(self) -> int:
@@ -180,9 +192,10 @@ class IsolatedEngine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _info(self) -> tuple[str, tuple[URIRef, ...], int]:
+    def _info(self) -> tuple[str, int]:
+        """Return the engine's name and quad count (the first worker's engine is built then)."""
         deadline = time.monotonic() + max(self._timeout, 30.0)
-        info: tuple[str, tuple[URIRef, ...], int] = self._run(("info",), deadline, 30.0)
+        info: tuple[str, int] = self._run(("info",), deadline, 30.0)
         return info
 
     def _run(self, message: tuple[Any, ...], deadline: float, limit: float) -> Any:
@@ -256,6 +269,7 @@ class IsolatedEngine:
             if not worker.hung_up():
                 return worker
             self._replace_aside(worker)
+        self._grow()
         with self._lock:
             full = self._max_waiting is not None and self._waiting >= self._max_waiting
             self._counts["shed"] += full
@@ -277,6 +291,25 @@ class IsolatedEngine:
         finally:
             with self._lock:
                 self._waiting -= 1
+
+    def _grow(self) -> None:
+        """Start one more worker if the pool is under its size (every started one is busy)."""
+        with self._lock:
+            grow = not self._closed and len(self._workers) + self._growing < self._size
+            self._growing += grow
+        if not grow:
+            return
+        try:
+            fresh = self._spawn()
+        finally:
+            with self._lock:
+                self._growing -= 1
+        if self._closed:  # closed meanwhile: close() did not see it
+            with self._lock:
+                self._workers.discard(fresh)
+            fresh.kill()
+            return
+        self._idle.put(fresh)
 
     def _stream(self, worker: WorkerHandle, head: Answer, size: int, limit: float) -> Answer:
         """Return ``head`` with a stream of the ``size`` bytes ``worker`` is sending.

@@ -131,7 +131,9 @@ def _reply(engine: Engine, message: tuple[Any, ...], max_bytes: int) -> tuple[An
             if request.format is None:
                 return ("ok", stream.bounded(result, max_bytes))
             return ("ok", stream.written(result, request.format, max_bytes))
-        return ("ok", (engine.name, tuple(engine.graph_names()), engine.triple_count()))
+        if message[0] == "graphs":  # as plain strings: quicker to pickle than terms
+            return ("ok", [str(name) for name in engine.graph_names()])
+        return ("ok", (engine.name, engine.triple_count()))
     except MemoryError:
         # The interpreter is not to be trusted after a MemoryError: the parent replaces us.
         return ("out-of-memory",)
