@@ -33,7 +33,7 @@ def project_root(project: str | Path = "") -> Path:
     """Return the folder of ``project`` (empty: the bundled project); refuse a non-project."""
     if not str(project):
         return content_root()
-    root = Path(project).expanduser().resolve()
+    root = Path(project).resolve()
     if not root.is_dir():
         raise UsageError(f"project {str(project)!r} is not a folder (make one with `aigraph init`)")
     if not (root / "data").is_dir():

@@ -120,7 +120,8 @@ def normal_path(path: str) -> str:
     if not normal.startswith("/"):
         raise ValueError(f"the path {path!r} is not absolute")
     for segment in re.split("/|%2F", normal):
-        if segment.partition(";")[0] in (".", ".."):
+        name = segment.partition(";")[0]
+        if name and len(name) <= 2 and set(name) == {"."}:  # a dot-segment: one or two dots
             raise ValueError(f"the path {path!r} has a dot-segment (. or ..)")
     return normal
 
