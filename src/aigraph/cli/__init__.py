@@ -374,13 +374,12 @@ def load(
 
     if (store_dir is None) == (url is None):
         raise click.UsageError("give exactly one of --store DIR or --to URL")
-    project = str(project_dir) if project_dir else None
+    chosen = Settings.from_env(project=str(project_dir) if project_dir else None)
     # A project's files are named under its base, as when it is served from memory.
-    base = Settings.from_env(project=project).base if project else CANONICAL_BASE
+    base = chosen.base if project_dir else CANONICAL_BASE
+    paths = paths or graph.default_paths(chosen)
     if not paths:
-        paths = graph.default_paths(Settings.from_env(project=project))
-        if not paths:
-            raise UsageError("nothing to load: the project has no RDF files in ontology/ or data/")
+        raise UsageError("nothing to load: the project has no RDF files in ontology/ or data/")
     started = time.monotonic()
     if url is not None:
         settings = Settings.from_env(push_user=user, backend_default_graph=default_graph)
@@ -402,14 +401,10 @@ def load(
     finally:
         reporter.finish()
     seconds = time.monotonic() - started
+    union = "; union written to the default graph (a triple is in two graphs)"
     click.echo(
         f"loaded {len(paths)} path(s) into {store_dir} in {seconds:.1f} s: "
-        f"{info.quads} quads in the store"
-        + (
-            "; union written to the default graph (a triple is in two graphs)"
-            if info.union_written
-            else ""
-        ),
+        f"{info.quads} quads in the store{union if info.union_written else ''}",
         err=True,
     )
 
