@@ -88,8 +88,7 @@ class IsolatedEngine:
         self._closed = False
         for _ in range(min(workers, max(1, started or workers))):
             self._idle.put(self._spawn())
-        # The name and the size only: the graph names (61 000 for 10^6 synthetic triples) are
-        # asked on first use, not at start (pickling them alone took 0.7 s).
+        # Name and size only: the graph names (61 000 in 10^6 synthetic triples) on first use.
         self.name, self._quads = self._info()
         self._names: tuple[URIRef, ...] | None = None
         threading.Thread(target=self._keep, name="aigraph-pool-keeper", daemon=True).start()
@@ -297,19 +296,15 @@ class IsolatedEngine:
         with self._lock:
             grow = not self._closed and len(self._workers) + self._growing < self._size
             self._growing += grow
-        if not grow:
-            return
-        try:
-            fresh = self._spawn()
-        finally:
-            with self._lock:
-                self._growing -= 1
-        if self._closed:  # closed meanwhile: close() did not see it
-            with self._lock:
-                self._workers.discard(fresh)
-            fresh.kill()
-            return
-        self._idle.put(fresh)
+        if grow:
+            try:
+                fresh = self._spawn()
+            finally:
+                with self._lock:
+                    self._growing -= 1
+            self._idle.put(fresh)
+            if self._closed:  # closed meanwhile: close() did not see it
+                self.close()
 
     def _stream(self, worker: WorkerHandle, head: Answer, size: int, limit: float) -> Answer:
         """Return ``head`` with a stream of the ``size`` bytes ``worker`` is sending.
