@@ -7,11 +7,12 @@ the server process, then each worker process inherits it (fork) and runs queries
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from rdflib import Dataset
 
-from aigraph.engine import federation, sandbox
+from aigraph.engine import sandbox
 from aigraph.engine.base import (
     DatasetSpec,
     Engine,
@@ -22,10 +23,22 @@ from aigraph.engine.base import (
 from aigraph.engine.guard import CheckedQuery, check, query_form
 from aigraph.engine.isolated import IsolatedEngine
 from aigraph.engine.oxigraph_engine import OxigraphEngine
-from aigraph.engine.rdflib_engine import RdflibEngine
 from aigraph.engine.worker import Bounds
 from aigraph.errors import UsageError
 from aigraph.settings import ENGINES, Settings
+
+if TYPE_CHECKING:
+    from aigraph.engine.rdflib_engine import RdflibEngine
+
+
+def __getattr__(name: str) -> Any:
+    """``RdflibEngine``, imported on first use: rdflib's SPARQL engine takes 0.2-0.5 s to
+    import, and a server over a store or a backend never needs it."""
+    if name == "RdflibEngine":
+        from aigraph.engine.rdflib_engine import RdflibEngine
+
+        return RdflibEngine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def create_engine(settings: Settings, dataset: Dataset) -> IsolatedEngine:
@@ -33,6 +46,9 @@ def create_engine(settings: Settings, dataset: Dataset) -> IsolatedEngine:
 
     The engines over an on-disk store or a remote backend are built by their ``source``.
     """
+    from aigraph.engine import federation
+    from aigraph.engine.rdflib_engine import RdflibEngine
+
     engine: OxigraphEngine | RdflibEngine
     if settings.engine == "oxigraph":
         engine = OxigraphEngine(dataset, max_nesting=settings.max_nesting)
