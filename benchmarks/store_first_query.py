@@ -1,13 +1,17 @@
 """A persistent store of 10^6 triples: load time, time from start to the first answer, memory.
 
     .venv/bin/python benchmarks/store_first_query.py [--triples 1000000] [--runs 3] [--data nt]
+        [--store DIR] [--old COMMIT]
 
 Loads the synthetic TriG file of ``aigraph synth`` (or, with ``--data nt``, a plain N-Triples
-file of one graph) with ``aigraph load --store``, then starts ``aigraph serve --store`` ``--runs``
-times and times, from the process start: the line that announces the endpoint, and the first
-answered query (a COUNT of every triple, then a lookup). Memory is the RSS of the whole process
-tree (server + query workers), summed every 50 ms: its peak, and its value after the first
-answer. Medians over the runs. A measurement, not a test.
+file of one graph) with ``aigraph load --store`` (``--store DIR``: serve that store, loaded
+before, instead), then starts ``aigraph serve --store`` ``--runs`` times and times, from the
+process start: the line that announces the endpoint, the first answer (a lookup of one
+subject), then a COUNT of every triple (a scan of the store). Memory is the RSS of the whole
+process tree (server + query workers), summed every 50 ms: its peak, and its RSS and PSS after
+the first answer and after the COUNT. With ``--old COMMIT`` that commit's tree (a git worktree)
+is started too, its runs interleaved with these, and both are shown side by side. Medians over
+the runs. A measurement, not a test.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import PYTHON, PeakRSS, fmt, median, synth_file, table
+from common import PYTHON, PeakRSS, fmt, median, old_tree, synth_file, table
 
 from aigraph.engine.remote import remote_query
 
@@ -66,16 +70,20 @@ def tree_memory(root: psutil.Process) -> tuple[int, int]:
     return rss, pss
 
 
-def one_start(store: Path, lookup: str) -> dict[str, float]:
-    """Start the server once; return its timings (s) and memory (MiB)."""
-    started = time.monotonic()
+def one_start(store: Path, lookup: str, tree: Path | None = None) -> dict[str, float]:
+    """Start the server once (from ``tree``'s sources if given); return its timings (s) and
+    memory (MiB)."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree / "src")
+    started = time.monotonic()
     server = subprocess.Popen(
         [PYTHON, "-m", "aigraph", "serve", "--port", "0", "--store", str(store)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
         env=env,
+        cwd=tree,
     )
     try:
         with PeakRSS(server.pid) as peak:
@@ -85,11 +93,12 @@ def one_start(store: Path, lookup: str) -> dict[str, float]:
             url = re.search(r"(http://\S+?/sparql)", line)
             if url is None:
                 raise RuntimeError(f"no endpoint line from serve: {line!r}")
-            answer = remote_query(url.group(1), COUNT)
+            remote_query(url.group(1), lookup)
             first = time.monotonic() - started
             after, shared = tree_memory(peak.root)
-            remote_query(url.group(1), lookup)
-            looked = time.monotonic() - started - first
+            answer = remote_query(url.group(1), COUNT)
+            counted = time.monotonic() - started
+            later, later_shared = tree_memory(peak.root)
             processes = 1 + len(peak.root.children(recursive=True))
     finally:
         server.terminate()
@@ -97,10 +106,12 @@ def one_start(store: Path, lookup: str) -> dict[str, float]:
     return {
         "announced": ready,
         "first": first,
-        "lookup": looked,
+        "counted": counted,
         "count": float(answer.rows[0]["n"]),
         "after": after / 2**20,
         "pss": shared / 2**20,
+        "later": later / 2**20,
+        "later_pss": later_shared / 2**20,
         "peak": peak.peak / 2**20,
         "processes": processes,
     }
@@ -111,39 +122,66 @@ def main() -> None:
     parser.add_argument("--triples", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--data", choices=("synth", "nt"), default="synth")
+    parser.add_argument("--store", type=Path, help="serve this store (loaded before)")
+    parser.add_argument("--old", metavar="COMMIT", help="start this commit's tree too")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         if args.data == "synth":
             data = synth_file(args.triples)
         else:
             data = write_triples(Path(tmp) / "big.nt", args.triples)
-        store = Path(tmp) / "store"
-        started = time.monotonic()
-        subprocess.run(
-            [PYTHON, "-m", "aigraph", "load", "--store", str(store), str(data)],
-            check=True,
-            stderr=subprocess.DEVNULL,
-        )
-        load_s = time.monotonic() - started
+        store, load_s = args.store, None
+        if store is None:
+            store = Path(tmp) / "store"
+            started = time.monotonic()
+            subprocess.run(
+                [PYTHON, "-m", "aigraph", "load", "--store", str(store), str(data)],
+                check=True,
+                stderr=subprocess.DEVNULL,
+            )
+            load_s = time.monotonic() - started
         lookup = lookup_of(data)
-        runs = [one_start(store, lookup) for _ in range(args.runs)]
+        trees: dict[str, Path | None] = {"this tree": None}
+        if args.old:
+            trees = {f"old {args.old[:10]}": stack.enter_context(old_tree(args.old)), **trees}
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in trees}
+        load = os.getloadavg()[0]
+        for _ in range(args.runs):
+            for name, tree in trees.items():
+                runs[name].append(one_start(store, lookup, tree))
+        load = max(load, os.getloadavg()[0])
 
-    def mid(key: str, digits: int = 2) -> str:
-        return fmt(median([r[key] for r in runs]), digits)
+    def mid(name: str, key: str, digits: int = 2) -> str:
+        return fmt(median([r[key] for r in runs[name]]), digits)
 
-    rows = [
-        ["data", f"{data.name}: {int(runs[0]['count']):,} triples answered by the COUNT"],
-        ["aigraph load --store", f"{load_s:.1f} s (one run)"],
-        ["serve --store: start to the endpoint line", f"{mid('announced')} s"],
-        ["serve --store: start to the first answer (COUNT)", f"{mid('first')} s"],
-        ["then a lookup", f"{1000 * median([r['lookup'] for r in runs]):.0f} ms"],
-        ["RSS of the tree after the first answer", f"{mid('after', 0)} MiB"],
-        ["peak RSS of the tree (server + workers)", f"{mid('peak', 0)} MiB"],
-        ["PSS of the tree after the first answer (shared pages once)", f"{mid('pss', 0)} MiB"],
-        ["processes in the tree", mid("processes", 0)],
+    measures: list[tuple[str, str, int]] = [
+        ("serve --store: start to the endpoint line (s)", "announced", 2),
+        ("start to the first answer, a lookup (s)", "first", 2),
+        ("start to the COUNT of every triple, asked next (s)", "counted", 2),
+        ("RSS of the tree after the first answer (MiB)", "after", 0),
+        ("PSS of the tree after the first answer (MiB)", "pss", 0),
+        ("RSS of the tree after the COUNT (MiB)", "later", 0),
+        ("PSS of the tree after the COUNT (MiB)", "later_pss", 0),
+        ("peak RSS of the tree (MiB)", "peak", 0),
+        ("processes in the tree after the COUNT", "processes", 0),
     ]
-    print(f"# store_first_query: medians of {args.runs} start(s)\n")
-    print(table(["measure", "value"], rows))
+    rows = [
+        [label] + [mid(name, key, digits) for name in trees]
+        for label, key, digits in measures
+    ]
+    if args.old:
+        old_name = next(iter(trees))
+        for row, (_, key, _) in zip(rows, measures, strict=True):
+            before = median([r[key] for r in runs[old_name]])
+            now = median([r[key] for r in runs["this tree"]])
+            row.append(f"{now / before:.2f}x" if before else "-")
+    count = int(runs["this tree"][0]["count"])
+    print(f"# store_first_query: medians of {args.runs} start(s), load average up to {load:.1f}\n")
+    print(f"data: {data.name}, {count:,} triples answered by the COUNT")
+    if load_s is not None:
+        print(f"aigraph load --store: {load_s:.1f} s (one run)")
+    print()
+    print(table(["measure", *trees, *(["new/old"] if args.old else [])], rows))
 
 
 if __name__ == "__main__":
