@@ -10,25 +10,32 @@ Static layout (the same URLs as the server; host the directory at the root of ``
   the bundled nginx and Apache configurations) serve ``/p`` from it;
 - the RDF of a resource ``/p`` is ``p.ttl``, ``p.nt``, ``p.jsonld``, ``p.rdf``;
 - files with an extension in their URL (dumps, ``catalog.rdf``, ``static/aigraph.css``) keep it;
-  ``/.well-known/void`` is a Turtle file of that name.
+  ``/.well-known/void`` is a Turtle file of that name;
+- the page of an IRI outside the base, ``/resource?iri=<IRI>`` on the server, is
+  ``resource/<key>.html`` (and ``.sv.html``, ``.ttl``, ...), ``key`` being the first 32 hex
+  digits of the SHA-256 of the IRI (``resource_key``): a static host cannot route by query
+  string, so the copy's pages link to ``/resource/<key>`` instead (``StaticResources``).
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from html import escape, unescape
 from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path, PurePosixPath
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from rdflib import Dataset, URIRef
 
 from aigraph import export
 from aigraph.describe.common import DUMP_FORMATS
 from aigraph.formats import DESCRIBED, HTML
+from aigraph.pages import labels as naming
 from aigraph.settings import Settings
 
 #: File name stem of the dumps (``/dumps/aigraph.ttl``).
@@ -208,10 +215,15 @@ def _fetch_file(fetch: Fetch, writer: _Writer, path: str, accept: str, name: str
 
 
 def _crawl(fetch: Fetch, writer: _Writer, site: str, seeds: Iterable[str], max_pages: int) -> None:
-    """Render HTML pages breadth-first from ``seeds``, following internal links."""
+    """Render HTML pages breadth-first from ``seeds``, following internal links.
+
+    Links to ``/resource?iri=`` pages are rewritten to their static files before a page is
+    written, and those pages are rendered with their RDF like any other resource.
+    """
     queue = [_page_key(seed) for seed in seeds]
     seen: set[tuple[str, str | None]] = set(queue)
     assets: set[str] = set()
+    pages = StaticResources(site)
     rendered = 0
     while queue:
         if rendered >= max_pages:
@@ -221,22 +233,98 @@ def _crawl(fetch: Fetch, writer: _Writer, site: str, seeds: Iterable[str], max_p
             break
         rendered += 1
         path, lang = queue.pop(0)
-        answer = _follow(fetch, path + ("?lang=sv" if lang == "sv" else ""), HTML.media_type)
+        url = pages.source(path)
+        answer = _follow(fetch, url + _lang_query(url, lang), HTML.media_type)
         if answer.status != 200 or answer.media_type != HTML.media_type:
             writer.report.missing.append(f"{path} ({HTML.media_type}): {answer.status}")
             continue
-        writer.write(html_file(path, lang), answer.body)
-        for link in links_of(answer.body.decode("utf-8")):
+        html = pages.rewrite(answer.body.decode("utf-8"))
+        writer.write(html_file(path, lang), html.encode("utf-8"))
+        if url != path and lang is None:  # a /resource page: its RDF, as for /id/ pages
+            for ext, media_type in RDF_FILES:
+                assets.add(f"{path}.{ext}")
+                _fetch_file(fetch, writer, url, media_type, f"{path}.{ext}")
+        for link in links_of(html):
             target = internal_path(link, site)
             if target is None or is_dynamic(target[0]):
                 continue
             if has_extension(target[0]) or target[0].startswith("/.well-known/"):
                 if target[0] not in assets:
                     assets.add(target[0])
-                    _fetch_file(fetch, writer, target[0], "*/*")
+                    _fetch_file(fetch, writer, pages.source(target[0]), "*/*", target[0])
             elif target not in seen:
                 seen.add(target)
                 queue.append(target)
+
+
+def _lang_query(url: str, lang: str | None) -> str:
+    return ("&" if "?" in url else "?") + "lang=sv" if lang == "sv" else ""
+
+
+def resource_key(iri: str) -> str:
+    """Return the file name of the static page of an IRI: 32 hex digits of its SHA-256.
+
+    The same IRI always gives the same name, 128 bits make a collision out of reach (one is
+    still detected), and the name fits every file system whatever the IRI's length.
+    """
+    return hashlib.sha256(iri.encode("utf-8")).hexdigest()[:32]
+
+
+#: ``/resource`` and its documents (``/resource.ttl``) on the server.
+_RESOURCE_URL = re.compile(re.escape(naming.RESOURCE_PAGE) + r"(\.[A-Za-z0-9]+)?\Z")
+#: A link attribute in a rendered page (the templates quote attributes with ``"``).
+_LINK_ATTRIBUTE = re.compile(r'(\s(?:href|src)=")([^"]*)(")')
+
+
+class StaticResources:
+    """The static files of ``/resource?iri=<IRI>`` pages: ``/resource/<resource_key(IRI)>``.
+
+    ``static`` turns a server link into the copy's link (keeping ``?lang=``, which the bundled
+    server configurations and the ``.sv.html`` files answer like on every page), ``source``
+    turns a copy's path back into the URL to ask the server for.
+    """
+
+    PREFIX = naming.RESOURCE_PAGE + "/"
+
+    def __init__(self, site: str) -> None:
+        self.site = site
+        self.iris: dict[str, str] = {}
+
+    def static(self, link: str) -> str | None:
+        """Return the copy's link for a link to ``/resource[.ext]?iri=...``, else None."""
+        parts = urlsplit(link)
+        origin = f"{parts.scheme}://{parts.netloc}" if parts.scheme or parts.netloc else ""
+        match = _RESOURCE_URL.match(parts.path)
+        query = parse_qs(parts.query)
+        if not match or origin not in ("", self.site) or set(query) - {"iri", "lang"}:
+            return None
+        if len(query.get("iri", [])) != 1 or len(query.get("lang", [])) > 1:
+            return None
+        iri = query["iri"][0]
+        key = resource_key(iri)
+        if self.iris.setdefault(key, iri) != iri:
+            raise ValueError(f"two IRIs share the static page {key}: {self.iris[key]} and {iri}")
+        lang = "".join(f"?lang={quote(v, safe='')}" for v in query.get("lang", []))
+        fragment = f"#{parts.fragment}" if parts.fragment else ""
+        return f"{origin}{self.PREFIX}{key}{match.group(1) or ''}{lang}{fragment}"
+
+    def source(self, path: str) -> str:
+        """Return the server URL of a path of the copy (``/resource/<key>.ttl``: its document)."""
+        if not path.startswith(self.PREFIX):
+            return path
+        key, dot, ext = path[len(self.PREFIX) :].partition(".")
+        if key not in self.iris:
+            return path
+        return f"{naming.RESOURCE_PAGE}{dot}{ext}?iri={quote(self.iris[key], safe='')}"
+
+    def rewrite(self, html: str) -> str:
+        """Return ``html`` with its links to ``/resource`` pages pointing at the static files."""
+
+        def one(found: re.Match[str]) -> str:
+            new = self.static(unescape(found.group(2)))
+            return found.group(0) if new is None else found.group(1) + escape(new) + found.group(3)
+
+        return _LINK_ATTRIBUTE.sub(one, html)
 
 
 def _follow(fetch: Fetch, url: str, accept: str, hops: int = 5) -> Fetched:
