@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, cast
 
 from rdflib import BNode, Graph, Literal, URIRef
@@ -52,20 +52,22 @@ def canonical_quads(
     for quad in distinct:
         for node in {t for t in quad if isinstance(t, BNode)}:
             incidence[node].append(quad)
+    by_quad = _QuadKeys()
     if not incidence:
-        return sorted(distinct, key=quad_key)
+        return sorted(distinct, key=by_quad)
     canonical = [quad for quad in distinct if not any(isinstance(t, BNode) for t in quad)]
     copies: dict[str, int] = defaultdict(int)
+    texts = _TermTexts()
     for component in _components(incidence):
-        labelled = _canonical_component(component, incidence)
-        digest = _digest("\n".join(sorted(_quad_text(quad) for quad in labelled)))
+        labelled = _canonical_component(component, incidence, texts)
+        digest = _digest("\n".join(sorted(_quad_text(quad, texts=texts) for quad in labelled)))
         prefix = f"{digest}.{copies[digest]}."
         copies[digest] += 1
         canonical.extend(
             cast(Quad, tuple(BNode(prefix + t) if isinstance(t, BNode) else t for t in quad))
             for quad in labelled
         )
-    canonical.sort(key=quad_key)
+    canonical.sort(key=by_quad)
     if not short_labels:
         return canonical
     labels: dict[Node, BNode] = {}  # short labels in order of first use in the sorted output
@@ -75,7 +77,43 @@ def canonical_quads(
             labels[term] = BNode(f"b{len(labels)}")
         return labels.get(term, term)
 
-    return sorted(((short(s), p, short(o), short(g)) for s, p, o, g in canonical), key=quad_key)
+    return sorted(((short(s), p, short(o), short(g)) for s, p, o, g in canonical), key=by_quad)
+
+
+class _Memo(dict[Any, Any]):
+    """A function of a term, computed once per term (terms recur across 60 000 quads).
+
+    rdflib's literals with language tags equal but for case compare equal; they are kept apart.
+    """
+
+    def __init__(self, function: Callable[[Node | None], Any]) -> None:
+        super().__init__()
+        self.function = function
+
+    def of(self, term: Node | None) -> Any:
+        key = (term, term.language) if isinstance(term, Literal) and term.language else term
+        found = self.get(key)
+        if found is None:
+            found = self[key] = self.function(term)
+        return found
+
+
+class _QuadKeys(_Memo):
+    """``quad_key`` with each term's key computed once."""
+
+    def __init__(self) -> None:
+        super().__init__(term_key)
+
+    def __call__(self, quad: Quad) -> tuple[tuple[int, str, str, str], ...]:
+        s, p, o, g = quad
+        return (self.of(g), self.of(s), self.of(p), self.of(o))
+
+
+class _TermTexts(_Memo):
+    """The text of a term other than a blank node in ``_quad_text``, written once per term."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda term: json.dumps(term_key(term)))
 
 
 def _components(incidence: Mapping[BNode, list[Quad]]) -> list[list[BNode]]:
@@ -98,11 +136,13 @@ def _components(incidence: Mapping[BNode, list[Quad]]) -> list[list[BNode]]:
     return list(groups.values())
 
 
-def _canonical_component(nodes: list[BNode], incidence: Mapping[BNode, list[Quad]]) -> list[Quad]:
+def _canonical_component(
+    nodes: list[BNode], incidence: Mapping[BNode, list[Quad]], texts: _TermTexts
+) -> list[Quad]:
     """Return the quads of one group of blank nodes, the nodes relabelled canonically."""
     own = {node: incidence[node] for node in nodes}
     quads = {quad for node_quads in own.values() for quad in node_quads}
-    colour = _refined_colours(own)
+    colour = _refined_colours(own, texts)
     if colour is None:
         return _rdflib_canonical(quads)
     return [
@@ -110,14 +150,16 @@ def _canonical_component(nodes: list[BNode], incidence: Mapping[BNode, list[Quad
     ]
 
 
-def _refined_colours(incidence: Mapping[BNode, list[Quad]]) -> dict[BNode, str] | None:
+def _refined_colours(
+    incidence: Mapping[BNode, list[Quad]], texts: _TermTexts
+) -> dict[BNode, str] | None:
     """Colour blank nodes by colour refinement (1-WL) over their quads, hash-independently.
 
     Nodes left with equal colours are individualised one at a time; among blank nodes that
     form no cycle equal colours mean automorphic nodes, so the pick does not change the output.
     Return None (ask the exact, slow canonicaliser) for ties among cyclic blank nodes.
     """
-    colour = _refine(incidence, {node: "" for node in incidence})
+    colour = _refine(incidence, {node: "" for node in incidence}, texts)
     acyclic: bool | None = None
     while True:
         classes: dict[str, list[BNode]] = defaultdict(list)
@@ -132,15 +174,19 @@ def _refined_colours(incidence: Mapping[BNode, list[Quad]]) -> dict[BNode, str] 
             return None
         chosen = min(ties, key=lambda members: (len(members), colour[members[0]]))[0]
         colour[chosen] = _digest(colour[chosen] + "!")
-        colour = _refine(incidence, colour)
+        colour = _refine(incidence, colour, texts)
 
 
-def _refine(incidence: Mapping[BNode, list[Quad]], colour: dict[BNode, str]) -> dict[BNode, str]:
+def _refine(
+    incidence: Mapping[BNode, list[Quad]], colour: dict[BNode, str], texts: _TermTexts
+) -> dict[BNode, str]:
     classes = len(set(colour.values()))
     while True:
         colour = {
             node: _digest(
-                colour[node] + "|" + "\n".join(sorted(_quad_text(q, node, colour) for q in quads))
+                colour[node]
+                + "|"
+                + "\n".join(sorted(_quad_text(q, node, colour, texts) for q in quads))
             )
             for node, quads in incidence.items()
         }
@@ -151,10 +197,14 @@ def _refine(incidence: Mapping[BNode, list[Quad]], colour: dict[BNode, str]) -> 
 
 
 def _quad_text(
-    quad: Quad, node: BNode | None = None, colour: Mapping[BNode, str] | None = None
+    quad: Quad,
+    node: BNode | None = None,
+    colour: Mapping[BNode, str] | None = None,
+    texts: _TermTexts | None = None,
 ) -> str:
     """Write a quad as text: ``node`` as @, other blank nodes by colour (or by label)."""
     colour = colour or {}
+    texts = _TermTexts() if texts is None else texts
     parts = []
     for term in quad:
         if node is not None and term == node:
@@ -162,7 +212,7 @@ def _quad_text(
         elif isinstance(term, BNode):
             parts.append("_:" + colour.get(term, term))
         else:
-            parts.append(json.dumps(term_key(term)))
+            parts.append(texts.of(term))
     return "\t".join(parts)
 
 
