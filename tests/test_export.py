@@ -15,7 +15,7 @@ from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
 from aigraph.canonical import canonical_quads
 from aigraph.errors import UsageError
-from aigraph.export import EXTENSIONS, FORMATS, MEDIA_TYPES, export
+from aigraph.export import EXTENSIONS, FORMATS, MEDIA_TYPES, export, export_all
 from aigraph.formats import GRAPH
 from aigraph.model import Quad
 
@@ -265,3 +265,13 @@ def test_typed_literals_keep_their_lexical_form(fmt, parser):
     parsed.parse(data=export(dataset, fmt), format=parser)
     got = {o for _, _, o, _ in parsed.quads((None, None, None, None))}
     assert {(str(lit), lit.datatype) for lit in literals} <= {(str(o), o.datatype) for o in got}
+
+
+def test_export_all_equals_export_of_each_format(dataset: Dataset) -> None:
+    # The dumps canonicalise once for triples and once for quads; the bytes stay export's.
+    together = export_all(dataset, FORMATS)
+    assert list(together) == list(FORMATS)
+    for fmt in FORMATS:
+        assert together[fmt] == export(dataset, fmt), fmt
+    with pytest.raises(UsageError, match="Unknown export format 'yaml'"):
+        export_all(dataset, ["turtle", "yaml"])

@@ -90,6 +90,29 @@ def export(dataset: Graph, fmt: str, *, prefixes: Mapping[str, str] | None = Non
     return serialize_quads(dataset, offer, prefixes=prefixes)
 
 
+def export_all(
+    dataset: Graph, fmts: Iterable[str], *, prefixes: Mapping[str, str] | None = None
+) -> dict[str, bytes]:
+    """Return ``{fmt: export(dataset, fmt)}``, canonicalising the data once for the formats of
+    triples and once for those of quads rather than once per format."""
+    offers: list[tuple[str, Offer]] = []
+    for fmt in fmts:
+        offer = find_offer(fmt, GRAPH)
+        if offer is None:
+            return {fmt: export(dataset, fmt)}  # raises the UsageError that names the formats
+        offers.append((fmt, offer))
+    quads = list(_quads_of(dataset))
+    bindings = choose_prefixes(prefixes or {}, graph_prefixes(dataset), WELL_KNOWN_PREFIXES)
+    canonical: dict[bool, list[Quad]] = {}
+    out = {}
+    for fmt, offer in offers:
+        union = not offer.quads
+        if union not in canonical:
+            canonical[union] = canonical_quads(quads, union=union)
+        out[fmt] = _WRITERS[offer.name](canonical[union], None, bindings)
+    return out
+
+
 def serialize_quads(
     source: Graph | Iterable[Quad],
     offer: Offer,

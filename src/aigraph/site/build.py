@@ -95,8 +95,9 @@ class Dumps:
 def build_dumps(dataset: Dataset, version: str) -> Dumps:
     """Serialise ``dataset`` in every dump format, byte-identical to ``aigraph export``."""
     by_ext = {}
+    serialised = export.export_all(dataset, [fmt.name for fmt in DUMP_FORMATS])
     for fmt in DUMP_FORMATS:
-        data = export.export(dataset, fmt.name)
+        data = serialised[fmt.name]
         # mtime=0 and no file name in the header: the same data always gives the same bytes.
         ext = fmt.extension
         by_ext[ext] = Dump(ext, fmt.media_type, data, gzip.compress(data, mtime=0))
