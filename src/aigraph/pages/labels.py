@@ -50,6 +50,32 @@ def resource_path(iri: str) -> str:
     return f"{RESOURCE_PAGE}?iri={quote(iri, safe='')}"
 
 
+#: Which IRIs of ``VALUES ?iri { {iris} }`` have a page at ``/resource``: those the data uses as
+#: a subject or an object, or names a graph with (``View.href`` of a term; the query page asks
+#: it of the endpoint for the IRIs of a result table).
+DESCRIBED_QUERY = """SELECT ?iri WHERE {
+  VALUES ?iri { {iris} }
+  FILTER EXISTS {
+    { ?iri ?p ?o } UNION { ?s ?p ?iri } UNION { GRAPH ?g { ?iri ?p ?o } }
+    UNION { GRAPH ?g { ?s ?p ?iri } } UNION { GRAPH ?iri { ?s ?p ?o } }
+  }
+}"""
+
+
+def page_links(shapes: str) -> dict[str, str]:
+    """Return the link rule of pages for the query page's script (``static/query.js``).
+
+    ``served``: ``SERVED_PATH`` as a JavaScript pattern; ``resourcePage``: the page of an IRI
+    up to the IRI; ``described``: ``DESCRIBED_QUERY``; ``shapes``: the shapes namespace.
+    """
+    return {
+        "served": SERVED_PATH.pattern.replace(r"\Z", "$"),
+        "resourcePage": resource_path(""),
+        "described": DESCRIBED_QUERY,
+        "shapes": shapes,
+    }
+
+
 def outbound(iri: str) -> str | None:
     """Return ``iri`` when a page may link out to it (http or https), else None."""
     return iri if _WEB.match(iri) else None

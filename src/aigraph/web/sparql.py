@@ -12,6 +12,8 @@ from aigraph.core import Aigraph
 from aigraph.describe import service as describe
 from aigraph.export import GENERATED_PREFIX, WELL_KNOWN_PREFIXES, choose_prefixes
 from aigraph.model import Answer
+from aigraph.pages import labels as naming
+from aigraph.pages.resource import SHAPES_NS
 from aigraph.web import urls
 from aigraph.web.admission import Admission
 from aigraph.web.context import core, lang, wants, wants_html
@@ -149,6 +151,7 @@ def page_context(query: str | None = None) -> dict[str, object]:
         "autorun": query is not None,
         "base": aigraph.settings.base.rstrip("/"),
         "name_prefixes": name_prefixes(aigraph),
+        "links": naming.page_links(SHAPES_NS),
     }
 
 

@@ -21,17 +21,35 @@
   var config = JSON.parse(configElement.textContent);
   var S = config.strings || {};
 
-  // The link target of a result IRI, or null when it must stay text. IRIs of this dataset
-  // open on the server the page came from (it dereferences them); other http(s) IRIs are
-  // links as they are; any other scheme (javascript:, data:, file:, ...) is never a link.
-  // A local path never starts with '//' or '/\', which would lead to another host.
-  function iriHref(iri) {
+  // Result IRIs link like the server's pages (aigraph.pages.resource View.href; the rule's
+  // parts come in config.links from aigraph.pages.labels.page_links): an IRI under the base
+  // at a path this server answers (/id/, /graph/, /ontology, /shapes) opens there; any other
+  // IRI the data describes opens at /resource?iri=<IRI> (asked of the endpoint once per table,
+  // see linkDescribed); other http(s) IRIs are links as they are; any other scheme
+  // (javascript:, data:, file:, ...) is never a link. A local path never starts with '//' or
+  // '/\', which would lead to another host.
+  var links = config.links || {};
+  var SERVED = links.served ? new RegExp('^(?:' + links.served + ')') : /^\/(?![\/\\])/;
+  // An IRI that may go in VALUES (the server's ABSOLUTE_IRI), and how many one table checks.
+  var IRI_REF = /^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>"{}|^`\\\x00-\x20]*$/;
+  var MAX_CHECKED = 200;
+
+  function localPath(iri) {
     var base = config.base || '';
-    if (base && iri.indexOf(base + '/') === 0) {
-      var path = iri.slice(base.length);
-      if (!/^\/[\/\\]/.test(path)) {
-        return path;
-      }
+    if (base && iri.indexOf(base + '/') === 0 && SERVED.test(iri.slice(base.length))) {
+      return iri.slice(base.length);
+    }
+    if (links.shapes && iri.indexOf(links.shapes) === 0) {
+      return '/shapes#' + iri.slice(links.shapes.length);
+    }
+    return null;
+  }
+
+  // The link target of a result IRI before the endpoint says which IRIs the data describes.
+  function iriHref(iri) {
+    var path = localPath(iri);
+    if (path !== null) {
+      return path;
     }
     return /^https?:\/\/[^\/\\]/i.test(iri) ? iri : null;
   }
@@ -130,8 +148,9 @@
     if (term.type === 'uri') {
       var short = shorten(term.value, prefixes);
       var href = iriHref(term.value);
-      return el(href === null ? 'span' : 'a', { href: href, 'class': 'iri', title: term.value },
-        [short === null ? term.value : short]);
+      var check = localPath(term.value) === null && IRI_REF.test(term.value);
+      return el(href === null ? 'span' : 'a', { href: href, 'class': 'iri', title: term.value,
+        'data-iri': check ? term.value : null }, [short === null ? term.value : short]);
     }
     if (term.type === 'bnode') {
       return el('span', { 'class': 'bnode' }, ['_:' + term.value]);
@@ -192,10 +211,67 @@
     var scroller = el('div', { 'class': 'table-scroll', tabindex: '0', role: 'region',
       'aria-label': text('results', 'Results') }, [table]);
     results.appendChild(scroller);
+    linkDescribed(table);
     if (!bindings.length) {
       results.appendChild(el('p', { 'class': 'empty' }, [text('no_results', 'No results.')]));
     }
     return bindings.length;
+  }
+
+  /* Point the IRIs of a result table that the data describes at their /resource pages: one
+   * query on the endpoint (links.described) for up to MAX_CHECKED distinct IRIs. A failure
+   * leaves the links as they are. */
+  function linkDescribed(container) {
+    if (!links.described || !links.resourcePage) {
+      return;
+    }
+    var nodes = Array.prototype.slice.call(container.querySelectorAll('[data-iri]'));
+    var wanted = [];
+    var seen = {};
+    nodes.forEach(function (node) {
+      var iri = node.getAttribute('data-iri');
+      if (!seen[iri] && wanted.length < MAX_CHECKED) {
+        seen[iri] = true;
+        wanted.push('<' + iri + '>');
+      }
+    });
+    if (!wanted.length) {
+      return;
+    }
+    fetch(config.endpoint, {
+      method: 'POST',
+      headers: {
+        'Accept': 'application/sparql-results+json',
+        'Content-Type': 'application/x-www-form-urlencoded'
+      },
+      body: 'query=' + encodeURIComponent(links.described.replace('{iris}', function () {
+        return wanted.join(' ');  // a function: '$&' in an IRI is not a replacement pattern
+      })),
+      credentials: 'same-origin'
+    }).then(function (res) {
+      return res.ok ? res.json() : null;
+    }).then(function (data) {
+      var described = {};
+      ((data && data.results && data.results.bindings) || []).forEach(function (row) {
+        if (row.iri && row.iri.type === 'uri') {
+          described[row.iri.value] = true;
+        }
+      });
+      nodes.forEach(function (node) {
+        var iri = node.getAttribute('data-iri');
+        if (!described[iri]) {
+          return;
+        }
+        var href = links.resourcePage + encodeURIComponent(iri);
+        if (node.tagName === 'A') {
+          node.setAttribute('href', href);
+        } else {
+          node.parentNode.replaceChild(el('a', { href: href, 'class': 'iri', title: iri,
+            'data-iri': iri }, [node.textContent]), node);
+        }
+      });
+      container.setAttribute('data-links', 'checked');
+    }).catch(function () {});
   }
 
   function renderBoolean(value) {
