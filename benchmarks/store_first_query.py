@@ -7,7 +7,8 @@ Loads the synthetic TriG file of ``aigraph synth`` (or, with ``--data nt``, a pl
 file of one graph) with ``aigraph load --store`` (``--store DIR``: serve that store, loaded
 before, instead), then starts ``aigraph serve --store`` ``--runs`` times and times, from the
 process start: the line that announces the endpoint, the first answer (a lookup of one
-subject), then a COUNT of every triple (a scan of the store). Memory is the RSS of the whole
+subject), then a COUNT of every triple (a scan of the store), then four COUNTs at once (every
+worker of the default ``executors`` busy). Memory is the RSS of the whole
 process tree (server + query workers), summed every 50 ms: its peak, and its RSS and PSS after
 the first answer and after the COUNT. With ``--old COMMIT`` that commit's tree (a git worktree)
 is started too, its runs interleaved with these, and both are shown side by side. Medians over
@@ -24,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
@@ -35,6 +37,8 @@ from common import PYTHON, PeakRSS, fmt, median, old_tree, synth_file, table
 from aigraph.engine.remote import remote_query
 
 COUNT = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
+#: Queries at once, last: as many as the default ``executors``, so every worker is started.
+BUSY = 4
 
 
 def write_triples(path: Path, count: int) -> Path:
@@ -73,7 +77,8 @@ def tree_memory(root: psutil.Process) -> tuple[int, int]:
 def one_start(store: Path, lookup: str, tree: Path | None = None) -> dict[str, float]:
     """Start the server once (from ``tree``'s sources if given); return its timings (s) and
     memory (MiB)."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    # One client (this one) may have BUSY queries in progress (the default is 2).
+    env = dict(os.environ, PYTHONUNBUFFERED="1", AIGRAPH_MAX_CLIENT_QUERIES=str(BUSY))
     if tree is not None:
         env["PYTHONPATH"] = str(tree / "src")
     started = time.monotonic()
@@ -100,6 +105,10 @@ def one_start(store: Path, lookup: str, tree: Path | None = None) -> dict[str, f
             counted = time.monotonic() - started
             later, later_shared = tree_memory(peak.root)
             processes = 1 + len(peak.root.children(recursive=True))
+            with ThreadPoolExecutor(BUSY) as busy:  # every worker busy: the pool at its size
+                list(busy.map(lambda _: remote_query(url.group(1), COUNT), range(BUSY)))
+            grown, grown_shared = tree_memory(peak.root)
+            grown_processes = 1 + len(peak.root.children(recursive=True))
     finally:
         server.terminate()
         server.wait(20)
@@ -112,6 +121,9 @@ def one_start(store: Path, lookup: str, tree: Path | None = None) -> dict[str, f
         "pss": shared / 2**20,
         "later": later / 2**20,
         "later_pss": later_shared / 2**20,
+        "grown": grown / 2**20,
+        "grown_pss": grown_shared / 2**20,
+        "grown_processes": grown_processes,
         "peak": peak.peak / 2**20,
         "processes": processes,
     }
@@ -162,13 +174,13 @@ def main() -> None:
         ("PSS of the tree after the first answer (MiB)", "pss", 0),
         ("RSS of the tree after the COUNT (MiB)", "later", 0),
         ("PSS of the tree after the COUNT (MiB)", "later_pss", 0),
-        ("peak RSS of the tree (MiB)", "peak", 0),
         ("processes in the tree after the COUNT", "processes", 0),
+        (f"RSS of the tree after {BUSY} COUNTs at once (MiB)", "grown", 0),
+        (f"PSS of the tree after {BUSY} COUNTs at once (MiB)", "grown_pss", 0),
+        (f"processes in the tree after {BUSY} COUNTs at once", "grown_processes", 0),
+        ("peak RSS of the tree (MiB)", "peak", 0),
     ]
-    rows = [
-        [label] + [mid(name, key, digits) for name in trees]
-        for label, key, digits in measures
-    ]
+    rows = [[label] + [mid(name, key, digits) for name in trees] for label, key, digits in measures]
     if args.old:
         old_name = next(iter(trees))
         for row, (_, key, _) in zip(rows, measures, strict=True):
