@@ -25,6 +25,8 @@ from typing import Any
 from rdflib import BNode, Dataset, Graph, Literal, URIRef
 from rdflib.graph import DATASET_DEFAULT_GRAPH_ID, ConjunctiveGraph
 from rdflib.namespace import OWL, RDF, RDFS, XSD, NamespaceManager, split_uri
+from rdflib.plugins.serializers.nquads import _nq_row
+from rdflib.plugins.serializers.nt import _nt_row
 from rdflib.plugins.serializers.trig import TrigSerializer
 from rdflib.plugins.serializers.turtle import _GEN_QNAME_FOR_DT, TurtleSerializer
 from rdflib.term import Node
@@ -224,7 +226,8 @@ def _write_lines(text: str) -> bytes:
 
 
 def _write_nt(quads: list[Quad], base: str | None, bindings: Mapping[str, str]) -> bytes:
-    return _write_lines(_graph(quads, {}).serialize(format="nt"))
+    # rdflib's own line writer, without first building a graph of the quads.
+    return _write_lines("".join(_nt_row((s, p, o)) for s, p, o, _ in quads))
 
 
 def _dataset(quads: list[Quad], bindings: Mapping[str, str]) -> Dataset:
@@ -238,7 +241,9 @@ def _dataset(quads: list[Quad], bindings: Mapping[str, str]) -> Dataset:
 
 
 def _write_nquads(quads: list[Quad], base: str | None, bindings: Mapping[str, str]) -> bytes:
-    return _write_lines(_dataset(quads, {}).serialize(format="nquads"))
+    # rdflib's own line writer (and its "replace" encoding), without first building a dataset.
+    text = "".join(_nq_row((s, p, o), g) for s, p, o, g in quads)
+    return _write_lines(text.encode("utf-8", "replace").decode("utf-8"))
 
 
 class _ExactLiterals:
