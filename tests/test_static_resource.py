@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from rdflib import Graph, URIRef
 
 from aigraph.cli import cli
+from aigraph.errors import DataError
 from aigraph.site import build
 from aigraph.site.build import StaticResources, resource_key
 from aigraph.web import create_app
@@ -108,3 +109,10 @@ def test_links_of_resource_pages_resolve_to_files(published):
     assert not broken, broken[:20]
     linked = {urlsplit(link).path for p in pages for link in build.links_of(p.read_text())}
     assert f"/resource/{resource_key(CONCEPT)}" in linked
+
+
+def test_two_iris_on_one_static_page_are_refused():
+    pages = StaticResources(SITE)
+    pages.iris[resource_key("urn:a")] = "urn:b"  # forged: no two IRIs are known to collide
+    with pytest.raises(DataError, match="two IRIs share the static page"):
+        pages.static("/resource?iri=urn%3Aa")

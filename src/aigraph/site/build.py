@@ -34,6 +34,7 @@ from rdflib import Dataset, URIRef
 
 from aigraph import export
 from aigraph.describe.common import DUMP_FORMATS
+from aigraph.errors import DataError
 from aigraph.formats import DESCRIBED, HTML
 from aigraph.pages import labels as naming
 from aigraph.settings import Settings
@@ -304,7 +305,7 @@ class StaticResources:
         iri = query["iri"][0]
         key = resource_key(iri)
         if self.iris.setdefault(key, iri) != iri:
-            raise ValueError(f"two IRIs share the static page {key}: {self.iris[key]} and {iri}")
+            raise DataError(f"two IRIs share the static page {key}: {self.iris[key]} and {iri}")
         lang = "".join(f"?lang={quote(v, safe='')}" for v in query.get("lang", []))
         fragment = f"#{parts.fragment}" if parts.fragment else ""
         return f"{origin}{self.PREFIX}{key}{match.group(1) or ''}{lang}{fragment}"
