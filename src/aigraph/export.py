@@ -29,7 +29,7 @@ from rdflib.plugins.serializers.nquads import _nq_row
 from rdflib.plugins.serializers.nt import _nt_row
 from rdflib.plugins.serializers.trig import TrigSerializer
 from rdflib.plugins.serializers.turtle import _GEN_QNAME_FOR_DT, TurtleSerializer
-from rdflib.term import Node
+from rdflib.term import _PLAIN_LITERAL_TYPES, Node
 
 from aigraph.canonical import canonical_quads, term_key
 from aigraph.errors import NotAcceptable, UsageError
@@ -254,7 +254,8 @@ class _ExactLiterals:
     """
 
     def label(self, node: Node, position: int) -> str:
-        if isinstance(node, Literal):
+        # Only literals of these datatypes have a short form (the others are written quoted).
+        if isinstance(node, Literal) and node.datatype in _PLAIN_LITERAL_TYPES:
             short = node._literal_n3(use_plain=True)  # noqa: SLF001 - rdflib's own writer
             if short.startswith('"') or short == str(node):
                 return super().label(node, position)  # type: ignore[misc]
