@@ -11,7 +11,10 @@ memory of the server and its query workers while it starts and answers a first l
 process tree of RSS (workers are forked, so shared pages count more than once) and of PSS (each
 shared page split between its sharers), sampled every 50 ms.
 
-    python benchmarks/third_party_bench.py [--version 1.4] [--with-validation]
+With ``--old COMMIT`` that commit's tree and HEAD's (git worktrees) are served the same ways in
+the same run, each mode old then new, for a side-by-side table.
+
+    python benchmarks/third_party_bench.py [--version 1.4] [--with-validation] [--old COMMIT]
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -30,7 +34,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import psutil
-from common import HOST, PYTHON, ROOT, fmt, run_measured, table
+from common import HOST, PYTHON, ROOT, fmt, old_tree, run_measured, table
 
 sys.path.insert(0, str(ROOT / "tests"))
 from third_party import BRICK_EQUIPMENT, brick_project
@@ -88,12 +92,14 @@ def _get(url: str, accept: str = "text/html") -> tuple[float, bytes]:
     return time.perf_counter() - started, body
 
 
-def measure(name: str, *args: str) -> tuple[list[str], int]:
-    """Serve with ``args``, sampled from the spawn on; return the table row and the triples."""
+def measure(name: str, *args: str, tree: Path = ROOT) -> tuple[list[str], int]:
+    """Serve ``tree``'s aigraph with ``args``, sampled from the spawn on; return the table row
+    and the triples."""
     started = time.perf_counter()
+    env = dict(os.environ, PYTHONPATH=str(tree / "src"))
     process = subprocess.Popen(
         [PYTHON, "-m", "aigraph", "serve", "--host", HOST, "--port", "0", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tree,
     )  # fmt: skip
     try:
         with Peaks(process.pid) as peaks:
@@ -137,24 +143,41 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", default="1.4", help="Brick release folder (1.3, 1.4, 1.5)")
     parser.add_argument("--with-validation", action="store_true", help="also validate at start")
+    parser.add_argument("--old", metavar="COMMIT", help="serve this commit's tree too")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="aigraph-brick-") as folder:
-        built = brick_project(Path(folder) / "brick", args.version)
-        row, triples = measure("memory, --no-validate", str(built.root), "--no-validate")
-        rows = [row]
+    with contextlib.ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="aigraph-brick-")))
+        trees = {"": ROOT}
+        if args.old:
+            # Both committed trees: half-done edits in the work tree stay out of the comparison.
+            trees = {
+                f"old {args.old[:10]}, ": stack.enter_context(old_tree(args.old)),
+                "new (HEAD), ": stack.enter_context(old_tree("HEAD")),
+            }
+        built = brick_project(folder / "brick", args.version)
+        rows = []
+        for tag, tree in trees.items():
+            row, triples = measure(f"{tag}memory, --no-validate", str(built.root), "--no-validate",
+                                   tree=tree)  # fmt: skip
+            rows.append(row)
         if args.with_validation:
-            rows.append(measure("memory, validated at start", str(built.root), "--validate")[0])
-        store = Path(folder) / "store"
+            for tag, tree in trees.items():
+                rows.append(measure(f"{tag}memory, validated at start", str(built.root),
+                                    "--validate", tree=tree)[0])  # fmt: skip
+        store = folder / "store"
         seconds, peak, code = run_measured(
             [PYTHON, "-m", "aigraph", "load", "--project", str(built.root), "--store", str(store)],
             timeout=1800,
         )
         assert code == 0, "aigraph load --store failed"
-        rows.append(measure("store (serve --store)", str(built.root), "--store", str(store))[0])
+        for tag, tree in trees.items():
+            rows.append(measure(f"{tag}store (serve --store)", str(built.root), "--store",
+                                str(store), tree=tree)[0])  # fmt: skip
         size = built.data.stat().st_size
     print(f"Brick {args.version} ({built.title}: {triples} triples, "
           f"{size / MB:.1f} MB of Turtle); "
-          f"aigraph load --store: {seconds:.1f} s, peak RSS {peak / MB:.0f} MB")  # fmt: skip
+          f"aigraph load --store: {seconds:.1f} s, peak RSS {peak / MB:.0f} MB; "
+          f"load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}")  # fmt: skip
     print(table(["mode", "start s", "start CPU s", "1st landing s", "Equipment page s",
                  "peak RSS MB", "peak PSS MB"], rows))  # fmt: skip
 
