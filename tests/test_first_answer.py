@@ -17,7 +17,7 @@ from rdflib import Dataset, Literal, URIRef
 
 from aigraph import formats, store
 from aigraph.core import Aigraph
-from aigraph.engine import IsolatedEngine, OxigraphEngine, QueryRequest
+from aigraph.engine import IsolatedEngine, OxigraphEngine, QueryRequest, stream
 from aigraph.settings import Settings
 
 EX = "http://example.org/"
@@ -133,3 +133,5 @@ def test_a_store_server_starts_one_worker_and_grows_to_executors(loaded) -> None
         assert core.engine.stats()["workers"] == 2
     finally:
         core.close()
+        defaults = Settings()  # the stream settings are the process's: back to the defaults
+        stream.configure(defaults.stream_piece_bytes, defaults.stream_threshold_bytes)
