@@ -7,6 +7,8 @@ worker; the others start when queries find every started worker busy, up to ``ex
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from pathlib import Path
@@ -135,3 +137,28 @@ def test_a_store_server_starts_one_worker_and_grows_to_executors(loaded) -> None
         core.close()
         defaults = Settings()  # the stream settings are the process's: back to the defaults
         stream.configure(defaults.stream_piece_bytes, defaults.stream_threshold_bytes)
+
+
+class Racing(IsolatedEngine):
+    """A pool where a query finds every worker busy just as a dead worker's replacement starts."""
+
+    racing = False
+
+    def _spawn(self):  # type: ignore[no-untyped-def]
+        if self.racing:
+            self.racing = False
+            self._grow()  # what a query arriving at this moment does
+        return super()._spawn()
+
+
+def test_a_pool_does_not_grow_into_the_place_of_a_worker_being_replaced(dataset) -> None:
+    with Racing(lambda: OxigraphEngine(dataset), workers=2, timeout=30.0) as pool:
+        victim, _ = pool.worker_pids()
+        pool.racing = True
+        os.kill(victim, signal.SIGKILL)  # an idle worker: the pool's keeper replaces it
+        deadline = time.monotonic() + 10
+        while victim in pool.worker_pids() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.2)
+        assert not pool.racing and len(pool.worker_pids()) == 2, pool.worker_pids()
+        assert pool.query(QueryRequest(COUNT)).rows[0]["n"] == Literal(60)

@@ -71,7 +71,7 @@ class IsolatedEngine:
         if workers < 1:
             raise ValueError("an isolated engine needs at least one worker")
         self._size = workers
-        self._growing = 0
+        self._starting = 0  # workers being started (grown or replacing one): not yet counted
         self._factory = factory
         # Queries waiting for a worker each hold a request thread: past this many, shed load.
         self._max_waiting = max_waiting
@@ -88,8 +88,8 @@ class IsolatedEngine:
         self._closed = False
         for _ in range(min(workers, max(1, started or workers))):
             self._idle.put(self._spawn())
-        # Name and size only: the graph names (61 000 in 10^6 synthetic triples) on first use.
-        self.name, self._quads = self._info()
+        info: tuple[str, int] = self._ask("info")  # not the graph names: asked on first use
+        self.name, self._quads = info
         self._names: tuple[URIRef, ...] | None = None
         threading.Thread(target=self._keep, name="aigraph-pool-keeper", daemon=True).start()
 
@@ -150,9 +150,7 @@ class IsolatedEngine:
     def graph_names(self) -> Sequence[URIRef]:
         """Return the IRIs of the named graphs (asked once, on first use: the dataset is fixed)."""
         if self._names is None:
-            deadline = time.monotonic() + max(self._timeout, 30.0)
-            names: list[str] = self._run(("graphs",), deadline, 30.0)
-            self._names = tuple(URIRef(name) for name in names)
+            self._names = tuple(map(URIRef, self._ask("graphs")))
         return self._names
 
     def triple_count(self) -> int:
@@ -191,11 +189,9 @@ class IsolatedEngine:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _info(self) -> tuple[str, int]:
-        """Return the engine's name and quad count (the first worker's engine is built then)."""
-        deadline = time.monotonic() + max(self._timeout, 30.0)
-        info: tuple[str, int] = self._run(("info",), deadline, 30.0)
-        return info
+    def _ask(self, what: str) -> Any:
+        """Ask a worker of its engine: "info" (name, quad count), "graphs" (IRIs, as strings)."""
+        return self._run((what,), time.monotonic() + max(self._timeout, 30.0), 30.0)
 
     def _run(self, message: tuple[Any, ...], deadline: float, limit: float) -> Any:
         """Send ``message`` to a free worker and return its answer.
@@ -294,17 +290,20 @@ class IsolatedEngine:
     def _grow(self) -> None:
         """Start one more worker if the pool is under its size (every started one is busy)."""
         with self._lock:
-            grow = not self._closed and len(self._workers) + self._growing < self._size
-            self._growing += grow
+            grow = not self._closed and len(self._workers) + self._starting < self._size
+            self._starting += grow
         if grow:
-            try:
-                fresh = self._spawn()
-            finally:
-                with self._lock:
-                    self._growing -= 1
-            self._idle.put(fresh)
+            self._idle.put(self._spawn_started())
             if self._closed:  # closed meanwhile: close() did not see it
                 self.close()
+
+    def _spawn_started(self) -> WorkerHandle:
+        """``_spawn``, then take it off ``_starting`` (which the caller raised, under the lock)."""
+        try:
+            return self._spawn()
+        finally:
+            with self._lock:
+                self._starting -= 1
 
     def _stream(self, worker: WorkerHandle, head: Answer, size: int, limit: float) -> Answer:
         """Return ``head`` with a stream of the ``size`` bytes ``worker`` is sending.
@@ -389,7 +388,8 @@ class IsolatedEngine:
             if self._closed:
                 return None
             self._counts["restarts"] += 1
-        fresh = self._spawn()
+            self._starting += 1  # not grown meanwhile in its place
+        fresh = self._spawn_started()
         if keep:
             return fresh
         self._idle.put(fresh)
