@@ -6,6 +6,7 @@ it is and wherever the data lives, as trusted queries whose answers are never cu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -98,11 +99,12 @@ def facts(run: Run, base: str, examples: int = 3) -> DatasetFacts:
     graphs = _pairs(
         run, "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g", "g"
     )
-    same_as = ", ".join(f"<{p}>" for p in SAME_AS)
+    # VALUES, not FILTER(?p IN ...): the store looks the predicates up instead of a scan.
+    same_as = " ".join(f"<{p}>" for p in SAME_AS)
     links = _pairs(
         run,
-        "SELECT ?p (COUNT(*) AS ?n) WHERE { ?s ?p ?o "
-        f'FILTER(?p IN ({same_as}) && STRSTARTS(STR(?o), "{WIKIDATA_ENTITY}")) }}'
+        f"SELECT ?p (COUNT(*) AS ?n) WHERE {{ VALUES ?p {{ {same_as} }} ?s ?p ?o "
+        f'FILTER(STRSTARTS(STR(?o), "{WIKIDATA_ENTITY}")) }}'
         " GROUP BY ?p",
         "p",
     )
@@ -124,7 +126,7 @@ def facts(run: Run, base: str, examples: int = 3) -> DatasetFacts:
         wikidata_links=links,
         examples=tuple(chosen),
         labels=_labels(run, top, chosen),
-        temporal_start=(period := _period(run))[0],
+        temporal_start=(period := _period(run, [p for p, _ in properties]))[0],
         temporal_end=period[1],
     )
 
@@ -148,17 +150,31 @@ def _labels(run: Run, top: str, subjects: list[str]) -> tuple[tuple[str, str], .
     return tuple((s, first[s]) for s in subjects if s in first)
 
 
-def _period(run: Run) -> tuple[Literal | None, Literal | None]:
+def _period(run: Run, predicates: list[str]) -> tuple[Literal | None, Literal | None]:
+    """Return the earliest and latest date of the properties named in ``TEMPORAL_NAMES``.
+
+    ``predicates`` are those of the data (``facts`` has them grouped already): only the ones
+    with such a local name are read, by lookup, rather than every triple filtered by name.
+    """
+    temporal = [p for p in predicates if re.sub(r"^.*[#/]", "", p) in TEMPORAL_NAMES]
+    if not temporal:
+        return None, None
+    if not all(_PLAIN_IRI.fullmatch(p) for p in temporal):  # not writable as <IRI>: filter
+        names = ", ".join(f'"{n}"' for n in sorted(TEMPORAL_NAMES))
+        where = f'?s ?p ?o FILTER(REPLACE(STR(?p), "^.*[#/]", "") IN ({names}))'
+    else:
+        where = f"VALUES ?p {{ {' '.join(f'<{p}>' for p in temporal)} }} ?s ?p ?o"
     types = ", ".join(f"<{t}>" for t in DATE_TYPES)
-    names = ", ".join(f'"{n}"' for n in sorted(TEMPORAL_NAMES))
     rows = _rows(
         run,
-        "SELECT DISTINCT ?o WHERE { ?s ?p ?o FILTER(isLiteral(?o) && "
-        f"DATATYPE(?o) IN ({types}) && "
-        f'REPLACE(STR(?p), "^.*[#/]", "") IN ({names})) }}',
+        f"SELECT DISTINCT ?o WHERE {{ {where} FILTER(isLiteral(?o) && DATATYPE(?o) IN ({types})) }}",
     )
     values = [o for r in rows if isinstance(o := r.get("o"), Literal)]
     if not values:
         return None, None
     ordered = sorted(values, key=lambda lit: (str(lit), str(lit.datatype)))
     return ordered[0], ordered[-1]
+
+
+#: An IRI that can be written between ``<`` and ``>`` in a query as it is.
+_PLAIN_IRI = re.compile(r'[^\x00-\x20<>"{}|^`\\]+')
