@@ -51,6 +51,10 @@ class Engine(Protocol):
         """Return the number of distinct quads of the dataset."""
         ...
 
+    def graph_count(self) -> int:
+        """Return the number of named graphs (for monitoring: cheaper than ``graph_names``)."""
+        ...
+
     def close(self) -> None:
         """Release processes, files and connections."""
         ...

@@ -202,6 +202,9 @@ class Federating(IsolatedEngine):
     def triple_count(self) -> int:
         return self.usual.triple_count()
 
+    def graph_count(self) -> int:
+        return self.usual.graph_count()
+
     def stats(self) -> dict[str, int]:
         counts = dict(self.usual.stats())
         for key, value in self.federation.stats().items():

@@ -25,13 +25,7 @@ from typing import Any
 
 from rdflib import URIRef
 
-from ..errors import (
-    EngineUnavailable,
-    Overloaded,
-    QueryCrashedWorker,
-    QueryTimeout,
-    ResultTooLarge,
-)
+from ..errors import EngineUnavailable, Overloaded, QueryCrashedWorker, QueryTimeout, ResultTooLarge
 from ..formats import Offer
 from . import guard, stream
 from .base import Answer, CheckedQuery, Engine, QueryRequest, QueryResult
@@ -88,8 +82,9 @@ class IsolatedEngine:
         self._closed = False
         for _ in range(min(workers, max(1, started or workers))):
             self._idle.put(self._spawn())
-        info: tuple[str, int] = self._ask("info")  # not the graph names: asked on first use
-        self.name, self._quads = info
+        # Not the graph names (asked on first use); their count, so that /stats needs no worker.
+        info: tuple[str, int, int] = self._ask("info")
+        self.name, self._quads, self._graphs = info
         self._names: tuple[URIRef, ...] | None = None
         threading.Thread(target=self._keep, name="aigraph-pool-keeper", daemon=True).start()
 
@@ -156,6 +151,9 @@ class IsolatedEngine:
     def triple_count(self) -> int:
         """Return the number of quads of the dataset."""
         return self._quads
+
+    def graph_count(self) -> int:
+        return self._graphs
 
     def stats(self) -> dict[str, int]:
         """Return counters: queries, errors, timeouts, crashes, retries, restarts, shed,

@@ -95,6 +95,9 @@ class OxigraphEngine:
         """Return the number of quads of the store."""
         return self._quads
 
+    def graph_count(self) -> int:
+        return len(self._names)
+
     def close(self) -> None:
         """Drop the store (an on-disk store is closed when it is garbage collected)."""
         self._store = ox.Store()

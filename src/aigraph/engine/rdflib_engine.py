@@ -99,6 +99,9 @@ class RdflibEngine:
         """Return the number of quads of the dataset."""
         return self._quads
 
+    def graph_count(self) -> int:
+        return len(self._named)
+
     def close(self) -> None:
         """Nothing to release: the dataset belongs to the caller."""
 

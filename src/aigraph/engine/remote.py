@@ -182,6 +182,9 @@ class RemoteEngine:
             return False
         return not self.graphs or str(name).startswith(self.graphs)
 
+    def graph_count(self) -> int:
+        return len(self.graph_names())
+
     def triple_count(self) -> int:
         """Return the number of quads in the store's named graphs."""
         result = self._run(QueryRequest(_COUNT), None)

@@ -133,7 +133,7 @@ def _reply(engine: Engine, message: tuple[Any, ...], max_bytes: int) -> tuple[An
             return ("ok", stream.written(result, request.format, max_bytes))
         if message[0] == "graphs":  # as plain strings: quicker to pickle than terms
             return ("ok", [str(name) for name in engine.graph_names()])
-        return ("ok", (engine.name, engine.triple_count()))
+        return ("ok", (engine.name, engine.triple_count(), engine.graph_count()))
     except MemoryError:
         # The interpreter is not to be trusted after a MemoryError: the parent replaces us.
         return ("out-of-memory",)

@@ -68,7 +68,7 @@ def stats() -> Response:
         {
             "engine": aigraph.engine.name,
             "triples": aigraph.triple_count,
-            "named_graphs": len(aigraph.engine.graph_names()),
+            "named_graphs": aigraph.engine.graph_count(),
             "uptime_seconds": round(time.time() - metrics.started, 3),
             "queries": counts.get("queries", 0),
             "errors": counts.get("errors", 0),
