@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from rdflib import BNode, URIRef
+from rdflib import URIRef
 
 from aigraph import content, graph, queries
 from aigraph.cli import cli
@@ -16,10 +16,11 @@ from aigraph.core import Aigraph
 from aigraph.engine.oxigraph_engine import OxigraphEngine
 from aigraph.engine.remote import RemoteEngine
 from aigraph.errors import EngineUnavailable, QuerySyntaxError, QueryTimeout
-from aigraph.model import DatasetSpec, QueryRequest, QueryResult
+from aigraph.model import DatasetSpec, QueryRequest
 from aigraph.settings import Settings
 from aigraph.source import RemoteSource
 from aigraph.web import create_app
+from answers import canonical
 
 pytest_plugins = ["oxigraph_server"]
 
@@ -50,22 +51,6 @@ def local() -> OxigraphEngine:
 @pytest.fixture(scope="module")
 def remote(backend) -> RemoteEngine:
     return RemoteEngine(backend)
-
-
-def canonical(result: QueryResult) -> list[str]:
-    """Rows (or triples) as sorted strings, blank nodes made equal."""
-
-    def term(value: object) -> str:
-        return "_:b" if isinstance(value, BNode) else repr(value)
-
-    if result.form == "ask":
-        return [str(result.boolean)]
-    if result.form in ("construct", "describe"):
-        return sorted(" ".join(term(t) for t in triple[:3]) for triple in result.triples)
-    return sorted(
-        " ".join(f"{name}={term(row.get(name))}" for name in result.variables)
-        for row in result.rows
-    )
 
 
 def test_graphs_and_count_match(local, remote) -> None:

@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from rdflib import BNode
 
 import oxigraph_server
 from aigraph import content, graph, queries
@@ -31,9 +30,10 @@ from aigraph.core import Aigraph
 from aigraph.engine.oxigraph_engine import OxigraphEngine
 from aigraph.engine.remote import RemoteEngine
 from aigraph.errors import QuerySyntaxError, QueryTimeout
-from aigraph.model import QueryRequest, QueryResult
+from aigraph.model import QueryRequest
 from aigraph.settings import Settings
 from aigraph.web import create_app
+from answers import canonical
 from virtuoso import MAX_ROWS, VirtuosoServer
 
 pytest_plugins = ["virtuoso"]
@@ -100,22 +100,6 @@ def backend(request, tmp_path_factory) -> Iterator[Backend]:
 @pytest.fixture(scope="module")
 def local() -> OxigraphEngine:
     return OxigraphEngine(graph.load(Settings()).dataset)
-
-
-def canonical(result: QueryResult) -> list[str]:
-    """Rows (or triples) as sorted strings, blank nodes made equal."""
-
-    def term(value: object) -> str:
-        return "_:b" if isinstance(value, BNode) else repr(value)
-
-    if result.form == "ask":
-        return [str(result.boolean)]
-    if result.form in ("construct", "describe"):
-        return sorted(" ".join(term(t) for t in triple[:3]) for triple in result.triples)
-    return sorted(
-        " ".join(f"{name}={term(row.get(name))}" for name in result.variables)
-        for row in result.rows
-    )
 
 
 # -- the engine: same answers as the embedded one --
