@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from itertools import chain, islice
 
 from rdflib import Dataset, URIRef
 from rdflib.term import Identifier
@@ -126,10 +127,31 @@ def graph(run: Run, name: URIRef) -> Dataset:
 def complete(result: QueryResult, what: str) -> QueryResult:
     """Return ``result`` if it is whole; a cut answer is logged and raised, never used."""
     if result.truncated:
-        message = f"{what} needs more than {result.limit} rows; raise internal_max_rows to show it"
-        log.warning("internal query cut: %s", message)
-        raise ResultTooLarge(message)
+        raise _too_large(what, result.limit)
     return result
+
+
+def bounded(dataset: Dataset, iri: URIRef, limit: int) -> Dataset:
+    """Return ``dataset`` (held in memory) if the quads around ``iri`` are at most ``limit``.
+
+    The in-memory fast path's twin of ``complete``: a resource with more quads of its own,
+    pointing at it or in the graph it names than ``internal_max_rows`` is refused as the store
+    path refuses its surroundings, never rendered in full. Counted lazily: at most ``limit`` + 1
+    quads are read, whatever the resource's size.
+    """
+    quads = chain.from_iterable(
+        dataset.quads(pattern)  # type: ignore[arg-type]
+        for pattern in ((iri, None, None, None), (None, None, iri, None), (None, None, None, iri))
+    )
+    if next(islice(quads, limit, None), None) is not None:
+        raise _too_large(f"the surroundings of <{iri}>", limit)
+    return dataset
+
+
+def _too_large(what: str, limit: int | None) -> ResultTooLarge:
+    message = f"{what} needs more than {limit} rows; raise internal_max_rows to show it"
+    log.warning("internal query cut: %s", message)
+    return ResultTooLarge(message)
 
 
 def _add(dataset: Dataset, result: QueryResult, what: str) -> None:

@@ -71,8 +71,8 @@ class Settings:
     )
     internal_max_rows: int = _setting(
         100_000,
-        "Most rows of the queries aigraph runs for itself in store and backend modes (a "
-        "resource page's surroundings, the VoID/DCAT/service-description statistics), "
+        "Most rows of the queries aigraph runs for itself (a resource page's surroundings; "
+        "in memory, the quads around the resource; the VoID/DCAT/service-description statistics), "
         "whatever `max_rows` says; a bigger answer is an error (503), never a cut page.",
     )
     internal_timeout: float = _setting(

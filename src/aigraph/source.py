@@ -11,7 +11,9 @@ One fast path is kept, behind ``InMemorySource``: data held in memory hands its 
 dataset itself instead of fetching the neighbourhood. Measured on the bundled data
 (``benchmarks/page_source_bench.py``, uncached resource pages): about 3 ms a page against 19 ms
 through the workers with the oxigraph engine, 181 ms with rdflib; and page views in memory never
-wait for, or are shed by, the query workers the users' queries hold. ``core.Aigraph.open`` picks the mode once.
+wait for, or are shed by, the query workers the users' queries hold. The fast path refuses a
+resource with more quads around it than ``internal_max_rows``, as the store path refuses its
+surroundings (``neighbourhood.bounded``). ``core.Aigraph.open`` picks the mode once.
 """
 
 from __future__ import annotations
@@ -166,7 +168,8 @@ class InMemorySource:
         return self.loaded.dataset
 
     def around(self, run: Run, iri: URIRef) -> Dataset:
-        return self.loaded.dataset  # the fast path (see the module's notes)
+        # the fast path (see the module's notes), under the store path's row limit
+        return neighbourhood.bounded(self.loaded.dataset, iri, self.settings.internal_max_rows)
 
     @property
     def warnings(self) -> tuple[str, ...]:
