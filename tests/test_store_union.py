@@ -92,7 +92,7 @@ def files(folder: Path, *, shared: bool) -> list[Path]:
     paths[0].write_text(CLEAN_TRIG, encoding="utf-8")
     paths[1].write_text(CLEAN_NT, encoding="utf-8")
     if shared:
-        paths.append(folder / "shared.trig")
+        paths.append(folder / "overlap.trig")
         paths[2].write_text(SHARED_TRIG, encoding="utf-8")
     return paths
 
@@ -145,9 +145,9 @@ def answers(engine: OxigraphEngine, text: str, spec: DatasetSpec | None = None) 
 def engines(tmp_path_factory) -> dict[str, dict[str, OxigraphEngine]]:
     """For clean and shared data: the in-memory engine and stores loaded in several ways."""
     made: dict[str, dict[str, OxigraphEngine]] = {}
-    for kind in ("clean", "shared"):
+    for kind in ("clean", "overlapping"):
         root = tmp_path_factory.mktemp(kind)
-        paths = files(root / "data", shared=kind == "shared")
+        paths = files(root / "data", shared=kind == "overlapping")
         old = root / "format-1"
         store.load_files(old, paths[:2])
         format_one(old)
@@ -169,7 +169,7 @@ def test_a_store_writes_the_union_only_when_a_triple_is_in_two_graphs(tmp_path) 
     assert len(list(data.quads_for_pattern(None, None, None, ox.DefaultGraph()))) == 3
     # A later load that repeats a triple of another graph switches the store to the written
     # union, the earlier generation's triples included.
-    shared = files(tmp_path / "shared", shared=True)[2:]
+    shared = files(tmp_path / "overlapping", shared=True)[2:]
     info = store.load_files(tmp_path / "c", shared)
     data = store.open_read_only(info)
     assert info.union_written is True
@@ -192,7 +192,7 @@ def test_a_store_of_format_1_opens_as_a_written_union(tmp_path) -> None:
     assert answers(store.StoreEngine(info), count) == Counter({(("n", repr(Literal(21))),): 1})
 
 
-@pytest.mark.parametrize("kind", ["clean", "shared"])
+@pytest.mark.parametrize("kind", ["clean", "overlapping"])
 @pytest.mark.parametrize("text", QUERIES)
 def test_every_store_answers_as_in_memory(engines, kind, text) -> None:
     expected = answers(engines[kind]["memory"], text)
@@ -201,7 +201,7 @@ def test_every_store_answers_as_in_memory(engines, kind, text) -> None:
         assert answers(engine, text) == expected, name
 
 
-@pytest.mark.parametrize("kind", ["clean", "shared"])
+@pytest.mark.parametrize("kind", ["clean", "overlapping"])
 @pytest.mark.parametrize("spec,text", SPECS)
 def test_protocol_datasets_are_answered_as_in_memory(engines, kind, spec, text) -> None:
     expected = answers(engines[kind]["memory"], text, spec)
@@ -210,7 +210,7 @@ def test_protocol_datasets_are_answered_as_in_memory(engines, kind, spec, text) 
         assert answers(engine, text, spec) == expected, name
 
 
-@pytest.mark.parametrize("kind", ["clean", "shared"])
+@pytest.mark.parametrize("kind", ["clean", "overlapping"])
 def test_graph_names_are_those_of_the_data(engines, kind) -> None:
     names = list(engines[kind]["memory"].graph_names())
     assert len(names) == 3
@@ -223,8 +223,8 @@ def test_the_load_says_when_it_writes_the_union(tmp_path) -> None:
 
     from aigraph.cli import cli
 
-    for kind, said in (("clean", False), ("shared", True)):
-        paths = files(tmp_path / kind, shared=kind == "shared")
+    for kind, said in (("clean", False), ("overlapping", True)):
+        paths = files(tmp_path / kind, shared=kind == "overlapping")
         arguments = ["load", "--store", str(tmp_path / f"{kind}-store"), *map(str, paths)]
         result = CliRunner().invoke(cli, arguments)
         assert result.exit_code == 0, result.output
